@@ -1,0 +1,148 @@
+"""The course registry: course.toml plus each assignment's assignment.toml.
+
+Everything else (release, markers, grading, the README's course map) reads tasks from here,
+so a task is declared exactly once.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK_ID = re.compile(r"^(\d+)\.(\d+)$")
+
+
+class CourseError(ValueError):
+    """A course or assignment file is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    title: str
+    points: float
+    files: tuple[str, ...]
+    timeout_s: float = 60.0
+
+    @property
+    def marker(self) -> str:
+        return "task" + self.id.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    folder: str
+    id: str
+    title: str
+    tasks: tuple[Task, ...]
+    source_dir: Path
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def number(self) -> int:
+        return int(self.id.lstrip("a"))
+
+    @property
+    def points(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise CourseError(f"{self.folder}: no task {task_id!r} (known: {', '.join(t.id for t in self.tasks)})")
+
+
+@dataclass(frozen=True)
+class Course:
+    name: str
+    id: str
+    root: Path
+    assignments: tuple[Assignment, ...]
+    settings: dict
+
+    def assignment(self, key: str) -> Assignment:
+        """Look up by id (`a1`), number (`1`) or folder name (`a1_numpy_layers`)."""
+        key = key.strip().rstrip("/").split("/")[-1]
+        for a in self.assignments:
+            if key in (a.folder, a.id, str(a.number)):
+                return a
+        known = ", ".join(a.folder for a in self.assignments)
+        raise CourseError(f"unknown assignment {key!r} (known: {known})")
+
+    def all_tasks(self) -> list[tuple[Assignment, Task]]:
+        return [(a, t) for a in self.assignments for t in a.tasks]
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CourseError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CourseError(f"{path}: {e}") from None
+
+
+def _parse_task(raw: dict, path: Path, number: int) -> Task:
+    for key in ("id", "title", "points"):
+        if key not in raw:
+            raise CourseError(f"{path}: a [[tasks]] entry has no {key!r}: {raw}")
+    tid = str(raw["id"])
+    m = TASK_ID.match(tid)
+    if not m:
+        raise CourseError(f"{path}: task id {tid!r} is not of the form X.Y")
+    if int(m.group(1)) != number:
+        raise CourseError(f"{path}: task {tid} does not belong to assignment a{number}")
+    points = raw["points"]
+    if not isinstance(points, (int, float)) or points < 0:
+        raise CourseError(f"{path}: task {tid} has invalid points {points!r}")
+    return Task(
+        id=tid,
+        title=str(raw["title"]),
+        points=float(points),
+        files=tuple(raw.get("files", ())),
+        timeout_s=float(raw.get("timeout_s", 60.0)),
+    )
+
+
+def load_assignment(source_dir: Path) -> Assignment:
+    path = source_dir / "assignment.toml"
+    raw = _read_toml(path)
+    aid = str(raw.get("id", ""))
+    if not re.fullmatch(r"a\d+", aid):
+        raise CourseError(f"{path}: id {aid!r} must look like 'a1'")
+    if not source_dir.name.startswith(aid + "_"):
+        raise CourseError(f"{path}: folder {source_dir.name!r} must start with '{aid}_'")
+    number = int(aid[1:])
+    tasks = tuple(_parse_task(t, path, number) for t in raw.get("tasks", []))
+    extra = {k: v for k, v in raw.items() if k not in ("id", "title", "tasks")}
+    return Assignment(source_dir.name, aid, str(raw.get("title", aid)), tasks, source_dir, extra)
+
+
+def load_course(root: Path | str = ROOT) -> Course:
+    root = Path(root)
+    raw = _read_toml(root / "course.toml")
+    folders = raw.get("assignments", [])
+    assignments = []
+    for folder in folders:
+        src = root / "solutions" / folder
+        if not src.is_dir():
+            raise CourseError(f"{root / 'course.toml'}: assignment folder solutions/{folder} does not exist")
+        assignments.append(load_assignment(src))
+    course = Course(str(raw.get("name", "ViT Lab")), str(raw.get("id", "vitlab")), root, tuple(assignments), raw)
+    _check_unique(course)
+    return course
+
+
+def _check_unique(course: Course) -> None:
+    seen: dict[str, str] = {}
+    for a, t in course.all_tasks():
+        if t.id in seen:
+            raise CourseError(f"task id {t.id} is used twice: in {seen[t.id]} and {a.folder}/assignment.toml")
+        seen[t.id] = f"{a.folder}/assignment.toml"
+    ids = [a.id for a in course.assignments]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise CourseError(f"course.toml: assignment id(s) used twice: {', '.join(sorted(dup))}")
