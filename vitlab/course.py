@@ -146,3 +146,41 @@ def _check_unique(course: Course) -> None:
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise CourseError(f"course.toml: assignment id(s) used twice: {', '.join(sorted(dup))}")
+
+
+def course_map(course: Course) -> str:
+    """The README's course map: assignment -> tasks (id, title, points) -> files."""
+    out = []
+    for a in course.assignments:
+        out.append(f"### `{a.folder}`: {a.title} ({a.points:g} points)\n")
+        out.append("| task | title | points | files |\n| --- | --- | --- | --- |")
+        out += [f"| {t.id} | {t.title} | {t.points:g} | {', '.join(f'`{f}`' for f in t.files) or '-'} |" for t in a.tasks]
+        out.append("")
+    return "\n".join(out)
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m vitlab.course folders | folder KEY | map`: small queries for the Makefile."""
+    import sys
+
+    try:
+        course = load_course()
+        if argv[:1] == ["folders"]:
+            print(" ".join(a.folder for a in course.assignments))
+        elif argv[:1] == ["folder"] and len(argv) == 2:
+            print(course.assignment(argv[1]).folder)
+        elif argv[:1] == ["map"]:
+            print(course_map(course))
+        else:
+            print("usage: python -m vitlab.course folders | folder KEY | map", file=sys.stderr)
+            return 2
+    except CourseError as e:
+        print(f"course: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

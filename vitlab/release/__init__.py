@@ -1,0 +1,1 @@
+"""The release pipeline: solutions/ (fenced reference) -> assignments/ (student stubs)."""

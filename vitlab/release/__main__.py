@@ -1,0 +1,58 @@
+"""`python -m vitlab.release [--check] [--out DIR]`: regenerate assignments/ from solutions/."""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import sys
+import tempfile
+from pathlib import Path
+
+from vitlab.course import CourseError, load_course
+from vitlab.release.build import build, release
+from vitlab.release.fences import FenceError
+
+
+def diff_trees(a: Path, b: Path) -> list[str]:
+    """Relative paths that differ between two folders (missing on either side included)."""
+    out: list[str] = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        out.extend(f"{prefix}{n} (only in {cmp.left.name if n in cmp.left_only else cmp.right.name})"
+                   for n in sorted(cmp.left_only + cmp.right_only))
+        out.extend(f"{prefix}{n}" for n in sorted(cmp.diff_files + cmp.funny_files))
+        for name, sub in sorted(cmp.subdirs.items()):
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(a, b, ignore=["__pycache__", ".pytest_cache"]), "")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vitlab.release", description=__doc__)
+    p.add_argument("--check", action="store_true", help="build into a temporary folder and report differences from assignments/; change nothing")
+    p.add_argument("--out", type=Path, help="release into this folder instead of assignments/")
+    args = p.parse_args(argv)
+    try:
+        course = load_course()
+        if args.check:
+            with tempfile.TemporaryDirectory(prefix="vitlab-release-check-") as tmp:
+                build(course, Path(tmp))
+                diffs = [f"{a.folder}/{d}" for a in course.assignments
+                         for d in diff_trees(Path(tmp) / a.folder, course.root / "assignments" / a.folder)]
+            if diffs:
+                print("assignments/ is out of sync with solutions/ (run `make release`):")
+                print("\n".join(f"  {d}" for d in diffs))
+                return 1
+            print("assignments/ is in sync with solutions/")
+            return 0
+        for line in release(course, args.out):
+            print(line)
+        return 0
+    except (CourseError, FenceError) as e:
+        print(f"release: error: {e}", file=sys.stderr)
+        print("release: assignments/ was left unchanged", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""`make release`: regenerate assignments/ from solutions/.
+
+The whole release is built in a temporary folder first; only when every assignment built
+cleanly is each `assignments/<folder>` swapped in. A malformed fence or notebook therefore
+leaves `assignments/` exactly as it was.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from vitlab.course import Assignment, Course
+from vitlab.io import atomic_write
+from vitlab.release import fences, generated, notebooks, sources
+
+
+def build_assignment(a: Assignment, out: Path) -> list[str]:
+    """Write the student release of `a` into `out` (an empty folder). Returns a log."""
+    files = sources.walk(a)
+    sources.check(a, files)
+    log: list[str] = []
+    nbs = {}
+    for f in files:
+        dest = out / f.rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if f.kind == "notebook" and not f.given:
+            nbs[f.rel] = f.path
+        elif f.kind == "python":
+            text = f.path.read_text(encoding="utf-8")
+            shown = str(a.source_dir / f.rel)
+            dest.write_text(fences.render(text, shown, stub_tasks=set() if f.given else None), encoding="utf-8")
+        else:
+            shutil.copyfile(f.path, dest)
+    notebooks.generate(a.folder, nbs, out)
+    (out / "pytest.ini").write_text(generated.pytest_ini(a), encoding="utf-8")
+    (out / "Makefile").write_text(generated.makefile(a), encoding="utf-8")
+    (out / "README.md").write_text(generated.readme(a), encoding="utf-8")
+    n_stub = sum(1 for f in files if f.kind == "python" and not f.given)
+    n_given = sum(1 for f in files if f.given)
+    log.append(f"{a.folder}: {len(a.tasks)} tasks, {n_stub} stubbed modules/tests, {len(nbs)} notebooks, {n_given} given files")
+    return log
+
+
+def write_solution_configs(course: Course) -> None:
+    """solutions/<a>/pytest.ini is generated too, so the reference runs its own tests."""
+    for a in course.assignments:
+        target = a.source_dir / "pytest.ini"
+        text = generated.pytest_ini(a)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            atomic_write(target, text)
+
+
+def build(course: Course, dest: Path) -> list[str]:
+    """Build every assignment under `dest` (created fresh)."""
+    log: list[str] = []
+    for a in course.assignments:
+        out = dest / a.folder
+        out.mkdir(parents=True)
+        log += build_assignment(a, out)
+    return log
+
+
+def release(course: Course, target: Path | None = None) -> list[str]:
+    """Rebuild `target` (default: <root>/assignments) from the solutions, atomically per folder."""
+    target = target or course.root / "assignments"
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".release-", dir=target) as tmp:
+        staged = Path(tmp)
+        log = build(course, staged)      # raises before anything in target changes
+        write_solution_configs(course)
+        for a in course.assignments:
+            _swap(staged / a.folder, target / a.folder, staged / f"{a.folder}.old")
+    stale = sorted(p.name for p in target.iterdir() if p.is_dir() and p.name not in {a.folder for a in course.assignments})
+    if stale:
+        log.append(f"note: assignments/ also holds {', '.join(stale)}, which course.toml does not list")
+    return log
+
+
+def _swap(new: Path, current: Path, old: Path) -> None:
+    if current.exists():
+        current.rename(old)
+    new.rename(current)
+    if old.exists():
+        shutil.rmtree(old)
