@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m vitlab.release", description=__doc__)
     p.add_argument("--check", action="store_true", help="build into a temporary folder and report differences from assignments/; change nothing")
     p.add_argument("--out", type=Path, help="release into this folder instead of assignments/")
+    p.add_argument("--root", type=Path, default=None, help="the course's root folder (default: this kit)")
     args = p.parse_args(argv)
     try:
-        course = load_course()
+        course = load_course(args.root) if args.root else load_course()
         if args.check:
             with tempfile.TemporaryDirectory(prefix="vitlab-release-check-") as tmp:
                 build(course, Path(tmp))

@@ -15,8 +15,11 @@ from vitlab.io import atomic_write
 from vitlab.release import fences, generated, notebooks, sources
 
 
-def build_assignment(a: Assignment, out: Path) -> list[str]:
-    """Write the student release of `a` into `out` (an empty folder). Returns a log."""
+def build_assignment(a: Assignment, out: Path) -> tuple[list[str], dict[Path, Path]]:
+    """Write the student release of `a` into `out` (an empty folder), notebooks aside.
+
+    Returns a log and the notebooks still to be released by nbgrader.
+    """
     files = sources.walk(a)
     sources.check(a, files)
     log: list[str] = []
@@ -32,14 +35,13 @@ def build_assignment(a: Assignment, out: Path) -> list[str]:
             dest.write_text(fences.render(text, shown, stub_tasks=set() if f.given else None), encoding="utf-8")
         else:
             shutil.copyfile(f.path, dest)
-    notebooks.generate(a.folder, nbs, out)
     (out / "pytest.ini").write_text(generated.pytest_ini(a), encoding="utf-8")
     (out / "Makefile").write_text(generated.makefile(a), encoding="utf-8")
     (out / "README.md").write_text(generated.readme(a), encoding="utf-8")
     n_stub = sum(1 for f in files if f.kind == "python" and not f.given)
     n_given = sum(1 for f in files if f.given)
     log.append(f"{a.folder}: {len(a.tasks)} tasks, {n_stub} stubbed modules/tests, {len(nbs)} notebooks, {n_given} given files")
-    return log
+    return log, nbs
 
 
 def write_solution_configs(course: Course) -> None:
@@ -54,10 +56,13 @@ def write_solution_configs(course: Course) -> None:
 def build(course: Course, dest: Path) -> list[str]:
     """Build every assignment under `dest` (created fresh)."""
     log: list[str] = []
+    jobs = {}
     for a in course.assignments:
         out = dest / a.folder
         out.mkdir(parents=True)
-        log += build_assignment(a, out)
+        lines, jobs[a.folder] = build_assignment(a, out)
+        log += lines
+    notebooks.generate(jobs, dest)
     return log
 
 

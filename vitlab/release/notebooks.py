@@ -6,8 +6,8 @@ files go through `vitlab.release.fences` instead.
 """
 from __future__ import annotations
 
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,32 +34,45 @@ def validate(path: Path) -> None:
         raise NotebookError(f"{path}: nbgrader grade_id used twice: {', '.join(sorted(dup))}")
 
 
-def generate(folder: str, notebooks: dict[Path, Path], out_dir: Path) -> None:
-    """Run `nbgrader generate_assignment` on `notebooks` ({relative path: source file}).
+def generate(jobs: dict[str, dict[Path, Path]], out_root: Path) -> None:
+    """Run nbgrader's generate_assignment for each folder in `jobs`.
 
-    Released notebooks are written to `out_dir/<relative path>`.
+    `jobs` maps an assignment folder to {relative path: source notebook}; released
+    notebooks land in `out_root/<folder>/<relative path>`. One staging course serves every
+    assignment, so nbgrader creates its gradebook once.
     """
-    if not notebooks:
+    jobs = {folder: nbs for folder, nbs in jobs.items() if nbs}
+    if not jobs:
         return
-    for src in notebooks.values():
-        validate(src)
+    for nbs in jobs.values():
+        for src in nbs.values():
+            validate(src)
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    # nbgrader runs `alembic` from PATH to create its gradebook: put the venv first.
+    bindir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bindir):
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
     with tempfile.TemporaryDirectory(prefix="vitlab-nbgrader-") as tmp:
         root = Path(tmp)
-        for rel, src in notebooks.items():
-            dest = root / "source" / folder / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-        cmd = [
-            sys.executable, "-m", "nbgrader", "generate_assignment", folder,
-            f"--CourseDirectory.root={root}", "--force", "--log-level=ERROR",
-        ]
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise NotebookError(f"nbgrader generate_assignment {folder} failed:\n{proc.stdout}{proc.stderr}")
-        for rel in notebooks:
-            released = root / "release" / folder / rel
-            if not released.is_file():
-                raise NotebookError(f"nbgrader did not release {folder}/{rel}:\n{proc.stderr}")
-            target = out_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(released, target)
+        for folder, nbs in jobs.items():
+            for rel, src in nbs.items():
+                dest = root / "source" / folder / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+        config = Config()
+        config.CourseDirectory.root = str(root)
+        config.Application.log_level = "ERROR"
+        api = NbGraderAPI(config=config)
+        for folder, nbs in jobs.items():
+            result = api.generate_assignment(folder, force=True)
+            if not result.get("success"):
+                raise NotebookError(f"nbgrader generate_assignment {folder} failed:\n{result.get('error') or result.get('log')}")
+            for rel in nbs:
+                released = root / "release" / folder / rel
+                if not released.is_file():
+                    raise NotebookError(f"nbgrader did not release {folder}/{rel}:\n{result.get('log')}")
+                target = out_root / folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(released, target)
