@@ -1,0 +1,1 @@
+../../vitlab/io.py
