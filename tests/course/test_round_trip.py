@@ -1,0 +1,40 @@
+"""Round trip: the reference passes every public test; the stubs fail each with NotImplementedError."""
+import pytest
+
+from vitlab.course import load_course
+
+from .conftest import ROOT, run_public_tests
+
+FOLDERS = [a.folder for a in load_course(ROOT).assignments if a.tasks]
+
+
+def _task_markers(course, folder):
+    return {t.marker for t in course.assignment(folder).tasks}
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_reference_passes_every_public_test(course, folder, tmp_path):
+    results = run_public_tests(ROOT / "solutions" / folder, tmp_path)
+    failed = {k: v["longrepr"][-800:] for k, v in results.items() if v["outcome"] != "passed"}
+    assert results and not failed, failed
+    for nodeid, r in results.items():
+        assert r["markers"], f"{nodeid} carries no task marker"
+    covered = {m for r in results.values() for m in r["markers"]}
+    missing = _task_markers(course, folder) - covered - _ungraded_by_public_tests(course, folder)
+    assert not missing, f"tasks without a public test: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_stubs_fail_every_public_test_with_not_implemented(folder, tmp_path):
+    results = run_public_tests(ROOT / "assignments" / folder, tmp_path)
+    errors = {k: v["longrepr"][-800:] for k, v in results.items() if k.startswith("collect:")}
+    assert not errors, f"stubs do not import cleanly: {errors}"
+    wrong = {k: v["longrepr"][-800:] for k, v in results.items()
+             if v["outcome"] == "passed" or "NotImplementedError: Task " not in v["longrepr"]}
+    assert results and not wrong, wrong
+
+
+def _ungraded_by_public_tests(course, folder):
+    """Tasks graded only on artefacts (the capstone's checkpoints) may have no public test."""
+    a = course.assignment(folder)
+    return {t.marker for t in a.tasks if a.extra.get("artefact_tasks") and t.id in a.extra["artefact_tasks"]}

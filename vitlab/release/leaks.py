@@ -1,0 +1,117 @@
+"""The leak guard: no reference solution or hidden test may reach a student release.
+
+Lines are compared after whitespace is normalised. A solution line counts when it is code
+(not a comment) of at least MIN_CHARS characters; shorter lines (`return out`, `else:`)
+legitimately appear in stubs too. Given files (another assignment's reference shipped on
+purpose) are exempt for their own assignment's lines only.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from vitlab.course import Course
+from vitlab.release import sources
+from vitlab.release.fences import parse
+
+MIN_CHARS = 20
+NB_FENCE = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+@dataclass(frozen=True)
+class Leak:
+    released: Path
+    lineno: int
+    origin: str
+
+    def __str__(self) -> str:
+        return f"{self.released}:{self.lineno}: {self.origin}"
+
+
+def _norm(line: str) -> str:
+    return " ".join(line.split())
+
+
+def _secret(line: str) -> str | None:
+    n = _norm(line)
+    return n if len(n) >= MIN_CHARS and not n.startswith("#") else None
+
+
+def secret_lines(path: Path, shown: str) -> dict[str, str]:
+    """Normalised secret line -> where it comes from, for one solution file."""
+    found: dict[str, str] = {}
+    if path.suffix == ".py":
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for f in parse(text, shown, require_task=False):
+            for i in range(f.begin + 1, f.end):
+                if s := _secret(lines[i]):
+                    found.setdefault(s, f"{shown}:{i + 1} ({f.kind.lower()} fence)")
+    elif path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        for k, cell in enumerate(nb.cells):
+            for m in NB_FENCE.finditer(cell.source):
+                for line in m.group(2).splitlines():
+                    if s := _secret(line):
+                        found.setdefault(s, f"{shown} cell {k} ({m.group(1).lower()} fence)")
+    return found
+
+
+def _released_lines(path: Path) -> list[tuple[int, str]]:
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        return [(k, line) for k, cell in enumerate(nb.cells) for line in cell.source.splitlines()]
+    try:
+        return list(enumerate(path.read_text(encoding="utf-8").splitlines(), 1))
+    except UnicodeDecodeError:
+        return []
+
+
+def scan(course: Course, release_root: Path) -> list[Leak]:
+    """Every leak in `release_root` (normally assignments/)."""
+    secrets: dict[str, tuple[str, str]] = {}      # line -> (owner folder, origin)
+    given: dict[str, set[Path]] = {}               # released folder -> rel paths that are given copies
+    for a in course.assignments:
+        files = sources.walk(a)
+        given[a.folder] = {f.rel for f in files if f.given}
+        for f in files:
+            if not f.given:
+                for s, origin in secret_lines(f.path, f"solutions/{a.folder}/{f.rel}").items():
+                    secrets.setdefault(s, (a.folder, origin))
+    graders = _grader_hashes(course.root / "autograder")
+    leaks: list[Leak] = []
+    for folder_path in sorted(p for p in release_root.iterdir() if p.is_dir()):
+        for path in sorted(p for p in folder_path.rglob("*") if p.is_file()):
+            rel = path.relative_to(folder_path)
+            if hashlib.sha256(path.read_bytes()).hexdigest() in graders:
+                leaks.append(Leak(path, 1, f"copy of hidden grader {graders[hashlib.sha256(path.read_bytes()).hexdigest()]}"))
+            exempt_owner = _given_owner(course, folder_path.name, rel) if rel in given.get(folder_path.name, ()) else None
+            for lineno, line in _released_lines(path):
+                if any(m in line for m in MARKERS):
+                    leaks.append(Leak(path, lineno, f"fence marker {line.strip()!r}"))
+                hit = secrets.get(_norm(line))
+                if hit and hit[0] != exempt_owner:
+                    leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
+    return leaks
+
+
+def _given_owner(course: Course, folder: str, rel: Path) -> str | None:
+    """The assignment a given file comes from (None for kit code such as vitdata)."""
+    real = (course.root / "solutions" / folder / rel).resolve()
+    for a in course.assignments:
+        if a.source_dir.resolve() in real.parents:
+            return a.folder
+    return None
+
+
+def _grader_hashes(autograder: Path) -> dict[str, str]:
+    graders = autograder / "graders"
+    if not graders.is_dir():
+        return {}
+    return {hashlib.sha256(p.read_bytes()).hexdigest(): str(p.relative_to(autograder.parent))
+            for p in graders.rglob("*") if p.is_file() and p.stat().st_size > 0 and "__pycache__" not in p.parts}
