@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from vitlab.course import CourseError, load_course
-from vitlab.release.build import build, release
+from vitlab.release.build import build, readme_with_course_map, release
 from vitlab.release.fences import FenceError
 
 
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
                 build(course, Path(tmp))
                 diffs = [f"{a.folder}/{d}" for a in course.assignments
                          for d in diff_trees(Path(tmp) / a.folder, course.root / "assignments" / a.folder)]
+            readme = readme_with_course_map(course)
+            if readme is not None and readme != (course.root / "README.md").read_text(encoding="utf-8"):
+                diffs.append("README.md (course map)")
             if diffs:
                 print("assignments/ is out of sync with solutions/ (run `make release`):")
                 print("\n".join(f"  {d}" for d in diffs))

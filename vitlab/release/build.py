@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from vitlab.course import Assignment, Course
+from vitlab.course import Assignment, Course, course_map
 from vitlab.io import atomic_write
 from vitlab.release import fences, generated, notebooks, sources
 
@@ -53,6 +53,22 @@ def write_solution_configs(course: Course) -> None:
             atomic_write(target, text)
 
 
+MAP_BEGIN, MAP_END = "<!-- course-map:begin -->", "<!-- course-map:end -->"
+
+
+def readme_with_course_map(course: Course) -> str | None:
+    """README.md with the course map section regenerated (None: no README or no markers)."""
+    readme = course.root / "README.md"
+    if not readme.exists():
+        return None
+    text = readme.read_text(encoding="utf-8")
+    if MAP_BEGIN not in text or MAP_END not in text:
+        return None
+    head, rest = text.split(MAP_BEGIN, 1)
+    _, tail = rest.split(MAP_END, 1)
+    return f"{head}{MAP_BEGIN}\n{course_map(course)}\n{MAP_END}{tail}"
+
+
 def build(course: Course, dest: Path) -> list[str]:
     """Build every assignment under `dest` (created fresh)."""
     log: list[str] = []
@@ -74,6 +90,8 @@ def release(course: Course, target: Path | None = None) -> list[str]:
         staged = Path(tmp)
         log = build(course, staged)      # raises before anything in target changes
         write_solution_configs(course)
+        if (readme := readme_with_course_map(course)) is not None:
+            atomic_write(course.root / "README.md", readme)
         for a in course.assignments:
             _swap(staged / a.folder, target / a.folder, staged / f"{a.folder}.old")
     stale = sorted(p.name for p in target.iterdir() if p.is_dir() and p.name not in {a.folder for a in course.assignments})
