@@ -9,7 +9,7 @@ Fill the cache once with `make datasets` (kit) or `python -m vitdata fetch all
 imported only to download.
 """
 from .errors import DatasetCorruptError, DatasetMissingError
-from .fetch import fetch
+from .fetching import fetch
 from .loaders import display_name, info, load, load_cifar10, load_mnist, normalize
 from .paths import data_root
 from .spec import CLASSES, MEAN, NAMES, STD

@@ -10,7 +10,7 @@ import time
 
 from . import cache, spec
 from .errors import DatasetCorruptError, DatasetMissingError
-from .fetch import fetch
+from .fetching import fetch
 from .paths import data_root
 
 

@@ -17,11 +17,12 @@ from . import spec
 from .errors import DatasetCorruptError, DatasetMissingError, fetch_hint
 
 _NUMPY_NAMES = {"_reconstruct", "ndarray", "dtype", "_frombuffer", "scalar"}
+_BUILTINS = {("_codecs", "encode"), ("builtins", "bytes")}  # how protocol-2 pickles store bytes
 
 
 class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
-        if module.split(".")[0] == "numpy" and name in _NUMPY_NAMES:
+        if (module.split(".")[0] == "numpy" and name in _NUMPY_NAMES) or (module, name) in _BUILTINS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR-10 batch")
 

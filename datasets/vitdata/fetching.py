@@ -58,6 +58,18 @@ def locate(name: str, mirror: Path):
                               f"{LOOKED_FOR[name]}); {fetch_hint(name)}")
 
 
+def _listed_sha256(archive: Path) -> str | None:
+    """The archive's sha256 as listed in a SHA256SUMS file beside it, if there is one."""
+    sums = archive.parent / "SHA256SUMS"
+    if not sums.is_file():
+        return None
+    for line in sums.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and PurePosixPath(parts[1].lstrip("*")).name == archive.name:
+            return parts[0].lower()
+    return None
+
+
 def _archive_record(archive: Path) -> dict:
     md5, sha = hashlib.md5(), hashlib.sha256()
     with open(archive, "rb") as f:
@@ -69,9 +81,14 @@ def _archive_record(archive: Path) -> dict:
         record["official"] = record["md5"] == spec.CIFAR_TARBALL_MD5
         record["check"] = ("md5 matches the official tarball" if record["official"] else
                            "md5 differs from the official tarball; its batches are verified one by one")
-    else:
-        record["official"] = False
-        record["check"] = "not official: no published checksum for this archive; sha256 recorded"
+        return record
+    record["official"] = False
+    listed = _listed_sha256(archive)
+    if listed is not None and listed != record["sha256"]:
+        raise DatasetCorruptError(f"{archive}: sha256 {record['sha256']} differs from the one in "
+                                  f"{archive.parent / 'SHA256SUMS'} ({listed}); the copy is damaged")
+    record["check"] = ("not official; sha256 matches the mirror's SHA256SUMS" if listed else
+                       "not official: no published checksum for this archive; sha256 recorded")
     return record
 
 
@@ -119,10 +136,10 @@ def fetch(name: str, mirror=None, data_dir=None, force: bool = False, workers=No
     mirror = mirror.resolve()
     tree, found, read = locate(name, mirror)
     log(f"{spec.PLAIN_NAME[name]}: importing from {tree.archive or tree.root}")
+    archive = {tree.archive.name: _archive_record(tree.archive)} if tree.archive else {}
     kwargs = {"workers": workers, "log": log} if read is imagefolder.read else {}
     arrays, checksums, kind = read(tree, found, **kwargs)
-    if tree.archive is not None:
-        checksums = {tree.archive.name: _archive_record(tree.archive), **checksums}
+    checksums = {**archive, **checksums}
     for fname, record in checksums.items():
         log(f"  {'verified' if record.get('official') else 'recorded'} {fname}: {record['check']}")
     mean, std = cache.pixel_stats(arrays["train"][0])

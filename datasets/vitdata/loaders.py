@@ -18,7 +18,7 @@ def _meta(name: str, data_dir=None) -> dict:
         mirror = mirror_from_env()
         if mirror is None:
             raise
-    from .fetch import fetch
+    from .fetching import fetch
 
     def log(msg):
         print(msg, file=sys.stderr)

@@ -1,0 +1,43 @@
+"""`python -m vitdata fetch|info` and the `make datasets` rule."""
+import subprocess
+from pathlib import Path
+
+import vitdata
+from vitdata.__main__ import main
+from vitdata_fixtures import cifar_arrays, imagefolder_members, write_mnist, write_tar
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_fetch_all_then_info(tmp_path, small, capsys):
+    mirror = tmp_path / "m"
+    write_mnist(mirror / "MNIST" / "raw", small)
+    write_tar(mirror / "cifar10-jpeg.tar.gz", imagefolder_members(cifar_arrays(), "JPEG"))
+    assert main(["fetch", "all", "--mirror", str(mirror), "--data-dir", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert f"MNIST: importing from {mirror.resolve()}" in out
+    assert "verified train-images-idx3-ubyte.gz: md5 of the IDX data matches the official" in out
+    assert "CIFAR-10: importing from" in out and "cifar10-jpeg.tar.gz" in out
+    assert "train: 20 images (20, 3, 32, 32) uint8" in out
+    assert f"cache: {tmp_path / 'd' / 'cifar10'}" in out and "CIFAR-10 (JPEG copy) in" in out
+    assert main(["info", "--data-dir", str(tmp_path / "d"), "--verify"]) == 0
+    out = capsys.readouterr().out
+    assert "CIFAR-10 (JPEG copy):" in out and "imagefolder-jpeg, not official" in out
+    assert out.count("cache arrays: sha256 OK") == 2
+    assert vitdata.display_name("mnist", data_dir=tmp_path / "d") == "MNIST"
+
+
+def test_fetch_failure_exits_nonzero_with_the_reason(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["fetch", "mnist", "--mirror", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    assert "error: no MNIST in mirror" in err and "train-images-idx3-ubyte" in err
+    assert main(["info", "mnist", "--data-dir", str(tmp_path / "d")]) == 1
+
+
+def test_make_datasets_passes_the_mirror():
+    dry = subprocess.run(["make", "-n", "datasets", "MIRROR=/some/mirror", "FORCE=1"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert "PYTHONPATH=datasets .venv/bin/python -m vitdata fetch all --mirror /some/mirror --force" in dry
+    dry = subprocess.run(["make", "-n", "datasets"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "-m vitdata fetch all" in dry and "--mirror" not in dry
