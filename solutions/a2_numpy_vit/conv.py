@@ -1,0 +1,1 @@
+../a1_numpy_layers/conv.py
