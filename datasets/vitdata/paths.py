@@ -50,7 +50,12 @@ def atomic_dir(final: Path):
         if final.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
             os.replace(final, old / final.name)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not final.exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same import first
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -1,5 +1,8 @@
 """`python -m vitdata fetch|info` and the `make datasets` rule."""
+import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import vitdata
@@ -41,3 +44,22 @@ def test_make_datasets_passes_the_mirror():
     assert "PYTHONPATH=datasets .venv/bin/python -m vitdata fetch all --mirror /some/mirror --force" in dry
     dry = subprocess.run(["make", "-n", "datasets"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "-m vitdata fetch all" in dry and "--mirror" not in dry
+
+
+def test_package_is_self_contained(tmp_path, small):
+    """A copy of vitdata alone (as shipped to students) runs its CLI and loaders."""
+    shutil.copytree(ROOT / "datasets" / "vitdata", tmp_path / "student" / "vitdata",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    write_mnist(tmp_path / "m", small)  # md5s registered only in this process: expect a refusal
+    env = {**os.environ, "PYTHONPATH": "", "HOME": str(tmp_path / "home")}
+    env.pop("VITLAB_MIRROR", None)
+    env.pop("VITLAB_DATA", None)
+    run = subprocess.run([sys.executable, "-m", "vitdata", "fetch", "mnist", "--mirror", str(tmp_path / "m")],
+                         cwd=tmp_path / "student", env=env, capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert "holds 10 images, expected 10000" in run.stderr
+    assert str(tmp_path / "home" / ".cache" / "vitlab" / "datasets") in run.stdout
+    code = "import vitdata; print(vitdata.synthetic('cifar10', n=3)[0].shape)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "student", env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(3, 3, 32, 32)"

@@ -1,5 +1,9 @@
 """Every accepted source format imports to the right arrays, labels and metadata."""
+import gzip
 import io
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +123,34 @@ def test_official_batches_preferred_over_an_image_copy(tmp_path, small):
     meta = vitdata.fetch("cifar10", mirror=tmp_path / "mirror", data_dir=tmp_path / "data", log=quiet)
     assert meta["source_kind"] == "cifar-python"
 
+
+
+def fake_torchvision(monkeypatch, mnist_files_, cifar_members):
+    """A stand-in for torchvision's downloaders that writes the files where torchvision does."""
+    def mnist(root, train, download):
+        raw = Path(root) / "MNIST" / "raw"
+        write_members(raw, {f"{k}.gz": gzip.compress(v) for k, v in mnist_files_.items()})
+        write_members(raw, mnist_files_)  # torchvision keeps both the .gz and the extracted file
+
+    def cifar10(root, train, download):
+        write_tar(Path(root) / "cifar-10-python.tar.gz", cifar_members)
+        write_members(Path(root), cifar_members)
+
+    fake = types.ModuleType("torchvision")
+    fake.datasets = types.SimpleNamespace(MNIST=mnist, CIFAR10=cifar10)
+    monkeypatch.setitem(sys.modules, "torchvision", fake)
+
+
+def test_download_with_torchvision_then_import(tmp_path, small):
+    mnist_arrays_ = {s: vitdata.synthetic("mnist", s, n=n, seed=7) for s, n in (("train", 20), ("test", 10))}
+    files = mnist_files(mnist_arrays_)
+    register_mnist(small, files)
+    arrays = cifar_arrays()
+    batches = cifar_batches(arrays)
+    register_cifar(small, batches)
+    fake_torchvision(small, files, {f"cifar-10-batches-py/{k}": v for k, v in batches.items()})
+    for name, want, kind in (("mnist", mnist_arrays_, "idx"), ("cifar10", arrays, "cifar-python")):
+        meta = vitdata.fetch(name, data_dir=tmp_path / "data", log=quiet)
+        assert meta["origin"] == "torchvision-download" and meta["source_kind"] == kind
+        assert meta["source"] == str((tmp_path / "data" / "raw").resolve())
+        assert_same(tmp_path / "data", name, want)
