@@ -11,8 +11,12 @@ class DatasetCorruptError(ValueError):
 
 
 def fetch_hint(name: str = "all", data_dir=None) -> str:
-    """The commands that fill the cache, for error messages."""
+    """The commands that fill the cache, for error messages (`make` only inside the kit)."""
+    from .paths import kit_root
+
     extra = f" --data-dir {data_dir}" if data_dir is not None else ""
+    python = f"`python -m vitdata fetch {name}{extra} [--mirror <dir or .tar.gz>]`"
+    if kit_root() is None:
+        return f"fetch it with {python} (downloads with torchvision, or imports a local mirror)"
     return (f"fetch it with `make datasets` (online) or `make datasets MIRROR=<dir>` "
-            f"(local mirror) from the kit root, or `python -m vitdata fetch {name}"
-            f"{extra} [--mirror <dir or .tar.gz>]`")
+            f"(local mirror) from the kit root, or {python}")
