@@ -1,0 +1,1 @@
+"""ViT Lab autograder: hidden graders, the sandboxed grading engine and its CLI."""

@@ -1,0 +1,189 @@
+"""Strict comparisons for hidden graders.
+
+Every check raises `GradingFailure` with a message a student may read: what was
+expected and what came back (type, shape, dtype, the largest relative error and where),
+never the expected values themselves. Checks run in the trusted process on values that
+crossed the sandbox boundary, so a returned value is always a real plain ndarray or
+torch Tensor, a Python scalar or an opaque `Handle` (anything else, including
+subclasses), and no student code runs while comparing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder.engine.wire import Handle
+
+
+class GradingFailure(AssertionError):
+    """A check failed. `str(e)` is shown to the student; `hint` is an optional nudge."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def describe(value) -> str:
+    """A short, value-free description of what came back."""
+    if isinstance(value, Handle):
+        if value.subclass_of:
+            return f"a {value.type_name} (a subclass of {value.subclass_of}, which is not accepted)"
+        return f"a {value.type_name} object"
+    if type(value) is np.ndarray:
+        return f"numpy.ndarray of shape {tuple(value.shape)} and dtype {value.dtype}"
+    torch = _torch()
+    if torch is not None and type(value) is torch.Tensor:
+        return f"torch.Tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"numpy scalar of dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _torch():
+    import sys
+    return sys.modules.get("torch")
+
+
+def _is_tensor(value) -> bool:
+    torch = _torch()
+    return torch is not None and type(value) is torch.Tensor
+
+
+def _kind(value) -> str:
+    return "torch.Tensor" if _is_tensor(value) else "numpy.ndarray"
+
+
+def expect_array(value, shape=None, dtype=None, name: str = "output", kind: str | None = None,
+                 finite: bool = True, hint: str | None = None):
+    """Check that `value` is a plain ndarray (or torch Tensor when kind="torch"), with the
+    given shape and dtype, all finite. `shape` may use None for "any size here".
+    Returns the value so calls can be chained."""
+    want = {"numpy": "numpy.ndarray", "torch": "torch.Tensor", None: None}[kind]
+    got_ok = type(value) is np.ndarray or _is_tensor(value)
+    if not got_ok or (want is not None and _kind(value) != want):
+        raise GradingFailure(f"{name}: expected a {want or 'numpy.ndarray'}, got {describe(value)}", hint)
+    if shape is not None:
+        shape = tuple(shape)
+        got = tuple(value.shape)
+        if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
+            want_s = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+            raise GradingFailure(f"{name}: expected shape {want_s}, got shape {got}", hint)
+    if dtype is not None and not _dtype_matches(value, dtype):
+        raise GradingFailure(f"{name}: expected dtype {_dtype_name(dtype)}, got dtype {value.dtype}", hint)
+    if finite:
+        bad = _nonfinite(value)
+        if bad is not None:
+            count, where = bad
+            raise GradingFailure(f"{name}: {count} non-finite value(s) (NaN or Inf), first at index {where}",
+                                 hint or "look for a division by zero, log(0) or an overflowing exp")
+    return value
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype) if not isinstance(dtype, type) else np.dtype(dtype).name
+
+
+def _dtype_matches(value, dtype) -> bool:
+    if _is_tensor(value):
+        torch = _torch()
+        if isinstance(dtype, torch.dtype):
+            return value.dtype == dtype
+        return str(value.dtype).replace("torch.", "") == np.dtype(dtype).name
+    try:
+        return value.dtype == np.dtype(dtype)
+    except TypeError:
+        return False
+
+
+def _as_numpy(value) -> np.ndarray:
+    if _is_tensor(value):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _nonfinite(value):
+    a = _as_numpy(value)
+    if a.dtype.kind not in "fc":
+        return None
+    mask = ~np.isfinite(a)
+    if not mask.any():
+        return None
+    return int(mask.sum()), tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def expect_close(value, expected, rtol: float = 1e-6, atol: float = 0.0, name: str = "output",
+                 dtype=None, hint: str | None = None):
+    """Check type, shape, dtype (that of `expected` unless given), finiteness, then
+    |value - expected| <= atol + rtol * |expected| everywhere. Scalars are compared as
+    Python numbers (a bool is not a number here)."""
+    if _is_scalar(expected):
+        return _expect_scalar(value, expected, rtol, atol, name, hint)
+    kind = "torch" if _is_tensor(expected) else "numpy"
+    exp = _as_numpy(expected)
+    want_dtype = dtype if dtype is not None else (expected.dtype if kind == "torch" else exp.dtype)
+    expect_array(value, shape=exp.shape, dtype=want_dtype, name=name, kind=kind, hint=hint)
+    got = _as_numpy(value)
+    if exp.dtype.kind not in "fc":
+        diff = np.argwhere(got != exp)
+        if len(diff):
+            raise GradingFailure(f"{name}: {len(diff)} of {exp.size} entries differ, first at index "
+                                 f"{tuple(int(i) for i in diff[0])}", hint)
+        return value
+    err = np.abs(got.astype(np.complex128 if exp.dtype.kind == "c" else np.float64) - exp)
+    tol = atol + rtol * np.abs(exp)
+    bad = err > tol
+    if bad.any():
+        rel = err / np.maximum(np.abs(exp), np.finfo(np.float64).tiny)
+        worst = np.unravel_index(int(np.argmax(np.where(bad, rel, -1))), exp.shape)
+        raise GradingFailure(
+            f"{name}: {int(bad.sum())} of {exp.size} entries are off; max relative error "
+            f"{float(rel[worst]):.3g} at index {tuple(int(i) for i in worst)} "
+            f"(allowed: rtol={rtol:g}, atol={atol:g})", hint)
+    return value
+
+
+def _is_scalar(x) -> bool:
+    return type(x) in (int, float) or isinstance(x, np.generic) and x.shape == ()
+
+
+def _expect_scalar(value, expected, rtol, atol, name, hint):
+    if type(value) not in (int, float) and not (type(value).__module__ == "numpy" and isinstance(value, np.number)):
+        raise GradingFailure(f"{name}: expected a number, got {describe(value)}", hint)
+    v, e = float(value), float(expected)
+    if not math.isfinite(v):
+        raise GradingFailure(f"{name}: got a non-finite number ({v})",
+                             hint or "look for a division by zero, log(0) or an overflowing exp")
+    if abs(v - e) > atol + rtol * abs(e):
+        rel = abs(v - e) / max(abs(e), 1e-300)
+        raise GradingFailure(f"{name}: relative error {rel:.3g} (allowed: rtol={rtol:g}, atol={atol:g})", hint)
+    return value
+
+
+def expect_equal(value, expected, name: str = "output", hint: str | None = None):
+    """Exact equality for ints, strings, bools, None and tuples/lists of them (exact types)."""
+    if type(value) is not type(expected):
+        raise GradingFailure(f"{name}: expected a {type(expected).__name__}, got {describe(value)}", hint)
+    if isinstance(expected, (list, tuple)):
+        if len(value) != len(expected):
+            raise GradingFailure(f"{name}: expected length {len(expected)}, got length {len(value)}", hint)
+        for i, (v, e) in enumerate(zip(value, expected)):
+            expect_equal(v, e, name=f"{name}[{i}]", hint=hint)
+        return value
+    if value != expected:
+        raise GradingFailure(f"{name}: wrong value", hint)
+    return value
+
+
+def expect_handle(value, type_name: str | None = None, name: str = "output", hint: str | None = None):
+    """Check that an opaque object came back (optionally of a given class name)."""
+    if not isinstance(value, Handle) or value.subclass_of:
+        raise GradingFailure(f"{name}: expected an object, got {describe(value)}", hint)
+    if type_name is not None and value.type_name.split(".")[-1] != type_name:
+        raise GradingFailure(f"{name}: expected a {type_name}, got a {value.type_name}", hint)
+    return value

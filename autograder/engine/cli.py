@@ -1,0 +1,89 @@
+"""The `grade` and `check` commands behind `python -m autograder` and `make grade`."""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from autograder.engine import examples, report
+from autograder.engine.grade import grade_all
+from vitlab.course import load_course
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _progress(total: int, quiet: bool):
+    """A rich progress bar; returns (callback, stop)."""
+    if quiet or total == 0:
+        return None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.description}"), console=Console(stderr=True), transient=False)
+    task = bar.add_task("", total=total)
+    bar.start()
+
+    def step(outcome) -> None:
+        what = "unchanged" if not outcome.graded else f"{outcome.results['score']:g} pts"
+        bar.update(task, advance=1, description=f"{outcome.student}: {what}")
+
+    return step, bar.stop
+
+
+def grade_command(args) -> int:
+    course = load_course()
+    a = course.assignment(args.assignment)
+    subs = args.submissions
+    if subs is None:
+        subs = ROOT / "build" / "examples" / a.folder
+        names = examples.materialize(a, subs)
+        print(f"grade: {len(names)} example submissions of {a.folder} rebuilt in {subs.relative_to(ROOT)}")
+    out = args.out or (ROOT / "grading" / ("examples" if args.submissions is None else a.folder))
+    from autograder.engine.submissions import discover
+    n = len(discover(Path(subs), a.folder, a.id))
+    step, stop = _progress(n, args.quiet)
+    try:
+        summary = grade_all(a.folder, Path(subs), Path(out), workers=args.workers, force=args.force,
+                            progress=step)
+    finally:
+        stop()
+    if not getattr(args, "no_notebooks", False):
+        from autograder.engine import notebooks
+        notebooks.merge_if_any(summary, Path(subs), Path(out))
+    console = Console()
+    if not summary.plan.isolated:
+        console.print(f"[bold red]WARNING: student code ran WITHOUT the sandbox "
+                      f"({summary.plan.sandbox_problem}); resource limits only.[/bold red]")
+    console.print(report.summary_table(summary.results, f"{a.folder}: {len(summary.results)} students"))
+    print(f"grade: {summary.graded} graded, {len(summary.outcomes) - summary.graded} unchanged, "
+          f"{summary.wall_s:.1f} s; gradebook: {Path(out) / 'gradebook.csv'}")
+    return 0
+
+
+def check_command(args) -> int:
+    """Reference must get full marks and the release zero, cleanly (not_implemented)."""
+    course = load_course()
+    a = course.assignment(args.assignment)
+    with tempfile.TemporaryDirectory(prefix="vitlab-check-") as tmp:
+        subs = Path(tmp) / "submissions"
+        examples.write_base(a, subs / "reference", "reference")
+        examples.write_base(a, subs / "release", "release")
+        out = args.out or Path(tmp) / "out"
+        summary = grade_all(a.folder, subs, Path(out), force=True)
+        Console().print(report.summary_table(summary.results, f"check {a.folder}"))
+        by = {r["extra_data"]["student"]: r for r in summary.results}
+        problems = []
+        for t in by["reference"]["extra_data"]["tasks"]:
+            if t["status"] != "passed":
+                problems.append(f"reference: task {t['task']} is {t['status']}: {t['message']}")
+        for t in by["release"]["extra_data"]["tasks"]:
+            if t["score"] != 0 or t["status"] != "not_implemented":
+                problems.append(f"release: task {t['task']} is {t['status']} with {t['score']:g} points")
+        for p in problems:
+            print("check:", p, file=sys.stderr)
+        if problems:
+            log = (Path(out) / "reference" / "grader.log").read_text(encoding="utf-8")
+            print(f"check: graders' log for the reference:\n{log[-6000:]}", file=sys.stderr)
+        return 1 if problems else 0

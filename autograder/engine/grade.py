@@ -1,0 +1,186 @@
+"""Grade a folder of submissions in parallel and write the gradebook.
+
+Each student is graded in a fresh trusted process (forkserver with numpy/pytest, and torch
+when the assignment needs it, already imported; one student per process). A student's
+files are written atomically as soon as that student is done; a submission whose content
+and graders are unchanged is skipped unless `force`. The gradebook is rebuilt at the end
+from every student's results.json, so an interrupted run resumed later gives the same
+gradebook.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from autograder.engine import report
+from autograder.engine.plan import Plan, make_plan
+from autograder.engine.session import Job
+from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover, stage
+
+PRELOAD = ["numpy", "pytest", "autograder.engine.runner", "autograder.engine.plugin",
+           "autograder.engine.checks", "hypothesis"]
+GRACE_S = 120.0     # on top of the sum of task timeouts, for pytest itself
+
+
+@dataclass
+class Outcome:
+    student: str
+    graded: bool                 # False: skipped (unchanged)
+    results: dict | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    plan: Plan
+    out_dir: Path
+    outcomes: list[Outcome] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def graded(self) -> int:
+        return sum(o.graded for o in self.outcomes)
+
+
+def _child(job: Job, conn) -> None:
+    """Entry point of a per-student process."""
+    try:
+        from autograder.engine.runner import run_job
+        conn.send(("ok", run_job(job)))
+    except BaseException:  # noqa: BLE001 - report anything, the parent records it
+        conn.send(("crash", traceback.format_exc()[-8000:]))
+    finally:
+        conn.close()
+
+
+def _context(plan: Plan):
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD + plan.preload)
+    return ctx
+
+
+def _meta(plan: Plan, chash: str, complete: bool) -> dict:
+    return {"content_hash": chash, "grader_hash": plan.grader_hash, "complete": complete,
+            "sandbox": "bubblewrap" if plan.isolated else "rlimits-only",
+            "sandbox_problem": plan.sandbox_problem}
+
+
+def _failed_tasks(plan: Plan, message: str, status: str = "error") -> list[dict]:
+    return [{"task": t.id, "title": t.title, "max_score": t.points, "score": 0.0, "status": status,
+             "message": message, "hint": None, "passed": 0, "total": 0, "output": "", "output_bytes": 0,
+             "tests": []} for t in plan.assignment.tasks]
+
+
+def _finish(plan: Plan, out_dir: Path, student: str, chash: str, tasks: list[dict], log: str,
+            complete: bool) -> dict:
+    res = report.results_json(student, plan.assignment.folder, tasks, _meta(plan, chash, complete))
+    fb = report.feedback_md(student, plan.assignment.folder, tasks, plan.isolated)
+    report.write_student(out_dir, student, res, fb, log)
+    return res
+
+
+def _up_to_date(out_dir: Path, student: str, chash: str, plan: Plan) -> dict | None:
+    old = report.read_results(out_dir, student)
+    meta = (old or {}).get("extra_data", {})
+    if meta.get("content_hash") == chash and meta.get("grader_hash") == plan.grader_hash \
+            and meta.get("complete"):
+        return old
+    return None
+
+
+def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | None = None,
+              force: bool = False, progress=None, plan: Plan | None = None,
+              course_root: Path | None = None, graders_root: Path | None = None,
+              harness_dir: Path | None = None) -> RunSummary:
+    """Grade every submission under `submissions` into `out_dir`."""
+    t0 = time.monotonic()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="vitlab-grade-"))
+    try:
+        plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
+        subs = discover(Path(submissions), plan.assignment.folder, plan.assignment.id)
+        summary = RunSummary(plan, out_dir)
+        _run(plan, subs, work / "stage", out_dir, workers or os.cpu_count() or 1, force, summary, progress)
+        students = [s.student for s in subs]
+        summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
+        report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
+        if not plan.isolated:
+            report.atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
+                                f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
+        summary.wall_s = time.monotonic() - t0
+        return summary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_workers: int,
+         force: bool, summary: RunSummary, progress) -> None:
+    ctx = None
+    running: dict = {}      # conn -> (process, student, chash, started)
+    queue = list(subs)
+    budget = sum(t.timeout_s for t in plan.assignment.tasks) + GRACE_S
+
+    def done(outcome: Outcome) -> None:
+        summary.outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+
+    while queue or running:
+        while queue and len(running) < n_workers:
+            sub = queue.pop(0)
+            try:
+                staged = stage(sub, stage_root / sub.student, plan.assignment.folder)
+            except SubmissionError as e:
+                res = _finish(plan, out_dir, sub.student, "unreadable", _failed_tasks(plan, str(e), "missing"),
+                              str(e), complete=True)
+                done(Outcome(sub.student, True, res))
+                continue
+            chash = content_hash(staged)
+            old = None if force else _up_to_date(out_dir, sub.student, chash, plan)
+            if old is not None:
+                done(Outcome(sub.student, False, old))
+                continue
+            ctx = ctx or _context(plan)
+            parent, child = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_child, args=(plan.job(sub.student, staged), child), daemon=True)
+            p.start()
+            child.close()
+            running[parent] = (p, sub.student, chash, time.monotonic())
+        if not running:
+            continue
+        ready = wait(list(running) + [], timeout=1.0)
+        now = time.monotonic()
+        for conn in list(running):
+            p, student, chash, started = running[conn]
+            msg = None
+            if conn in ready:
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    msg = ("crash", f"grading process ended without a result (exit code {p.exitcode})")
+            elif now - started > budget:
+                p.kill()
+                msg = ("crash", f"grading took longer than {budget:.0f} s and was stopped")
+            if msg is None:
+                continue
+            del running[conn]
+            conn.close()
+            p.join(5)
+            if msg[0] == "ok":
+                res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True)
+            else:
+                print(f"grade: internal error while grading {student}:\n{msg[1]}", file=sys.stderr)
+                res = _finish(plan, out_dir, student, chash,
+                              _failed_tasks(plan, "internal grader error (reported to the instructor)"),
+                              msg[1], complete=False)
+            done(Outcome(student, True, res, now - started))

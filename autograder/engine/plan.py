@@ -1,0 +1,123 @@
+"""Per-run preparation shared by every student of one assignment.
+
+- the owners map: which task owns each top-level function/class/method (from the fences);
+- one reference variant per task T: every fenced module rendered with only T's fences
+  stubbed (`vitlab.release.fences.render(..., stub_tasks={T})`), so T's sandbox can get
+  the other tasks' reference code without ever seeing T's;
+- the grader library the sandbox may see (engine wire/worker + harness);
+- the grader hash (graders, engine, harness, reference), which decides re-grading.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vitlab.course import Assignment, Course, load_course
+from vitlab.release import fences, sources
+
+from autograder.engine.sandbox import Limits, probe_bwrap, stage_grader_lib
+from autograder.engine.session import Job, TaskInfo
+
+ENGINE_DIR = Path(__file__).resolve().parent
+AUTOGRADER = ENGINE_DIR.parent
+ROOT = AUTOGRADER.parent
+ENGINE_VERSION = "1"
+
+
+@dataclass
+class Plan:
+    course: Course
+    assignment: Assignment
+    graders_dir: Path
+    harness_dir: Path
+    work: Path                                   # scratch for this run (variants, grader lib)
+    owners: dict[str, dict[str, str]] = field(default_factory=dict)
+    variants_dir: Path | None = None
+    grader_lib: Path | None = None
+    sandbox_problem: str | None = None           # None: bubblewrap works
+    grader_hash: str = ""
+    preload: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def isolated(self) -> bool:
+        return self.sandbox_problem is None
+
+    def job(self, student: str, submission: Path) -> Job:
+        a = self.assignment
+        return Job(
+            student=student, assignment=a.folder, assignment_id=a.id,
+            tasks=[TaskInfo(t.id, t.title, t.points, t.timeout_s) for t in a.tasks],
+            all_markers=[t.marker for _, t in self.course.all_tasks()],
+            graders_dir=str(self.graders_dir), solutions_dir=str(a.source_dir),
+            submission=str(submission), variants_dir=str(self.variants_dir) if self.variants_dir else None,
+            owners=self.owners, grader_lib=str(self.grader_lib), isolated=self.isolated,
+            limits=self.limits, preload=list(self.preload))
+
+
+def make_plan(assignment: str, work: Path, course_root: Path | None = None,
+              graders_root: Path | None = None, harness_dir: Path | None = None) -> Plan:
+    course = load_course(course_root or ROOT)
+    a = course.assignment(assignment)
+    graders_root = Path(graders_root or AUTOGRADER / "graders")
+    plan = Plan(course, a, graders_root / a.folder, Path(harness_dir or AUTOGRADER / "harness"), work)
+    if not plan.graders_dir.is_dir():
+        raise FileNotFoundError(f"no hidden graders for {a.folder}: {plan.graders_dir} does not exist")
+    work.mkdir(parents=True, exist_ok=True)
+    modules = _fenced_modules(a)
+    plan.owners = {mod: owners for mod, (_, _, owners) in modules.items()}
+    plan.variants_dir = _write_variants(a, modules, work / "variants")
+    plan.grader_lib = stage_grader_lib(work / "lib", plan.harness_dir)
+    plan.sandbox_problem = probe_bwrap()
+    plan.preload = ["torch"] if any("import torch" in text for _, text, _ in modules.values()) \
+        or _uses_torch(a) else []
+    plan.grader_hash = grader_hash(plan)
+    return plan
+
+
+def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict]]:
+    """module name -> (relative path, reference text, owners) for every fenced .py file."""
+    out = {}
+    for f in sources.walk(a):
+        if f.kind != "python" or f.rel.parts[0] == "tests":
+            continue
+        text = f.path.read_text(encoding="utf-8")
+        owners = fences.task_owners(text, str(a.source_dir / f.rel))
+        if owners:
+            mod = ".".join(f.rel.with_suffix("").parts)
+            out[mod] = (str(f.rel), text, owners)
+    return out
+
+
+def _write_variants(a: Assignment, modules: dict, dest: Path) -> Path:
+    for t in a.tasks:
+        for mod, (rel, text, _) in modules.items():
+            target = dest / t.id / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(fences.render(text, str(a.source_dir / rel), stub_tasks={t.id}), encoding="utf-8")
+    return dest
+
+
+def _uses_torch(a: Assignment) -> bool:
+    return any("import torch" in f.path.read_text(encoding="utf-8", errors="replace")
+               for f in sources.walk(a) if f.kind == "python")
+
+
+def _hash_tree(h, root: Path) -> None:
+    if root.is_file():
+        h.update(root.name.encode() + b"\0" + root.read_bytes())
+        return
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+
+
+def grader_hash(plan: Plan) -> str:
+    h = hashlib.sha256(f"vitlab-engine-{ENGINE_VERSION}\0".encode())
+    for root in (plan.graders_dir, plan.harness_dir, ENGINE_DIR, plan.assignment.source_dir / "assignment.toml"):
+        if root.exists():
+            _hash_tree(h, root)
+    for f in sources.walk(plan.assignment):
+        h.update(str(f.rel).encode() + b"\0" + f.path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]

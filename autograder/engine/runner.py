@@ -1,0 +1,52 @@
+"""Grade one staged submission: run the hidden graders under pytest in this (trusted)
+process, with the grading plugin and our own ini, and score the outcomes.
+
+`run_job` is what each per-student process executes. pytest is pointed at the
+assignment's graders folder with `-c grading.ini`, `--rootdir`/`--confcutdir` at the
+graders' parent and PYTEST_ADDOPTS/PYTHONPATH/PYTEST_PLUGINS removed, so nothing from
+the student's folder (conftest.py, pytest.ini, pyproject.toml, plugins) can load.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from pathlib import Path
+
+from autograder.engine import scoring
+from autograder.engine.session import GradingSession, Job, internal_log
+
+ENGINE_DIR = Path(__file__).resolve().parent
+ROOT = ENGINE_DIR.parent.parent
+INI = ENGINE_DIR / "grading.ini"
+SCRUB_ENV = ("PYTEST_ADDOPTS", "PYTHONPATH", "PYTEST_PLUGINS", "PYTHONSTARTUP", "PYTHONHOME",
+             "PYTHONUSERBASE", "PYTHONSAFEPATH", "PYTEST_CURRENT_TEST")
+
+
+def pytest_args(job: Job) -> list[str]:
+    graders = Path(job.graders_dir)
+    base = graders.parent.parent
+    return [str(graders), "-c", str(INI), "--rootdir", str(base), "--confcutdir", str(graders.parent),
+            "-p", "autograder.engine.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--strict-markers", "-q", "--no-header", "-rN", "--tb=short", "-W", "ignore::DeprecationWarning"]
+
+
+def run_job(job: Job) -> dict:
+    """Grade `job` here and return {"tasks": [TaskResult dicts], "log": instructor text}."""
+    import pytest
+
+    for name in SCRUB_ENV:
+        os.environ.pop(name, None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    session = GradingSession(job)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(pytest_args(job), plugins=[session])
+    results = [scoring.score_task(t, list(session.records.values()), session.outputs(t.id))
+               for t in job.tasks]
+    log = [f"pytest exit code {int(code)}", *session.collect_errors, internal_log(session.records),
+           "---- pytest output ----", out.getvalue()[-20000:]]
+    return {"tasks": [r.to_dict() for r in results], "log": "\n".join(s for s in log if s)}

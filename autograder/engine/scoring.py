@@ -1,0 +1,77 @@
+"""Turn per-test records into per-task statuses and scores.
+
+Statuses: passed, partial, failed, not_implemented, error, timeout, memory, tampered,
+missing, banned. A task scores points x (weight of passed tests / total weight); a task
+marked tampered or banned scores 0.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("passed", "partial", "failed", "not_implemented", "error", "timeout", "memory",
+            "tampered", "missing", "banned")
+# a failure of one of these kinds speaks for the whole task, in this order
+DOMINANT = ("tampered", "banned", "timeout", "memory")
+ZERO = ("tampered", "banned")
+OUTPUT_SHOWN = 2000  # characters of the student's own output shown per task (head + tail)
+
+
+@dataclass
+class TaskResult:
+    task: str
+    title: str
+    max_score: float
+    score: float
+    status: str
+    message: str = ""
+    hint: str | None = None
+    passed: int = 0
+    total: int = 0
+    output: str = ""                 # what the student's code printed (truncated)
+    output_bytes: int = 0
+    tests: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_task(task, records: list, outputs: list[tuple[int, str]]) -> TaskResult:
+    recs = [r for r in records if r.task == task.id and r.outcome != "skipped"]
+    res = TaskResult(task.id, task.title, task.points, 0.0, "error")
+    res.output_bytes = sum(n for n, _ in outputs)
+    res.output = _shorten("".join(t for _, t in outputs), res.output_bytes)
+    res.tests = [{"name": r.name, "status": r.status, "weight": r.weight} for r in recs]
+    if not recs:
+        res.message = "no hidden tests ran for this task (reported to the instructor)"
+        return res
+    total = sum(r.weight for r in recs)
+    won = sum(r.weight for r in recs if r.status == "passed")
+    res.passed, res.total = sum(r.status == "passed" for r in recs), len(recs)
+    res.score = round(task.points * won / total, 4) if total > 0 else 0.0
+    failing = [r for r in recs if r.status != "passed"]
+    if not failing:
+        res.status = "passed"
+        return res
+    first = failing[0]
+    for kind in DOMINANT:
+        hit = next((r for r in failing if r.status == kind), None)
+        if hit is not None:
+            first, res.status = hit, kind
+            break
+    else:
+        res.status = "partial" if won > 0 else first.status
+    if res.status in ZERO:
+        res.score = 0.0
+    res.message, res.hint = first.message, first.hint
+    return res
+
+
+def _shorten(text: str, total: int) -> str:
+    if len(text) <= OUTPUT_SHOWN:
+        return text
+    half = OUTPUT_SHOWN // 2
+    return f"{text[:half]}\n[... output truncated: {total} bytes in all ...]\n{text[-half:]}"
+
+
+def total(results: list[TaskResult]) -> tuple[float, float]:
+    return round(sum(r.score for r in results), 4), round(sum(r.max_score for r in results), 4)

@@ -1,0 +1,214 @@
+"""One student's grading session inside the trusted process: a pytest plugin object.
+
+The runner builds a `Job`, creates a `GradingSession` and passes it to `pytest.main` as a
+plugin. The session owns the per-task sandboxes (`TaskWorker`), orders the tests task by
+task so each sandbox is closed as soon as its task is done, and records every test's
+outcome in memory, where nothing the student's process does can reach it.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder.engine.checks import GradingFailure
+from autograder.engine.sandbox import Limits, Sandbox
+from autograder.engine.student import StudentError, TaskWorker
+
+NAME = "vitlab_session"
+
+
+@dataclass
+class TaskInfo:
+    id: str
+    title: str
+    points: float
+    timeout_s: float
+
+    @property
+    def marker(self) -> str:
+        return "task" + self.id.replace(".", "_")
+
+
+@dataclass
+class Job:
+    """Everything one student's grading needs; plain data so it can cross processes."""
+    student: str
+    assignment: str                     # folder name, e.g. a1_numpy_layers
+    assignment_id: str                  # e.g. a1
+    tasks: list[TaskInfo]
+    all_markers: list[str]              # every task marker of the course (--strict-markers)
+    graders_dir: str
+    solutions_dir: str                  # reference modules, importable by the graders
+    submission: str                     # the staged submission (read-only in the sandbox)
+    variants_dir: str | None            # <variants>/<task id>/: the reference with that task stubbed
+    owners: dict[str, dict[str, str]]   # module -> {qualname: task id}
+    grader_lib: str
+    isolated: bool
+    limits: Limits = field(default_factory=Limits)
+    preload: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TestRecord:
+    nodeid: str
+    name: str
+    task: str | None
+    weight: float = 1.0
+    outcome: str = "pending"            # passed | failed | skipped
+    status: str = "passed"              # passed or one of the failure statuses
+    message: str = ""                   # safe to show the student
+    hint: str | None = None
+    internal: str = ""                  # for the instructor's log only
+
+
+class GradingSession:
+    def __init__(self, job: Job):
+        self.job = job
+        self.sandbox = Sandbox(Path(job.grader_lib), job.limits, isolated=job.isolated)
+        self.tasks = {t.id: t for t in job.tasks}
+        self.by_marker = {t.marker: t.id for t in job.tasks}
+        self.workers: dict[str, TaskWorker] = {}
+        self.records: dict[str, TestRecord] = {}
+        self.collect_errors: list[str] = []
+        self._refs: dict[str, object] = {}
+
+    # -- pytest hooks ----------------------------------------------------------------------
+    def pytest_configure(self, config) -> None:
+        for marker in self.job.all_markers:
+            config.addinivalue_line("markers", f"{marker}: a course task")
+        config.addinivalue_line("markers", "weight(w): relative weight of a test within its task")
+        sys.path.insert(0, self.job.solutions_dir)
+        _hypothesis_profile()
+
+    def task_of(self, item) -> str | None:
+        found = [m.name for m in item.iter_markers() if m.name in self.by_marker]
+        return self.by_marker[found[0]] if found else None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        order = {t.id: i for i, t in enumerate(self.job.tasks)}
+        keyed = []
+        for i, item in enumerate(items):
+            task = self.task_of(item)
+            w = item.get_closest_marker("weight")
+            weight = float(w.args[0]) if w and w.args else 1.0
+            self.records[item.nodeid] = TestRecord(item.nodeid, item.name, task, weight)
+            if task is None:
+                self.records[item.nodeid].internal = "test has no task marker of this assignment"
+            keyed.append((order.get(task, len(order)), i, item))
+        items[:] = [it for _, _, it in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        rep = outcome.get_result()
+        rec = self.records.get(item.nodeid)
+        if rec is None:
+            return
+        if rep.when == "call" and rep.passed and rec.outcome == "pending":
+            rec.outcome, rec.status = "passed", "passed"
+        elif rep.skipped and rec.outcome == "pending":
+            rec.outcome, rec.status = "skipped", "skipped"
+        elif rep.failed and rec.outcome in ("pending", "passed"):
+            self._failed(rec, call.excinfo, rep)
+
+    def _failed(self, rec: TestRecord, excinfo, rep) -> None:
+        rec.outcome = "failed"
+        exc = _first(excinfo.value) if excinfo is not None else None
+        if isinstance(exc, StudentError):
+            rec.status = exc.kind
+            rec.message = _student_message(exc)
+        elif isinstance(exc, GradingFailure):
+            rec.status, rec.message, rec.hint = "failed", exc.message, exc.hint
+        elif isinstance(exc, AssertionError):
+            rec.status, rec.message = "failed", "a hidden check failed"
+        else:
+            rec.status = "error"
+            rec.message = "internal grader error (reported to the instructor)"
+        rec.internal = rep.longreprtext[-6000:]
+
+    def pytest_runtest_teardown(self, item, nextitem) -> None:
+        task = self.task_of(item)
+        if task is not None and (nextitem is None or self.task_of(nextitem) != task):
+            self.close(task)
+
+    def pytest_sessionfinish(self, session) -> None:
+        for task in list(self.workers):
+            self.close(task)
+
+    # -- what the fixtures use -------------------------------------------------------------
+    def worker(self, task_id: str) -> TaskWorker:
+        if task_id not in self.workers:
+            t = self.tasks[task_id]
+            ref = Path(self.job.variants_dir) / task_id if self.job.variants_dir else None
+            init = {"owners": self.job.owners, "preload": self.job.preload}
+            self.workers[task_id] = TaskWorker(self.sandbox, Path(self.job.submission), ref, init,
+                                               task_id, t.timeout_s)
+        return self.workers[task_id]
+
+    def close(self, task_id: str) -> None:
+        w = self.workers.get(task_id)
+        if w is not None:
+            w.close()
+
+    def reference(self, name: str):
+        import importlib
+        if name not in self._refs:
+            self._refs[name] = importlib.import_module(name)
+        return self._refs[name]
+
+    def outputs(self, task_id: str) -> list[tuple[int, str]]:
+        w = self.workers.get(task_id)
+        return w.outputs if w is not None else []
+
+
+def _first(exc: BaseException) -> BaseException:
+    """Hypothesis may group several failures; the first one speaks for the test."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _student_message(e: StudentError) -> str:
+    where = f" in {e.target}" if e.target and e.kind not in ("timeout", "tampered") else ""
+    if e.kind == "not_implemented":
+        return f"not implemented yet{where}: {e.message}".rstrip(": ")
+    if e.kind in ("timeout", "tampered", "memory") or e.type in ("ProcessExited", "Killed"):
+        return e.message
+    msg = f"{e.type}{where}: {e.message}" if e.message else f"{e.type}{where}"
+    return msg + (f"\n{e.traceback.rstrip()}" if e.traceback else "")
+
+
+def seed_for(nodeid: str) -> int:
+    return int.from_bytes(hashlib.sha256(nodeid.encode()).digest()[:8], "little")
+
+
+def _hypothesis_profile() -> None:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:
+        return
+    settings.register_profile("vitlab-grading", derandomize=True, database=None, deadline=None,
+                              print_blob=False, suppress_health_check=list(HealthCheck))
+    settings.load_profile("vitlab-grading")
+
+
+def internal_log(records: dict[str, TestRecord]) -> str:
+    parts = []
+    for r in records.values():
+        if r.internal:
+            parts.append(f"== {r.nodeid} [{r.status}]\n{r.internal}\n")
+    return "\n".join(parts)
+
+
+def format_exc() -> str:
+    return traceback.format_exc()[-6000:]

@@ -1,0 +1,13 @@
+# Grading: `make grade` grades the bundled example submissions of a1 and prints the table.
+#   make grade ASSIGNMENT=a2 SUBMISSIONS=path/to/subs OUT=grading/a2 [WORKERS=4] [FORCE=1]
+.PHONY: grade gradescope grade-check
+GRADE_ASSIGNMENT := $(if $(ASSIGNMENT),$(ASSIGNMENT),a1)
+grade: $(STAMP) ## grade submissions: [ASSIGNMENT=a1] [SUBMISSIONS=dir] [OUT=dir] [WORKERS=n] [FORCE=1]; no args: the examples
+	@$(PY) -m autograder grade -a $(GRADE_ASSIGNMENT) $(if $(SUBMISSIONS),-s $(SUBMISSIONS)) \
+	  $(if $(OUT),-o $(OUT)) $(if $(WORKERS),-j $(WORKERS)) $(if $(filter 1 yes true,$(FORCE)),--force)
+
+gradescope: $(STAMP) ## build a Gradescope autograder.zip: make gradescope ASSIGNMENT=a1 [OUT=file.zip]
+	@$(PY) -m autograder gradescope -a $(GRADE_ASSIGNMENT) $(if $(OUT),-o $(OUT))
+
+grade-check: $(STAMP) ## hidden graders: reference gets full marks, release gets 0: make grade-check ASSIGNMENT=a1
+	@$(PY) -m autograder check $(GRADE_ASSIGNMENT)
