@@ -106,9 +106,10 @@ def download(name: str, raw_dir: Path, log=print) -> Path:
         for train in (True, False):
             dataset(str(raw_dir), train=train, download=True)
     except Exception as e:  # urllib, http and checksum errors all mean "could not download"
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        reason = " ".join(str(e).split()) or type(e).__name__
+        reason = reason if len(reason) <= 200 else reason[:197] + "..."
         raise DatasetMissingError(
-            f"{spec.PLAIN_NAME[name]}: download failed ({first}). Offline? Import a local mirror "
+            f"{spec.PLAIN_NAME[name]}: download failed ({reason}). Offline? Import a local mirror "
             f"instead: `make datasets MIRROR=<dir>`, `python -m vitdata fetch {name} --mirror <dir>`, "
             f"or set VITLAB_MIRROR=<dir or .tar.gz>") from None
     return raw_dir
