@@ -27,10 +27,10 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
     x (B, C, H, W) any dtype -> same shape and dtype. The window's top-left corner is uniform
     in [0, 2 * padding] in each direction, independently per image; padding = 0 returns x.
     """
-    if padding == 0:
-        return x
     B, C, H, W = x.shape
     ### BEGIN SOLUTION Task 3.8: pad with zeros, draw per-image offsets from generator, gather the windows (no Python loop over images)
+    if padding == 0:
+        return x
     xp = torch.nn.functional.pad(x, (padding, padding, padding, padding))     # (B, C, H + 2p, W + 2p)
     off = torch.randint(0, 2 * padding + 1, (2, B), device=x.device, generator=generator)
     rows = (off[0, :, None] + torch.arange(H, device=x.device))[:, None, :, None]   # (B, 1, H, 1)

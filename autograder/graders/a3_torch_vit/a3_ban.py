@@ -1,0 +1,173 @@
+"""Static scan for library attention in a submission (runs in the trusted process).
+
+Reads every .py file of the submission with `ast` (never imports it) and reports each use
+of a banned name: as an attribute (`F.scaled_dot_product_attention`), a plain or imported
+name (`from torch.nn import MultiheadAttention`), an import (`import timm`), or a string
+(`getattr(F, "scaled_dot_product_attention")`). Each finding names the file, line and call
+and the task that owns the function or method it sits in (from the fences' owners map).
+The runtime guard in autograder/harness/a3.py catches what a static scan cannot.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+# Names that are attention (or a whole transformer layer) done by a library.
+BANNED_NAMES = {
+    "MultiheadAttention": "nn.MultiheadAttention",
+    "TransformerEncoderLayer": "nn.TransformerEncoderLayer",
+    "TransformerEncoder": "nn.TransformerEncoder",
+    "TransformerDecoderLayer": "nn.TransformerDecoderLayer",
+    "TransformerDecoder": "nn.TransformerDecoder",
+    "scaled_dot_product_attention": "F.scaled_dot_product_attention",
+    "multi_head_attention_forward": "F.multi_head_attention_forward",
+    "_native_multi_head_attention": "torch._native_multi_head_attention",
+    "_scaled_dot_product_attention_math": "torch._scaled_dot_product_attention_math",
+    "_scaled_dot_product_flash_attention": "torch._scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention": "torch._scaled_dot_product_efficient_attention",
+    "flex_attention": "flex_attention",
+}
+# `nn.Transformer` is only banned as an attribute of torch.nn (a student class may be called Transformer).
+BANNED_ATTRS_OF_NN = {"Transformer": "nn.Transformer"}
+BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
+SKIP_DIRS = {"tests", "vitdata", "__pycache__", ".ipynb_checkpoints"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int
+    call: str
+    owner: str | None        # "Class.method" / "function" the use sits in, if any
+
+    def __str__(self) -> str:
+        where = f" (in {self.owner})" if self.owner else ""
+        return f"{self.call} at {self.file}:{self.line}{where}"
+
+
+def scan_file(path: Path, rel: str) -> list[Finding]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=rel)
+    except (SyntaxError, ValueError):
+        return []      # a file that does not parse fails its tasks anyway
+    spans = _spans(tree)
+    docstrings = _docstrings(tree)
+    found = []
+
+    def add(node, call):
+        found.append(Finding(rel, node.lineno, call, _owner(spans, node.lineno)))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if node.attr in BANNED_NAMES:
+                add(node, BANNED_NAMES[node.attr])
+            elif node.attr in BANNED_ATTRS_OF_NN and _dotted(node.value) in ("nn", "torch.nn"):
+                add(node, BANNED_ATTRS_OF_NN[node.attr])
+        elif isinstance(node, ast.Name) and node.id in BANNED_NAMES:
+            add(node, BANNED_NAMES[node.id])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if _banned_module(alias.name):
+                    add(node, f"import {alias.name}")
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if _banned_module(mod):
+                add(node, f"from {mod} import ...")
+            for alias in node.names:
+                if alias.name in BANNED_NAMES:
+                    add(node, BANNED_NAMES[alias.name])
+                elif alias.name in BANNED_ATTRS_OF_NN and mod == "torch.nn":
+                    add(node, BANNED_ATTRS_OF_NN[alias.name])
+                elif _banned_module(f"{mod}.{alias.name}"):
+                    add(node, f"import {mod}.{alias.name}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for name, call in BANNED_NAMES.items():
+                if name in node.value and id(node) not in docstrings:
+                    add(node, f"{call} (named in a string)")
+                    break
+    return found
+
+
+def scan_submission(folder: str | Path) -> list[Finding]:
+    """Every finding in every .py file of the submission (tests/ and the given vitdata excluded)."""
+    folder = Path(folder)
+    out = []
+    for path in sorted(folder.rglob("*.py")):
+        rel = path.relative_to(folder)
+        if set(rel.parts[:-1]) & SKIP_DIRS or not path.is_file():
+            continue
+        out.extend(scan_file(path, str(rel)))
+    return out
+
+
+def findings_for_task(findings: list[Finding], task: str, owners: dict[str, dict[str, str]],
+                      task_files: dict[str, list[str]]) -> list[Finding]:
+    """The findings that count against `task`: inside a definition the task owns; anywhere
+    else in one of the task's files (module level, helpers); anywhere in a file no task owns."""
+    owned_by_task = {f"{mod.replace('.', '/')}.py": o for mod, o in owners.items()}
+    files_of_any_task = {f for fs in task_files.values() for f in fs}
+    out = []
+    for f in findings:
+        owner_task = _owner_task(f, owned_by_task.get(f.file, {}))
+        if owner_task is not None:
+            if owner_task == task:
+                out.append(f)
+        elif f.file in task_files.get(task, []) or f.file not in files_of_any_task:
+            out.append(f)
+    return out
+
+
+def _owner_task(f: Finding, owners: dict[str, str]) -> str | None:
+    if f.owner is None:
+        return None
+    name = f.owner
+    while name:
+        if name in owners:
+            return owners[name]
+        name = name.rpartition(".")[0]
+    return None
+
+
+def _banned_module(name: str) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in BANNED_MODULES)
+
+
+def _dotted(node) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _spans(tree) -> list[tuple[str, int, int]]:
+    """(qualname, first line, last line) of every top-level def/class and every method."""
+    out = []
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    for node in tree.body:
+        if isinstance(node, defs):
+            out.append((node.name, node.lineno, node.end_lineno))
+            if isinstance(node, ast.ClassDef):
+                out.extend((f"{node.name}.{s.name}", s.lineno, s.end_lineno) for s in node.body
+                           if isinstance(s, defs))
+    return out
+
+
+def _owner(spans, line: int) -> str | None:
+    best = None
+    for name, start, end in spans:
+        if start <= line <= end and (best is None or start >= best[1]):
+            best = (name, start)
+    return best[0] if best else None
+
+
+def _docstrings(tree) -> set[int]:
+    """ids of docstring nodes: docstrings may mention a banned name (to say what not to use)."""
+    out = set()
+    for holder in ast.walk(tree):
+        body = getattr(holder, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant):
+            out.add(id(body[0].value))
+    return out
