@@ -416,17 +416,18 @@ def dropout_forward(x, p, train=True, rng=None):
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout_forward: p should be in [0, 1], got {p}")
+    ### BEGIN SOLUTION Task 1.5: identity in eval mode or for p == 0; else a keep mask drawn with rng, scaled by 1/(1-p)
     if not train or p == 0.0:
-        return x, None
-    rng = np.random.default_rng(rng)
-    ### BEGIN SOLUTION Task 1.5: draw a keep mask with rng, scale it by 1/(1-p), out = x * mask
-    if p == 1.0:
-        mask = np.zeros_like(x)
+        out, mask = x, None
     else:
-        # keep with probability 1 - p; cast before scaling so float32 stays float32
-        mask = (rng.random(x.shape) >= p).astype(x.dtype)
-        mask *= 1.0 / (1.0 - p)
-    out = x * mask
+        rng = np.random.default_rng(rng)  # an int seed, a Generator (used as is) or None
+        if p == 1.0:
+            mask = np.zeros_like(x)
+        else:
+            # keep with probability 1 - p; cast before scaling so float32 stays float32
+            mask = (rng.random(x.shape) >= p).astype(x.dtype)
+            mask *= 1.0 / (1.0 - p)
+        out = x * mask
     ### END SOLUTION
     cache = mask
     return out, cache
@@ -435,10 +436,9 @@ def dropout_forward(x, p, train=True, rng=None):
 def dropout_backward(dout, cache):
     """Backward of dropout_forward. dout: shape of x. Returns dx (shape of x)."""
     mask = cache
-    if mask is None:
-        return dout
-    _check_dout("dropout_backward", dout, mask.shape)
-    ### BEGIN SOLUTION Task 1.5: route dout through the same scaled mask
-    dx = dout * mask
+    if mask is not None:
+        _check_dout("dropout_backward", dout, mask.shape)
+    ### BEGIN SOLUTION Task 1.5: route dout through the same scaled mask (mask None: the identity)
+    dx = dout if mask is None else dout * mask
     ### END SOLUTION
     return dx

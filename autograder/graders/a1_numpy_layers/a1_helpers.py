@@ -1,0 +1,119 @@
+"""Shared pieces of the a1 hidden graders. Trusted side only: never shipped, never in the sandbox.
+
+Expected values come from the reference (`reference("layers")`), from float64 centred
+differences of the reference forward, and from PyTorch autograd as an independent oracle.
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import Phase, settings
+
+from autograder.engine.checks import GradingFailure, expect_array, expect_close
+
+# float64 comparisons: tight enough to catch a missing term, loose enough for any
+# summation order. Numerical gradients carry ~1e-9 truncation and rounding error.
+RTOL, ATOL = 1e-6, 1e-9
+NUM_RTOL, NUM_ATOL = 1e-5, 1e-7
+F32_RTOL, F32_ATOL = 2e-4, 2e-5
+
+
+def examples(n: int):
+    """Hypothesis settings for a grader: n examples and no shrinking (a failing example is
+    reported at once; shrinking would re-run student code dozens of times for nothing a
+    student sees). The engine's profile adds derandomize=True."""
+    return settings(max_examples=n, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+
+
+def torch():
+    """PyTorch, imported on first use (the import costs 1-2 s, paid once per grading run)."""
+    import torch as _torch
+    return _torch
+
+
+def parts(value, n: int, name: str) -> tuple:
+    """A tuple/list of exactly n items, else a GradingFailure (never a grader crash)."""
+    if type(value) not in (tuple, list) or len(value) != n:
+        got = f"a {type(value).__name__} of length {len(value)}" if type(value) in (tuple, list) \
+            else f"a {type(value).__name__}"
+        raise GradingFailure(f"{name}: expected a tuple of {n} values, got {got}")
+    return tuple(value)
+
+
+def close(value, expected, name: str, rtol: float = RTOL, atol: float = ATOL, dtype=None, hint=None):
+    """expect_close with atol scaled by the largest |expected| (so tiny or huge arrays compare fairly)."""
+    exp = np.asarray(expected)
+    scale = float(np.abs(exp).max()) if exp.size else 0.0
+    return expect_close(value, expected, rtol=rtol, atol=atol * max(scale, 1e-300), name=name,
+                        dtype=dtype, hint=hint)
+
+
+def close_all(values, expected, names, **kw) -> None:
+    for v, e, n in zip(values, expected, names):
+        close(v, e, n, **kw)
+
+
+def numerical_grad(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Centred-difference gradient of sum(f(x) * dout) w.r.t. x (float64; x restored)."""
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + h
+        pos = np.array(f(x), dtype=np.float64)
+        x[ix] = old - h
+        neg = np.array(f(x), dtype=np.float64)
+        x[ix] = old
+        grad[ix] = np.sum((pos - neg) * dout) / (2 * h)
+    return grad
+
+
+def numerical_grads(forward, args: list, which: list[int], dout, **kw) -> list[np.ndarray]:
+    """Numerical gradients of sum(forward(*args)[0] * dout) w.r.t. args[i] for i in which."""
+    out = []
+    for i in which:
+        def f(a, i=i):
+            call = list(args)
+            call[i] = a
+            return forward(*call, **kw)[0]
+        out.append(numerical_grad(f, args[i], dout))
+    return out
+
+
+def torch_grads(fn, arrays: list, dout) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Forward fn on float64 leaf tensors, backward with dout: (out, [grad of each array])."""
+    t = torch()
+    leaves = [t.tensor(a, dtype=t.float64, requires_grad=True) for a in arrays]
+    out = fn(*leaves)
+    out.backward(t.tensor(dout, dtype=t.float64))
+    return out.detach().numpy(), [leaf.grad.numpy() for leaf in leaves]
+
+
+def check_forward(student, fwd: str, args: tuple, expected_out, kwargs: dict | None = None, rtol: float = RTOL,
+                  atol: float = ATOL, dtype=None):
+    """Student forward (`module.function`) against expected_out; returns the cache."""
+    f_name = fwd.rsplit(".", 1)[-1]
+    out, cache = parts(student.call(fwd, *args, **(kwargs or {})), 2, f"{f_name} return value (out, cache)")
+    close(out, expected_out, f"{f_name} out", rtol=rtol, atol=atol, dtype=dtype)
+    return cache
+
+
+def check_layer(student, fwd: str, bwd: str, args: tuple, expected_out, dout, expected_grads: list,
+                grad_names: list[str], kwargs: dict | None = None, rtol: float = RTOL, atol: float = ATOL,
+                dtype=None) -> None:
+    """Student forward (`module.function`) against expected_out, then its backward with
+    dout against expected_grads. The forward is checked first so that a wrong shape is
+    reported as such, not as the backward's error."""
+    b_name = bwd.rsplit(".", 1)[-1]
+    cache = check_forward(student, fwd, args, expected_out, kwargs, rtol, atol, dtype)
+    grads = student.call(bwd, dout, cache)
+    grads = (grads,) if len(expected_grads) == 1 else parts(grads, len(expected_grads), f"{b_name} return value")
+    for g, e, n in zip(grads, expected_grads, grad_names):
+        close(g, e, f"{b_name} {n}", rtol=rtol, atol=atol, dtype=dtype)
+
+
+def random_array(rng: np.random.Generator, shape, scale: float = 1.0, dtype=np.float64) -> np.ndarray:
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+__all__ = ["examples", "GradingFailure", "expect_array", "expect_close", "RTOL", "ATOL", "NUM_RTOL", "NUM_ATOL",
+           "F32_RTOL", "F32_ATOL", "torch", "parts", "close", "close_all", "numerical_grad",
+           "numerical_grads", "torch_grads", "check_forward", "check_layer", "random_array"]

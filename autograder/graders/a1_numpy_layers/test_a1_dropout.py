@@ -1,0 +1,90 @@
+"""Task 1.5: inverted dropout (mask statistics, eval-mode identity, seeding, dtype)."""
+import numpy as np
+import pytest
+
+from a1_helpers import GradingFailure, close, expect_array, parts, random_array
+
+pytestmark = pytest.mark.task1_5
+
+FWD, BWD = "layers.dropout_forward", "layers.dropout_backward"
+
+
+def _forward(student, x, p, **kw):
+    return parts(student.call(FWD, x, p, **kw), 2, "dropout_forward return value (out, cache)")
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_mask_statistics(student, p):
+    """Each element is kept with probability 1 - p and scaled by 1 / (1 - p); the rest are 0."""
+    x = np.ones((200, 300))
+    out, _ = _forward(student, x, p, train=True, rng=1234)
+    expect_array(out, shape=x.shape, dtype=np.float64, name="out")
+    kept = out != 0
+    close(out[kept], np.full(int(kept.sum()), 1.0 / (1.0 - p)), "kept entries of out (x = 1)", rtol=1e-12)
+    frac = kept.mean()
+    # 60,000 Bernoulli(1 - p) draws: 5 standard deviations is at most 0.011
+    if abs(frac - (1 - p)) > 5 * np.sqrt(p * (1 - p) / x.size):
+        raise GradingFailure(f"out: kept fraction {frac:.4f} with p = {p}; expected about {1 - p:.2f}")
+    # independence: neither whole rows nor whole columns share one draw
+    if (kept == kept[:1]).all() or (kept == kept[:, :1]).all():
+        raise GradingFailure("out: the mask repeats along an axis; draw one value per element")
+    row_frac = kept.mean(axis=1)
+    if row_frac.std() < 0.25 * np.sqrt(p * (1 - p) / x.shape[1]):
+        raise GradingFailure("out: every row keeps the same number of elements; the mask is not random per element")
+
+
+def test_dropout_backward_uses_the_same_mask(student, rng):
+    x, dout = random_array(rng, (7, 11)), random_array(rng, (7, 11))
+    p = 0.4
+    out, cache = _forward(student, x, p, train=True, rng=7)
+    expect_array(out, shape=x.shape, dtype=np.float64, name="out")
+    mask = (out / x) * (1.0 - p)  # 1 where kept, 0 where dropped
+    if not np.all((np.abs(mask) < 1e-9) | (np.abs(mask - 1.0) < 1e-9)):
+        raise GradingFailure("out: entries are neither 0 nor x / (1 - p)")
+    close(student.call(BWD, dout, cache), dout * np.round(mask) / (1.0 - p), "dropout_backward dx")
+
+
+@pytest.mark.parametrize("case", ["eval", "p=0"])
+def test_dropout_identity(student, rng, case):
+    """Eval mode (any p) and p = 0 return x unchanged, and the backward returns dout."""
+    x, dout = random_array(rng, (3, 4, 5)), random_array(rng, (3, 4, 5))
+    kw = {"train": False} if case == "eval" else {"train": True}
+    out, cache = _forward(student, x, 0.6 if case == "eval" else 0.0, rng=3, **kw)
+    close(out, x, "out", rtol=0, atol=0)
+    close(student.call(BWD, dout, cache), dout, "dropout_backward dx", rtol=0, atol=0)
+
+
+def test_dropout_seeding(student):
+    """An int seed gives the same mask every time, different seeds different masks; a
+    Generator advances between calls; rng=None draws fresh masks."""
+    x = np.ones((40, 50))
+    a, _ = _forward(student, x, 0.5, rng=11)
+    b, _ = _forward(student, x, 0.5, rng=11)
+    c, _ = _forward(student, x, 0.5, rng=12)
+    close(b, a, "out for a repeated int seed", rtol=0, atol=0)
+    if np.array_equal(a, c):
+        raise GradingFailure("out: seeds 11 and 12 gave the same mask; use rng to draw it")
+    first, second, again = parts(student.call("harness:a1.dropout_generator", x, 0.5, 5), 3, "outputs")
+    for name, v in (("first", first), ("second", second), ("again", again)):
+        expect_array(v, shape=x.shape, dtype=np.float64, name=f"out ({name} call with a Generator)")
+    if np.array_equal(first, second):
+        raise GradingFailure("out: two calls with the same np.random.Generator gave the same mask; "
+                             "draw from the Generator you are given (np.random.default_rng(rng) keeps it)")
+    close(again, first, "out for a fresh Generator with the same seed", rtol=0, atol=0)
+    one, two = parts(student.call("harness:a1.dropout_no_rng", x, 0.5), 2, "outputs")
+    if np.array_equal(one, two):
+        raise GradingFailure("out: two calls with rng=None gave the same mask; use fresh entropy")
+
+
+def test_dropout_keeps_float32(student, rng):
+    x = random_array(rng, (30, 40), dtype=np.float32) + np.float32(3.0)  # no zeros in x
+    dout = random_array(rng, (30, 40), dtype=np.float32)
+    p = 0.3
+    out, cache = _forward(student, x, p, rng=2)
+    expect_array(out, shape=x.shape, dtype=np.float32, name="out")
+    kept = out != 0
+    close(out[kept], (x[kept].astype(np.float64) / (1 - p)), "kept entries of out", rtol=1e-6, dtype=np.float32)
+    dx = student.call(BWD, dout, cache)
+    expect_array(dx, shape=x.shape, dtype=np.float32, name="dropout_backward dx")
+    close(dx, np.where(kept, dout.astype(np.float64) / (1 - p), 0.0), "dropout_backward dx", rtol=1e-6,
+          atol=1e-7, dtype=np.float32)

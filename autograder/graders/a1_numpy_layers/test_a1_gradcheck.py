@@ -1,0 +1,89 @@
+"""Task 1.8: rel_error, eval_numerical_gradient, eval_numerical_gradient_array.
+
+The functions to differentiate are defined in autograder/harness/a1.py (inside the
+sandbox); the expected gradients are exact here: for f = sum(x^3) the centred difference
+is exactly 3x^2 + h^2, which no forward or backward difference reproduces.
+"""
+import numpy as np
+import pytest
+
+from a1_helpers import close, parts, random_array
+
+pytestmark = pytest.mark.task1_8
+
+
+def _rel_error(x, y):
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+@pytest.mark.parametrize("case", ["arrays", "zeros", "scalars", "tiny"])
+def test_rel_error(student, rng, case):
+    if case == "arrays":
+        x = random_array(rng, (3, 4))
+        y = x + random_array(rng, (3, 4), 1e-3)
+    elif case == "zeros":  # |x| + |y| = 0 somewhere: the 1e-8 floor keeps it finite
+        x = np.array([0.0, 1.0, -2.0])
+        y = np.array([0.0, 1.5, -2.0])
+    elif case == "scalars":
+        x, y = np.array(3.0), np.array(-1.0)
+    else:  # below the floor the error is measured against 1e-8
+        x = np.array([1e-12, 2e-10])
+        y = np.array([3e-12, 1e-10])
+    got = student.call("gradcheck.rel_error", x, y)
+    close(got, _rel_error(x, y), "rel_error(x, y)", rtol=1e-9, atol=0)
+
+
+def _check_restored(x_after, x, name="x after the call"):
+    close(x_after, x, name, rtol=1e-12, atol=1e-15,
+          hint="perturb x in place and put the original value back after each evaluation")
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 4)])
+def test_numerical_gradient_is_centred_and_in_place(student, rng, shape):
+    """f reads x through a closure and ignores its argument (as a model's loss does)."""
+    x = random_array(rng, shape)
+    h = 1e-3
+    grad, x_after = parts(student.call("harness:a1.numgrad_cubic", x, h), 2, "result")
+    close(grad, 3 * x ** 2 + h ** 2, "eval_numerical_gradient(f, x, h=1e-3)", rtol=1e-7, atol=1e-9,
+          hint="use the centred difference (f(x + h) - f(x - h)) / (2h) at every index of x")
+    _check_restored(x_after, x)
+
+
+def test_numerical_gradient_default_step(student, rng):
+    x = random_array(rng, (3, 3))
+    grad, x_after = parts(student.call("harness:a1.numgrad_cubic", x), 2, "result")
+    close(grad, 3 * x ** 2 + 1e-10, "eval_numerical_gradient(f, x) with the default h", rtol=1e-6, atol=1e-8)
+    _check_restored(x_after, x)
+
+
+def test_numerical_gradient_of_function_of_its_argument(student, rng):
+    x, c = random_array(rng, (4, 2)), random_array(rng, (4, 2))
+    grad, x_after = parts(student.call("harness:a1.numgrad_weighted_square", x, c), 2, "result")
+    close(grad, 2 * c * x, "eval_numerical_gradient(f, x)", rtol=1e-6, atol=1e-8)
+    _check_restored(x_after, x)
+
+
+def test_numerical_gradient_array_through_closure(student, rng):
+    x, w = random_array(rng, (3, 4)), random_array(rng, (4, 5))
+    dout = random_array(rng, (3, 5))
+    grad, x_after = parts(student.call("harness:a1.numgrad_array_closure", x, w, dout), 2, "result")
+    close(grad, dout @ w.T, "eval_numerical_gradient_array(f, x, dout)", rtol=1e-6, atol=1e-8)
+    _check_restored(x_after, x)
+
+
+def test_numerical_gradient_array_is_centred(student, rng):
+    x, dout = random_array(rng, (2, 3, 2)), random_array(rng, (2, 3, 2))
+    h = 1e-3
+    grad, x_after = parts(student.call("harness:a1.numgrad_array_cube", x, dout, h), 2, "result")
+    close(grad, dout * (3 * x ** 2 + h ** 2), "eval_numerical_gradient_array(f, x, dout, h=1e-3)",
+          rtol=1e-7, atol=1e-9, hint="use the centred difference at every index of x, weighted by dout")
+    _check_restored(x_after, x)
+
+
+def test_numerical_gradient_array_copies_outputs(student, rng):
+    """f returns the same buffer each call: f(x + h) must be copied before f(x - h) overwrites it."""
+    x, dout = random_array(rng, (4, 3)), random_array(rng, (4, 3))
+    grad = student.call("harness:a1.numgrad_array_reused_buffer", x, dout)
+    close(grad, 2 * dout, "eval_numerical_gradient_array(f, x, dout)", rtol=1e-6, atol=1e-8,
+          hint="copy f(x + h) before evaluating f(x - h)")

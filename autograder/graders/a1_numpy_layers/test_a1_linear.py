@@ -1,0 +1,71 @@
+"""Task 1.1: linear_forward / linear_backward."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
+                        numerical_grads, random_array, torch_grads)
+
+pytestmark = pytest.mark.task1_1
+
+FWD, BWD = "layers.linear_forward", "layers.linear_backward"
+
+
+def _case(rng, lead, D, M, dtype=np.float64):
+    x = random_array(rng, (*lead, D), dtype=dtype)
+    w = random_array(rng, (D, M), 0.5, dtype)
+    b = random_array(rng, (M,), dtype=dtype)
+    dout = random_array(rng, (*lead, M), dtype=dtype)
+    return x, w, b, dout
+
+
+random_shapes = given(lead=st.lists(st.integers(1, 4), min_size=1, max_size=3), D=st.integers(1, 7),
+                      M=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+
+
+@examples(6)
+@random_shapes
+def test_linear_forward_on_random_shapes(student, reference, lead, D, M, seed):
+    x, w, b, _ = _case(np.random.default_rng(seed), lead, D, M)
+    check_forward(student, FWD, (x, w, b), reference("layers").linear_forward(x, w, b)[0])
+
+
+@examples(8)
+@random_shapes
+def test_linear_matches_reference_on_random_shapes(student, reference, lead, D, M, seed):
+    """(N, D), (N, T, D) and (N, A, B, D) inputs of odd sizes, batch of 1 included."""
+    x, w, b, dout = _case(np.random.default_rng(seed), lead, D, M)
+    L = reference("layers")
+    out, cache = L.linear_forward(x, w, b)
+    check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)), ["dx", "dw", "db"])
+
+
+def test_linear_gradients_match_numerical_gradients(student, reference, rng):
+    x, w, b, dout = _case(rng, (2, 3), 4, 5)
+    L = reference("layers")
+    out, _ = L.linear_forward(x, w, b)
+    grads = numerical_grads(L.linear_forward, [x, w, b], [0, 1, 2], dout)
+    check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, ["dx", "dw", "db"], rtol=NUM_RTOL, atol=NUM_ATOL)
+
+
+def test_linear_matches_torch_autograd(student, rng):
+    x, w, b, dout = _case(rng, (3, 5), 8, 6)
+    out, grads = torch_grads(lambda x, w, b: x @ w + b, [x, w, b], dout)
+    check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, ["dx", "dw", "db"])
+
+
+def test_linear_batch_of_one_single_feature(student, reference, rng):
+    x, w, b, dout = _case(rng, (1,), 1, 1)
+    L = reference("layers")
+    out, cache = L.linear_forward(x, w, b)
+    check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)), ["dx", "dw", "db"])
+
+
+def test_linear_keeps_float32(student, reference, rng):
+    x, w, b, dout = _case(rng, (4, 3), 6, 5, dtype=np.float32)
+    L = reference("layers")
+    x64, w64, b64, d64 = (a.astype(np.float64) for a in (x, w, b, dout))
+    out, cache = L.linear_forward(x64, w64, b64)
+    check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(d64, cache)), ["dx", "dw", "db"],
+                rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)

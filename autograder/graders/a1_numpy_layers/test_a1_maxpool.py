@@ -1,0 +1,98 @@
+"""Task 1.7: maxpool2d_forward / maxpool2d_backward (ties: first maximum in row-major order)."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
+                        numerical_grads, random_array, torch, torch_grads)
+
+pytestmark = pytest.mark.task1_7
+
+FWD, BWD = "conv.maxpool2d_forward", "conv.maxpool2d_backward"
+
+
+def _distinct(rng, shape, dtype=np.float64):
+    """Values with no ties anywhere (a permutation), so the argmax is unambiguous."""
+    return (rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 3.0).astype(dtype)
+
+
+def _out_shape(shape, k, s):
+    N, C, H, W = shape
+    return N, C, (H - k) // s + 1, (W - k) // s + 1
+
+
+def _check(student, reference, x, dout, k, stride, rtol=1e-6, atol=1e-9, dtype=None):
+    P = reference("conv")
+    xe = x.astype(np.float64)
+    out, cache = P.maxpool2d_forward(xe, kernel_size=k, stride=stride)
+    dx = P.maxpool2d_backward(dout.astype(np.float64), cache)
+    check_layer(student, FWD, BWD, (x,), out, dout, [dx], ["dx"], kwargs={"kernel_size": k, "stride": stride},
+                rtol=rtol, atol=atol, dtype=dtype)
+
+
+random_shapes = given(N=st.integers(1, 3), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
+                      k=st.integers(1, 3), stride=st.sampled_from([None, 1, 2, 3]), seed=st.integers(0, 2**32 - 1))
+
+
+@examples(8)
+@random_shapes
+def test_maxpool_forward_on_random_shapes(student, reference, N, C, H, W, k, stride, seed):
+    assume(H >= k and W >= k)
+    x = _distinct(np.random.default_rng(seed), (N, C, H, W))
+    out, _ = reference("conv").maxpool2d_forward(x, kernel_size=k, stride=stride)
+    check_forward(student, FWD, (x,), out, kwargs={"kernel_size": k, "stride": stride})
+
+
+@examples(10)
+@random_shapes
+def test_maxpool_matches_reference_on_random_shapes(student, reference, N, C, H, W, k, stride, seed):
+    """Odd sizes that leave edge rows out, overlapping windows (stride < kernel), batch of 1."""
+    assume(H >= k and W >= k)
+    rng = np.random.default_rng(seed)
+    x = _distinct(rng, (N, C, H, W))
+    dout = random_array(rng, _out_shape(x.shape, k, k if stride is None else stride))
+    _check(student, reference, x, dout, k, stride)
+
+
+@pytest.mark.parametrize("k,stride", [(2, None), (3, 1), (3, 2), (2, 3)])
+def test_maxpool_matches_torch_autograd(student, rng, k, stride):
+    x = _distinct(rng, (2, 3, 7, 8))
+    dout = random_array(rng, _out_shape(x.shape, k, k if stride is None else stride))
+    F = torch().nn.functional
+    out, grads = torch_grads(lambda t: F.max_pool2d(t, k, stride), [x], dout)
+    check_layer(student, FWD, BWD, (x,), out, dout, grads, ["dx"], kwargs={"kernel_size": k, "stride": stride})
+
+
+@pytest.mark.parametrize("k,stride", [(2, None), (3, 1)])
+def test_maxpool_ties_go_to_the_first_maximum(student, reference, rng, k, stride):
+    """Integer-valued inputs with many ties: the gradient goes to the first maximum of each
+    window in row-major order (as torch and np.argmax do), and only to it."""
+    x = rng.integers(0, 3, size=(2, 2, 6, 6)).astype(np.float64)
+    dout = random_array(rng, _out_shape(x.shape, k, k if stride is None else stride))
+    _check(student, reference, x, dout, k, stride)
+
+
+def test_maxpool_gradient_matches_numerical_gradient(student, reference, rng):
+    x = _distinct(rng, (2, 2, 5, 6))
+    dout = random_array(rng, (2, 2, 2, 3))
+    P = reference("conv")
+    out, _ = P.maxpool2d_forward(x, kernel_size=2)
+    grads = numerical_grads(P.maxpool2d_forward, [x], [0], dout, kernel_size=2)
+    check_layer(student, FWD, BWD, (x,), out, dout, grads, ["dx"], kwargs={"kernel_size": 2},
+                rtol=NUM_RTOL, atol=NUM_ATOL)
+
+
+def test_maxpool_default_arguments(student, reference, rng):
+    """maxpool2d_forward(x): kernel 2, stride 2."""
+    x = _distinct(rng, (1, 3, 4, 6))
+    dout = random_array(rng, (1, 3, 2, 3))
+    P = reference("conv")
+    out, cache = P.maxpool2d_forward(x)
+    check_layer(student, FWD, BWD, (x,), out, dout, [P.maxpool2d_backward(dout, cache)], ["dx"])
+
+
+def test_maxpool_keeps_float32(student, reference, rng):
+    x = _distinct(rng, (3, 4, 8, 8), np.float32)
+    dout = random_array(rng, (3, 4, 4, 4), dtype=np.float32)
+    _check(student, reference, x, dout, 2, None, rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)

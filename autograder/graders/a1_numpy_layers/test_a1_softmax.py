@@ -1,0 +1,129 @@
+"""Task 1.3: softmax along an axis, and softmax cross-entropy with label smoothing."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, close, examples,
+                        numerical_grad, numerical_grads, parts, random_array, torch, torch_grads)
+
+pytestmark = pytest.mark.task1_3
+
+seeds = st.integers(0, 2**32 - 1)
+SM_F, SM_B = "layers.softmax_forward", "layers.softmax_backward"
+CE = "layers.softmax_cross_entropy"
+
+
+def _shape_and_axis(data):
+    shape = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4), label="shape")
+    return shape, data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+
+
+@examples(6)
+@given(data=st.data(), seed=seeds)
+def test_softmax_forward_along_every_axis(student, reference, data, seed):
+    shape, axis = _shape_and_axis(data)
+    x = random_array(np.random.default_rng(seed), shape, 3.0)
+    check_forward(student, SM_F, (x,), reference("layers").softmax_forward(x, axis=axis)[0], kwargs={"axis": axis})
+
+
+@examples(8)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data(), seed=seeds)
+def test_softmax_matches_reference_along_every_axis(student, reference, shape, data, seed):
+    """Non-square shapes, so a softmax over the wrong axis cannot pass by accident."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    rng = np.random.default_rng(seed)
+    x, dout = random_array(rng, shape, 3.0), random_array(rng, shape)
+    L = reference("layers")
+    out, cache = L.softmax_forward(x, axis=axis)
+    check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout, cache)], ["dx"],
+                kwargs={"axis": axis})
+
+
+def test_softmax_default_axis_is_last(student, reference, rng):
+    x, dout = random_array(rng, (2, 3, 4)), random_array(rng, (2, 3, 4))
+    L = reference("layers")
+    out, cache = L.softmax_forward(x)
+    check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout, cache)], ["dx"])
+
+
+@pytest.mark.parametrize("axis", [1, -1])
+def test_softmax_matches_torch_and_numerical_gradient(student, reference, rng, axis):
+    x, dout = random_array(rng, (3, 5, 4), 2.0), random_array(rng, (3, 5, 4))
+    out, (dx,) = torch_grads(lambda t: torch().softmax(t, dim=axis), [x], dout)
+    check_layer(student, SM_F, SM_B, (x,), out, dout, [dx], ["dx"], kwargs={"axis": axis})
+    num = numerical_grads(reference("layers").softmax_forward, [x], [0], dout, axis=axis)
+    check_layer(student, SM_F, SM_B, (x,), out, dout, num, ["dx"], kwargs={"axis": axis},
+                rtol=NUM_RTOL, atol=NUM_ATOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_huge_logits_no_overflow(student, reference, rng, dtype):
+    """Logits of magnitude 1e4: exp would overflow without the max shift."""
+    x = (random_array(rng, (4, 6)) * 1e4).astype(dtype)
+    x[0] = 1e4  # a row of ties at the top
+    dout = random_array(rng, (4, 6), dtype=dtype)
+    L = reference("layers")
+    out, cache = L.softmax_forward(x.astype(np.float64))
+    check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout.astype(np.float64), cache)],
+                ["dx"], rtol=F32_RTOL if dtype == np.float32 else 1e-6, atol=F32_ATOL if dtype == np.float32 else 1e-9,
+                dtype=dtype)
+
+
+def _ce_case(rng, N, C, scale=2.0, dtype=np.float64):
+    return random_array(rng, (N, C), scale, dtype), rng.integers(0, C, size=N)
+
+
+def _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-6, atol=1e-9, dtype=None):
+    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, "softmax_cross_entropy return value (loss, dlogits)")
+    close(got[0], float(loss), "loss", rtol=rtol, atol=atol)
+    close(got[1], dlogits, "dlogits", rtol=rtol, atol=atol, dtype=dtype)
+
+
+@examples(6)
+@given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
+def test_cross_entropy_loss_matches_reference(student, reference, N, C, eps, seed):
+    logits, y = _ce_case(np.random.default_rng(seed), N, C)
+    loss, _ = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
+    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, "softmax_cross_entropy return value (loss, dlogits)")
+    close(got[0], float(loss), "loss")
+
+
+@examples(8)
+@given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
+def test_cross_entropy_matches_reference(student, reference, N, C, eps, seed):
+    logits, y = _ce_case(np.random.default_rng(seed), N, C)
+    loss, dlogits = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
+    _check_ce(student, logits, y, eps, loss, dlogits)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_cross_entropy_matches_torch(student, rng, eps):
+    logits, y = _ce_case(rng, 7, 5)
+    t = torch()
+    tl = t.tensor(logits, requires_grad=True)
+    loss = t.nn.functional.cross_entropy(tl, t.tensor(y), label_smoothing=eps)
+    loss.backward()
+    _check_ce(student, logits, y, eps, loss.item(), tl.grad.numpy())
+
+
+def test_cross_entropy_gradient_matches_numerical_gradient(student, reference, rng):
+    logits, y = _ce_case(rng, 4, 6)
+    L = reference("layers")
+    loss, _ = L.softmax_cross_entropy(logits, y, label_smoothing=0.15)
+    num = numerical_grad(lambda z: L.softmax_cross_entropy(z, y, label_smoothing=0.15)[0], logits, np.array(1.0))
+    _check_ce(student, logits, y, 0.15, loss, num, rtol=NUM_RTOL, atol=NUM_ATOL)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_cross_entropy_huge_logits_finite(student, reference, rng, eps):
+    """Logits of magnitude 1e4 (some rows with the label far below the max): finite, exact loss."""
+    logits, y = _ce_case(rng, 6, 5, scale=1e4)
+    loss, dlogits = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
+    _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-9, atol=1e-12)
+
+
+def test_cross_entropy_keeps_float32(student, reference, rng):
+    logits, y = _ce_case(rng, 5, 4, dtype=np.float32)
+    loss, dlogits = reference("layers").softmax_cross_entropy(logits.astype(np.float64), y, label_smoothing=0.1)
+    _check_ce(student, logits, y, 0.1, loss, dlogits, rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
