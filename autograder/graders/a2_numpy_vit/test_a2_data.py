@@ -1,0 +1,89 @@
+"""Hidden graders, task 2.7: mini-batches, augmentation, normalisation."""
+import numpy as np
+import pytest
+
+from autograder.engine.checks import GradingFailure, expect_array, expect_close
+
+pytestmark = pytest.mark.task2_7
+
+
+def _ids(n):
+    X = np.arange(n, dtype=np.int64).reshape(n, 1, 1, 1) * np.ones((1, 1, 2, 2), np.int64)
+    return X, np.arange(n, dtype=np.int64)
+
+
+@pytest.mark.parametrize("n,bs", [(10, 4), (64, 16), (7, 10)])
+def test_minibatches_cover_every_example(student, n, bs):
+    X, y = _ids(n)
+    batches = student.call("harness:a2.collect_batches", X, y, bs, True, 5)
+    sizes = [len(b[1]) for b in batches]
+    if sizes != [bs] * (n // bs) + ([n % bs] if n % bs else []):
+        raise GradingFailure(f"batch sizes for N={n}, batch_size={bs}: got {sizes}")
+    order = np.concatenate([b[1] for b in batches])
+    if sorted(order.tolist()) != list(range(n)):
+        raise GradingFailure("an epoch must visit every example exactly once")
+    for Xb, yb in batches:
+        if not np.array_equal(Xb[:, 0, 0, 0], yb):
+            raise GradingFailure("images and labels were shuffled differently")
+
+
+def test_shuffle_is_seeded(student):
+    X, y = _ids(100)
+    a = np.concatenate([b[1] for b in student.call("harness:a2.collect_batches", X, y, 32, True, 1)])
+    b = np.concatenate([b[1] for b in student.call("harness:a2.collect_batches", X, y, 32, True, 1)])
+    c = np.concatenate([b[1] for b in student.call("harness:a2.collect_batches", X, y, 32, True, 2)])
+    if not np.array_equal(a, b):
+        raise GradingFailure("the same seed must give the same order")
+    if np.array_equal(a, c) or np.array_equal(a, np.arange(100)):
+        raise GradingFailure("different seeds must give different (shuffled) orders")
+    d = np.concatenate([b[1] for b in student.call("harness:a2.collect_batches", X, y, 32, False, 1)])
+    if not np.array_equal(d, np.arange(100)):
+        raise GradingFailure("shuffle=False must keep the original order")
+
+
+def test_random_crop_windows(student, rng):
+    """Every output is one H x W window of the zero-padded image; offsets differ between images."""
+    x = rng.integers(1, 256, (40, 2, 6, 5), dtype=np.uint8)
+    pad = 2
+    out = expect_array(student.call("data.random_crop", x, pad, rng=7), shape=x.shape, dtype=np.uint8,
+                       name="random_crop")
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    offsets = []
+    for i in range(len(x)):
+        found = [(dy, dx) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
+                 if np.array_equal(out[i], xp[i, :, dy:dy + 6, dx:dx + 5])]
+        if not found:
+            raise GradingFailure(f"image {i} is not a crop of the padded image")
+        offsets.append(found[0])
+    if len(set(offsets)) < 5:
+        raise GradingFailure("crop offsets should be drawn per image (got almost the same offset everywhere)")
+    again = student.call("data.random_crop", x, pad, rng=7)
+    if not np.array_equal(out, again):
+        raise GradingFailure("random_crop with the same seed must give the same result")
+    same = student.call("data.random_crop", x, 0, rng=7)
+    expect_close(same, x, rtol=0, name="random_crop with padding=0")
+
+
+def test_random_flip(student, rng):
+    x = rng.integers(0, 256, (200, 3, 4, 4), dtype=np.uint8)
+    out = expect_array(student.call("data.random_flip", x, rng=3), shape=x.shape, dtype=np.uint8, name="random_flip")
+    flipped = np.array([np.array_equal(o, xi[..., ::-1]) for o, xi in zip(out, x)])
+    kept = np.array([np.array_equal(o, xi) for o, xi in zip(out, x)])
+    if not np.all(flipped | kept):
+        raise GradingFailure("each image must be either unchanged or flipped left-right (last axis)")
+    if not 0.3 < flipped.mean() < 0.7:
+        raise GradingFailure(f"with p=0.5 about half the images should flip; {flipped.mean():.0%} did")
+    none = student.call("data.random_flip", x, rng=3, p=0.0)
+    expect_close(none, x, rtol=0, name="random_flip with p=0")
+    expect_close(student.call("data.random_flip", x, rng=3, p=1.0), x[..., ::-1], rtol=0, name="random_flip with p=1")
+
+
+@pytest.mark.parametrize("C", [1, 3])
+def test_normalize(student, rng, C):
+    x = rng.integers(0, 256, (5, C, 4, 4), dtype=np.uint8)
+    mean, std = tuple(rng.uniform(0.2, 0.6, C)), tuple(rng.uniform(0.2, 0.4, C))
+    expected = ((x / 255.0 - np.array(mean).reshape(1, C, 1, 1)) / np.array(std).reshape(1, C, 1, 1))
+    out = student.call("data.normalize", x, mean, std)
+    expect_close(out, expected.astype(np.float32), rtol=1e-5, atol=1e-5, name="normalize (float32)")
+    out64 = student.call("data.normalize", x, mean, std, dtype="float64")
+    expect_close(out64, expected, rtol=1e-10, atol=1e-12, name="normalize (dtype=float64)")

@@ -1,0 +1,150 @@
+"""Hidden graders, task 2.8: checkpoints and the training loop.
+
+The training grader trains a small ViT with the student's Solver on a fixed MNIST subset
+(synthetic digits when MNIST is not cached), then evaluates the returned parameters with
+the reference model here, in the trusted process: the student's reported numbers are never
+used for the grade.
+"""
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from a2util import mnist_subset
+from autograder.engine.checks import GradingFailure, expect_close
+
+pytestmark = pytest.mark.task2_8
+
+TINY = dict(model="ViT", image_size=8, in_chans=1, patch_size=4, dim=8, depth=1, num_heads=2, mlp_ratio=2.0,
+            num_classes=3, pos="learned", pool="cls", final_norm=True, activation="gelu", dropout=0.0,
+            label_smoothing=0.0, seed=0, dtype="float32")
+TRAIN = dict(model="ViT", image_size=28, in_chans=1, patch_size=7, dim=32, depth=1, num_heads=2, mlp_ratio=2.0,
+             num_classes=10, pos="learned", pool="cls", final_norm=True, activation="gelu", dropout=0.0,
+             label_smoothing=0.0, seed=0, dtype="float32")
+SOLVER = dict(optimizer="adamw", lr=5e-3, weight_decay=0.01, batch_size=32, num_epochs=5, warmup_epochs=0.3,
+              mean=(0.1307,), std=(0.3081,), seed=0, num_train_eval=200)
+# Accuracy the trained parameters must reach on held-out images (the reference reaches
+# about 0.68 on the MNIST subset and about 0.8 on the synthetic one in the same steps).
+THRESHOLD = {"mnist": 0.55, "synthetic": 0.6}
+
+
+def test_checkpoint_round_trip(student):
+    r = student.call("harness:a2.checkpoint_roundtrip", TINY, 2, 0)
+    loaded = r["loaded"]
+    for k, v in r["params"].items():
+        expect_close(loaded["params"].get(k), v, rtol=0, name=f"loaded params[{k!r}]")
+    for name, st in r["optim"].items():
+        for key, v in st.items():
+            expect_close(loaded["optim"].get(name, {}).get(key), v, rtol=0, name=f"loaded optimiser state {name}/{key}")
+    if loaded["meta"].get("config") != TINY:
+        raise GradingFailure("the checkpoint's meta must hold the model's config")
+    if r["listing"] != ["model.npz"]:
+        raise GradingFailure(f"saving left extra files behind: {r['listing']}")
+
+
+def test_checkpoint_file_format(student):
+    """An .npz with a JSON 'meta' (format, format_version, config) and 'param/<name>' arrays; no pickles."""
+    r = student.call("harness:a2.checkpoint_roundtrip", TINY, 1, 1)
+    blob = io.BytesIO(np.asarray(r["file"]).tobytes())
+    try:
+        with zipfile.ZipFile(blob):
+            pass
+        blob.seek(0)
+        with np.load(blob, allow_pickle=False) as z:
+            files = {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001
+        raise GradingFailure(f"the checkpoint is not an .npz readable without pickles ({type(e).__name__})")
+    meta = json.loads(str(files.get("meta", "{}")))
+    if meta.get("format_version") != 1 or meta.get("format") != "vitlab-numpy-vit":
+        raise GradingFailure("meta must name format 'vitlab-numpy-vit' and format_version 1")
+    for k, v in r["params"].items():
+        expect_close(files.get(f"param/{k}"), v, rtol=0, name=f"archive entry param/{k}")
+
+
+def test_wrong_format_version_is_refused(student, reference, tmp_path):
+    ck, models = reference("checkpoint"), reference("models")
+    path = tmp_path / "old.npz"
+    ck.save_checkpoint(path, models.build_model(TINY))
+    with np.load(path, allow_pickle=False) as z:
+        files = {k: z[k] for k in z.files}
+    meta = json.loads(str(files["meta"]))
+    meta["format_version"] = 99
+    files["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **files)
+    r = student.call("harness:a2.checkpoint_load_blob", np.frombuffer(path.read_bytes(), np.uint8))
+    if "error" not in r or not r["error"][2] or "99" not in r["error"][1]:
+        raise GradingFailure("loading a checkpoint of another format version must raise a ValueError "
+                             "(CheckpointError) that names the version")
+    r = student.call("harness:a2.checkpoint_load_blob", np.frombuffer(b"not a zip file at all", np.uint8))
+    if "error" not in r or not r["error"][2] or r["path"] not in r["error"][1]:
+        raise GradingFailure("loading a file that is not a checkpoint must raise a ValueError naming the file")
+
+
+def test_save_is_atomic(student):
+    """A crash while writing leaves the previous checkpoint intact and no temporary files."""
+    r = student.call("harness:a2.checkpoint_crash", TINY)
+    if not r["raised"]:
+        raise GradingFailure("save_checkpoint should let the simulated crash propagate")
+    if not r["unchanged"]:
+        raise GradingFailure("a crash while saving damaged the existing checkpoint: write to a temporary file "
+                             "in the same folder, then os.replace it into place")
+    if r["listing"] != ["model.npz"]:
+        raise GradingFailure(f"a crash while saving left files behind: {r['listing']}")
+
+
+def _accuracy_and_loss(reference, params, data):
+    model = reference("models").build_model(TRAIN)
+    for k in model.params:
+        if k not in params or params[k].shape != model.params[k].shape:
+            raise GradingFailure(f"trained parameters lack {k!r} or changed its shape")
+        model.params[k] = np.asarray(params[k], np.float32)
+    norm = reference("data").normalize
+    Xv = norm(data["X_val"], SOLVER["mean"], SOLVER["std"])
+    Xt = norm(data["X_train"][:500], SOLVER["mean"], SOLVER["std"])
+    acc = float(np.mean(model.loss(Xv).argmax(axis=1) == data["y_val"]))
+    loss, _ = model.loss(Xt, data["y_train"][:500])
+    return acc, float(loss)
+
+
+@pytest.mark.weight(3)
+def test_training_loop_learns(student, reference):
+    data, source = mnist_subset(2000, 1000, seed=0)
+    init = reference("models").build_model(TRAIN).params
+    _, loss0 = _accuracy_and_loss(reference, init, data)
+    r = student.call("harness:a2.train", TRAIN, data, SOLVER)
+    acc, loss1 = _accuracy_and_loss(reference, r["params"], data)
+    if not np.isfinite(loss1) or loss1 > 0.75 * loss0:
+        raise GradingFailure(f"training barely lowered the loss ({loss0:.3f} -> {loss1:.3f}, measured by the grader)")
+    if acc < THRESHOLD[source]:
+        raise GradingFailure(f"held-out accuracy {acc:.3f} after training is below {THRESHOLD[source]} "
+                             f"({source} data, measured by the grader)")
+
+
+def test_history_and_schedule(student):
+    data, _ = mnist_subset(300, 100, seed=1)
+    kw = {**SOLVER, "num_epochs": 2, "batch_size": 50}
+    h = student.call("harness:a2.train", TRAIN, data, kw)["history"]
+    for key in ("train_acc", "val_acc", "train_loss", "val_loss"):
+        if len(h.get(key, [])) != 2:
+            raise GradingFailure(f"history[{key!r}] should have one entry per epoch")
+    if len(h.get("loss", [])) != 12 or len(h.get("lr", [])) != 12:
+        raise GradingFailure("history['loss'] and history['lr'] should have one entry per step")
+    steps = 12
+    warm = round(0.3 * 6)
+    expected = [kw["lr"] * (s + 1) / warm if s < warm else
+                kw["lr"] * 0.5 * (1 + np.cos(np.pi * (s - warm) / (steps - warm))) for s in range(steps)]
+    expect_close(np.array(h["lr"]), np.array(expected), rtol=1e-9, name="learning rate used at each step")
+
+
+def test_resume_continues_exactly(student):
+    """Stop after 1 epoch, resume from the checkpoint, finish: same parameters as one run."""
+    data, _ = mnist_subset(200, 50, seed=2)
+    kw = {**SOLVER, "num_epochs": 2, "batch_size": 50}
+    full = student.call("harness:a2.train", TRAIN, data, kw)["params"]
+    resumed = student.call("harness:a2.train_resumed", TRAIN, data, kw, 1)
+    if resumed["epoch"] != 2:
+        raise GradingFailure(f"after resuming, training should end at epoch 2, got {resumed['epoch']}")
+    for k, v in full.items():
+        expect_close(resumed["params"].get(k), v, rtol=1e-5, atol=1e-6, name=f"params[{k!r}] after resuming")

@@ -1,0 +1,270 @@
+"""Assignment 2 helpers that run *inside* the sandbox, next to the student's modules.
+
+Graders call them as `student.call("harness:a2.<name>", ...)` for work that takes several
+steps in the student's process (build a model and load parameters, run an optimiser for
+100 steps, train with the student's Solver). They only move plain values in and out: every
+number that decides a grade is recomputed in the trusted process.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------- models
+def _load_params(model, params: dict) -> None:
+    missing = sorted(set(model.params) ^ set(params))
+    if missing:
+        raise KeyError(f"model.params keys differ from the expected ones at: {', '.join(missing[:6])}")
+    for k, v in params.items():
+        if model.params[k].shape != v.shape:
+            raise ValueError(f"model.params[{k!r}] has shape {model.params[k].shape}, expected {v.shape}")
+        model.params[k] = np.array(v, dtype=model.params[k].dtype)
+
+
+def model_init(config: dict) -> dict:
+    """Build a model from config; return its parameters (to check names and shapes)."""
+    import models
+    model = models.build_model(config)
+    return {k: np.asarray(v) for k, v in model.params.items()}
+
+
+def model_loss(config: dict, params: dict, X, y=None):
+    """Build a model, load `params`, return model.loss(X, y): scores, or (loss, grads)."""
+    import models
+    model = models.build_model(config)
+    _load_params(model, params)
+    out = model.loss(X, y)
+    if y is None:
+        return out
+    loss, grads = out
+    return float(loss), {k: np.asarray(v) for k, v in grads.items()}
+
+
+def count_attention_calls(x, w_qkv, b_qkv, w_o, b_o, num_heads):
+    """Run attention.mhsa_forward and report the shapes of q in each attention_forward call."""
+    import attention
+    original, calls = attention.attention_forward, []
+
+    def counting(q, *args, **kwargs):
+        calls.append(list(np.shape(q)))
+        return original(q, *args, **kwargs)
+
+    attention.attention_forward = counting
+    try:
+        out, _ = attention.mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, num_heads)
+    finally:
+        attention.attention_forward = original
+    return out, calls
+
+
+# ----------------------------------------------------------------------------- optimisers
+def run_optimizer(name: str, kwargs: dict, params: dict, grads_seq: list, lrs=None) -> dict:
+    """optim.<name>(params, **kwargs), then one step per gradient dict (setting opt.lr first
+    when `lrs` is given). Returns the parameters after the last step."""
+    import optim
+    params = {k: np.array(v) for k, v in params.items()}
+    opt = getattr(optim, name)(params, **kwargs)
+    for i, grads in enumerate(grads_seq):
+        if lrs is not None:
+            opt.lr = float(lrs[i])
+        opt.step(grads)
+    return {k: np.asarray(opt.params[k]) for k in params}
+
+
+# ----------------------------------------------------------------------------- data
+def collect_batches(X, y, batch_size, shuffle=True, seed=0) -> list:
+    import data
+    return [[np.asarray(a), np.asarray(b)] for a, b in data.iterate_minibatches(X, y, batch_size, shuffle=shuffle,
+                                                                               seed=seed)]
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _scratch() -> str:
+    return tempfile.mkdtemp(prefix="a2-", dir=os.environ.get("TMPDIR", "/tmp"))
+
+
+def _stepped_model(config: dict, steps: int, seed: int):
+    """A model and an AdamW optimiser after `steps` steps on random data (nonzero state)."""
+    import models
+    import optim
+    model = models.build_model(config)
+    opt = optim.AdamW(model.params, lr=1e-3, weight_decay=0.05)
+    rng = np.random.default_rng(seed)
+    C, S = config["in_chans"], config["image_size"]
+    for _ in range(steps):
+        X = rng.standard_normal((4, C, S, S)).astype(model.dtype)
+        _, grads = model.loss(X, rng.integers(0, config["num_classes"], 4))
+        opt.step(grads)
+    return model, opt
+
+
+def checkpoint_roundtrip(config: dict, steps: int = 2, seed: int = 0) -> dict:
+    """save_checkpoint then load_checkpoint. Returns the model's params, the optimiser state,
+    the loaded dict, the file's bytes and the folder's listing afterwards."""
+    import checkpoint
+    model, opt = _stepped_model(config, steps, seed)
+    folder = _scratch()
+    path = os.path.join(folder, "model.npz")
+    checkpoint.save_checkpoint(path, model, opt, {"epoch": 1, "step": steps})
+    loaded = checkpoint.load_checkpoint(path)
+    with open(path, "rb") as f:
+        blob = np.frombuffer(f.read(), dtype=np.uint8).copy()
+    return {"params": {k: np.asarray(v) for k, v in model.params.items()},
+            "optim": {k: {kk: np.asarray(vv) for kk, vv in st.items()} for k, st in opt.state.items()},
+            "loaded": _plain(loaded), "file": blob, "listing": sorted(os.listdir(folder))}
+
+
+class _Exploding:
+    """Fails when NumPy turns it into an array: a crash in the middle of writing."""
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("simulated crash while writing the checkpoint")
+
+
+def checkpoint_crash(config: dict) -> dict:
+    """Save a good checkpoint, then save again with a parameter that crashes mid-write.
+    Returns whether the second save raised, the folder listing, and both files' bytes."""
+    import checkpoint
+    model, opt = _stepped_model(config, 1, 0)
+    folder = _scratch()
+    path = os.path.join(folder, "model.npz")
+    checkpoint.save_checkpoint(path, model, opt)
+    with open(path, "rb") as f:
+        before = f.read()
+    model.params = dict(model.params)
+    keys = list(model.params)
+    model.params[keys[len(keys) // 2]] = _Exploding()
+    raised = False
+    try:
+        checkpoint.save_checkpoint(path, model, None)
+    except Exception:  # noqa: BLE001 - any exception is the expected outcome
+        raised = True
+    with open(path, "rb") as f:
+        after = f.read()
+    return {"raised": raised, "unchanged": before == after, "listing": sorted(os.listdir(folder))}
+
+
+def checkpoint_load_blob(blob) -> dict:
+    """Write `blob` (uint8 array) to a file and call load_checkpoint on it.
+    Returns {"error": [type name, message]} or {"loaded": ...}."""
+    import checkpoint
+    path = os.path.join(_scratch(), "given.npz")
+    with open(path, "wb") as f:
+        f.write(np.asarray(blob, dtype=np.uint8).tobytes())
+    try:
+        loaded = checkpoint.load_checkpoint(path)
+    except Exception as e:  # noqa: BLE001
+        return {"error": [type(e).__name__, str(e), isinstance(e, ValueError)], "path": path}
+    return {"loaded": _plain(loaded), "path": path}
+
+
+def _plain(loaded: dict) -> dict:
+    return {"meta": loaded["meta"], "params": {k: np.asarray(v) for k, v in loaded["params"].items()},
+            "optim": {k: {kk: np.asarray(vv) for kk, vv in st.items()} for k, st in loaded["optim"].items()}}
+
+
+# ----------------------------------------------------------------------------- training
+def train(config: dict, data: dict, solver_kwargs: dict) -> dict:
+    """Train a fresh model with the student's Solver. Returns the trained parameters (the
+    grader evaluates them itself) and the recorded history."""
+    import models
+    from solver import Solver
+    model = models.build_model(config)
+    solver = Solver(model, data, progress=False, verbose=False, **solver_kwargs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        history = solver.train()
+    return {"params": {k: np.asarray(v) for k, v in model.params.items()}, "history": _jsonish(history)}
+
+
+def train_resumed(config: dict, data: dict, solver_kwargs: dict, first_epochs: int) -> dict:
+    """Train `first_epochs` epochs with checkpointing, then continue to num_epochs in a new
+    Solver resumed from the checkpoint. Returns the final parameters."""
+    import models
+    from solver import Solver
+    path = os.path.join(_scratch(), "run.npz")
+    total = solver_kwargs["num_epochs"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        s1 = Solver(models.build_model(config), data, progress=False, verbose=False, checkpoint_path=path,
+                    **solver_kwargs)
+        s1.max_steps = first_epochs * s1.steps_per_epoch  # stop as if interrupted after first_epochs
+        s1.train()
+        model = models.build_model(config)
+        s2 = Solver(model, data, progress=False, verbose=False, checkpoint_path=path, **solver_kwargs)
+        s2.resume(path)
+        s2.train()
+    return {"params": {k: np.asarray(v) for k, v in model.params.items()}, "epoch": int(s2.epoch), "total": total}
+
+
+def _jsonish(history: dict) -> dict:
+    return {k: [float(x) for x in v] for k, v in history.items()}
+
+
+# ----------------------------------------------------------------------------- inference
+def write_checkpoint(config: dict) -> str:
+    """Save a freshly initialised model (reference init, fixed seed) and return the path."""
+    import checkpoint
+    import models
+    path = os.path.join(_scratch(), "model.npz")
+    checkpoint.save_checkpoint(path, models.build_model(config), None, {"epoch": 0})
+    return path
+
+
+def write_file(blob, name: str) -> str:
+    path = os.path.join(_scratch(), name)
+    with open(path, "wb") as f:
+        f.write(np.asarray(blob, dtype=np.uint8).tobytes())
+    return path
+
+
+def predict_main(argv: list) -> dict:
+    """Run predict.main(argv); return its exit code (or exception) and what it printed."""
+    import predict
+    out, err = io.StringIO(), io.StringIO()
+    code, exc = None, None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = predict.main(argv)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 2
+        except Exception as e:  # noqa: BLE001
+            exc = [type(e).__name__, str(e)]
+    return {"code": code, "exception": exc, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+# ----------------------------------------------------------------------------- notebook
+def notebook_call(name: str, *args, notebook: str = "a2_numpy_vit.ipynb", **kwargs):
+    """Run the notebook's solution cells (only those) in a fresh namespace, then call `name`."""
+    ns = notebook_namespace(notebook)
+    if name not in ns or not callable(ns[name]):
+        raise NameError(f"{notebook} does not define a function {name!r} in its solution cells")
+    return ns[name](*args, **kwargs)
+
+
+def _find(name: str) -> str:
+    import sys
+    for folder in sys.path:
+        path = os.path.join(folder or ".", name)
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"{name} is not in the submission")
+
+
+def notebook_namespace(notebook: str) -> dict:
+    import json
+    with open(_find(notebook), encoding="utf-8") as f:
+        nb = json.load(f)
+    ns: dict = {"__name__": "a2_notebook"}
+    exec("import numpy as np", ns)  # noqa: S102 - the sandbox is the boundary
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("solution"):
+            continue
+        src = "".join(cell.get("source", [])) if isinstance(cell.get("source"), list) else cell.get("source", "")
+        src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
+        exec(compile(src, f"{notebook} (solution cell {meta.get('grade_id', '?')})", "exec"), ns)  # noqa: S102
+    return ns
