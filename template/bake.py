@@ -1,0 +1,170 @@
+"""Baking a course: copy the kit's own files into the new course, keep only the chosen parts.
+
+The course template holds only what differs per course (course.toml, the README's head).
+Everything else (tooling, engine, graders, solutions, tests) is copied from the kit here,
+so reference code exists once. Then the unchosen assignments go, points are rewritten and
+the new course releases itself, so its `assignments/` matches its `solutions/`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from template.fs import save
+from template.options import TemplateError
+from template.plan import CoursePlan
+from template.points import scale, set_points
+
+# Never copied: environments, caches, outputs, data, and what the bake regenerates.
+SKIP_NAMES = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints",
+              "runs", "checkpoints", ".mypy_cache", ".ruff_cache"}
+SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+SKIP_PATHS = {"assignments", "build", "grading", "datasets/data", "datasets/mirror", ".carry", ".whl",
+              "bench/results", "tests/template", "template/course", "course.toml", "README.md"}
+
+NEW_COURSE_BEGIN, NEW_COURSE_END = "<!-- template:new-course:begin -->", "<!-- template:new-course:end -->"
+
+
+def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
+    """Fill the freshly rendered course at `dest` (course.toml and README head in place)."""
+    log = [f"new-course: {dest.name}: {', '.join(plan.folders)}"]
+    copied = copy_kit(plan, dest)
+    log.append(f"new-course: copied {copied} files from the kit at {plan.kit}")
+    merge_readme(plan, dest)
+    log += rewrite_points(plan, dest)
+    if venv:
+        (dest / ".venv").symlink_to(Path(venv).expanduser().resolve(), target_is_directory=True)
+        log.append(f"new-course: .venv -> {Path(venv).expanduser().resolve()}")
+    log += release(dest)
+    log += [f"note: {n}" for n in plan.notes]
+    return log
+
+
+def unwanted(rel: str, plan: CoursePlan) -> bool:
+    """Whether kit path `rel` (posix, relative) stays out of the course."""
+    parts = rel.split("/")
+    if parts[-1] in SKIP_NAMES or parts[-1].endswith(SKIP_SUFFIXES):
+        return True
+    if any("/".join(parts[:i]) in SKIP_PATHS for i in range(1, len(parts) + 1)):
+        return True
+    for folder in plan.dropped:
+        if folder in parts:
+            kept = plan.kept.get(folder, [])
+            inside = "/".join(parts[2:]) if parts[:2] == ["solutions", folder] else None
+            return not (inside == "" or (inside is not None and any(inside == k or k.startswith(inside + "/") for k in kept)))
+    return False
+
+
+def _names_dropped(rel: str, path: Path, plan: CoursePlan) -> bool:
+    """Tests and benchmarks of a dropped assignment: named after it, or naming its folder."""
+    if not rel.startswith(("tests/", "bench/", "examples/")) or path.is_dir():
+        return False
+    ids = [f.split("_")[0] for f in plan.dropped]
+    if any(re.search(rf"(?<![a-z0-9]){i}(?![0-9])", Path(rel).stem) for i in ids):
+        return True
+    if path.suffix in (".py", ".toml", ".md", ".json", ".txt") and not path.is_symlink():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return any(folder in text for folder in plan.dropped)
+    return False
+
+
+def copy_kit(plan: CoursePlan, dest: Path) -> int:
+    """Copy the kit's files (symlinks as symlinks) except the unwanted ones; count the files."""
+    n = 0
+    dest_real = dest.resolve()
+    for dirpath, dirnames, filenames in os.walk(plan.kit):
+        here = Path(dirpath)
+        if here.resolve() == dest_real:          # a course baked inside the kit is not copied into itself
+            dirnames[:] = []
+            continue
+        rel_dir = here.relative_to(plan.kit).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        keep_dirs = []
+        for d in sorted(dirnames):
+            rel = rel_dir + d
+            if unwanted(rel, plan):
+                continue
+            if (here / d).is_symlink():
+                _link(here / d, dest / rel)
+                n += 1
+            else:
+                keep_dirs.append(d)
+        dirnames[:] = keep_dirs
+        for name in sorted(filenames):
+            rel = rel_dir + name
+            src = here / name
+            if unwanted(rel, plan) or _names_dropped(rel, src, plan) or (dest / rel).exists():
+                continue
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            if src.is_symlink():
+                _link(src, dest / rel)
+            else:
+                shutil.copy2(src, dest / rel)
+            n += 1
+    return n
+
+
+def _link(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.readlink(src), dest)
+
+
+def merge_readme(plan: CoursePlan, dest: Path) -> None:
+    """The course's README: its rendered head, a summary of what it holds, then the kit's
+    README from its first section on (without the part about baking courses)."""
+    head = (dest / "README.md").read_text(encoding="utf-8")
+    kit = (plan.kit / "README.md").read_text(encoding="utf-8")
+    body = kit[kit.index("\n## ") + 1:] if "\n## " in kit else ""
+    if NEW_COURSE_BEGIN in body and NEW_COURSE_END in body:
+        before, rest = body.split(NEW_COURSE_BEGIN, 1)
+        body = before.rstrip("\n") + "\n" + rest.split(NEW_COURSE_END, 1)[1].lstrip("\n")
+    head = head.replace("<!-- bake:summary -->", summary(plan))
+    save(dest / "README.md", head.rstrip("\n") + "\n\n" + body)
+
+
+def summary(plan: CoursePlan) -> str:
+    from template.plan import kit_course
+
+    course = kit_course(plan.kit)
+    lines = ["Assignments:", ""]
+    lines += [f"- `{a.folder}`: {a.title}" for a in course.assignments if a.folder in plan.folders]
+    where = "a GPU" if plan.gpu else "the CPU only"
+    names = " and ".join({"mnist": "MNIST", "cifar10": "CIFAR-10"}[d] for d in plan.datasets)
+    lines += ["", f"The capstone trains on {where}, on {names}; its accuracy thresholds and time "
+              "budgets are in `course.toml` under `[capstone]`."]
+    return "\n".join(lines)
+
+
+def rewrite_points(plan: CoursePlan, dest: Path) -> list[str]:
+    """Scale assignment totals, then apply per-task overrides, in the course's assignment.toml files."""
+    from template.plan import kit_course
+
+    log = []
+    course = kit_course(plan.kit)
+    for a in course.assignments:
+        if a.folder not in plan.folders:
+            continue
+        new = scale({t.id: t.points for t in a.tasks}, plan.totals[a.folder]) if a.folder in plan.totals and a.tasks else {}
+        new.update({k: v for k, v in plan.task_points.items() if any(t.id == k for t in a.tasks)})
+        if not new:
+            continue
+        path = dest / "solutions" / a.folder / "assignment.toml"
+        text = path.read_text(encoding="utf-8")
+        for tid, pts in new.items():
+            text = set_points(text, tid, pts, str(path))
+        save(path, text)
+        log.append(f"new-course: {a.folder}: points now total {sum(({t.id: t.points for t in a.tasks} | new).values()):g}")
+    return log
+
+
+def release(dest: Path) -> list[str]:
+    """Run the new course's own release, so assignments/ and the README's course map follow."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-m", "vitlab.release"], cwd=dest, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TemplateError(f"the new course's `make release` failed:\n{proc.stdout}{proc.stderr}")
+    return [f"new-course: release: {line}" for line in proc.stdout.splitlines()]

@@ -1,0 +1,2 @@
+"""Task {{ cookiecutter.task_id }}: {{ cookiecutter.title }}."""
+import numpy as np
