@@ -32,5 +32,6 @@ def test_conv_gradient_check(rng, num_grad, close):
 
 
 def test_conv_rejects_channel_mismatch():
+    conv.conv2d_forward(np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 3, 3)), np.zeros(2))  # matching channels work
     with pytest.raises(ValueError, match="w should have shape"):
         conv.conv2d_forward(np.zeros((1, 3, 5, 5)), np.zeros((2, 2, 3, 3)), np.zeros(2))

@@ -32,5 +32,6 @@ def test_layernorm_tiny_variance_is_finite():
 
 
 def test_layernorm_rejects_wrong_gamma():
+    layers.layernorm_forward(np.zeros((2, 4)), np.ones(4), np.zeros(4))  # matching shapes work
     with pytest.raises(ValueError, match="gamma should have shape"):
         layers.layernorm_forward(np.zeros((2, 4)), np.ones(3), np.zeros(4))

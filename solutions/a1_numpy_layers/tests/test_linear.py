@@ -32,5 +32,6 @@ def test_linear_keeps_float32(rng):
 
 
 def test_linear_rejects_mismatched_shapes():
+    layers.linear_forward(np.zeros((2, 4)), np.zeros((4, 3)), np.zeros(3))  # consistent shapes work
     with pytest.raises(ValueError, match="x should have shape"):
         layers.linear_forward(np.zeros((2, 5)), np.zeros((4, 3)), np.zeros(3))
