@@ -4,8 +4,8 @@
 `exercise_plan` (before anything is written) and `install` (after), which puts
 
     <module>.py                 -> solutions/<a>/<module>.py (new, or appended to)
-    test_public.py              -> solutions/<a>/tests/test_<slug>.py
-    test_grader.py              -> autograder/graders/<a>/test_<slug>.py
+    public_tests.py             -> solutions/<a>/tests/test_<slug>.py
+    hidden_grader.py            -> autograder/graders/<a>/test_<slug>.py
     task.toml                   -> appended to solutions/<a>/assignment.toml
     notebook_*.{md,py}          -> a section appended to the assignment's notebook
 
@@ -160,8 +160,8 @@ def install(ex: Exercise, staged: Path) -> list[str]:
             journal.write(ex.module_path, ex.module_path.read_text(encoding="utf-8").rstrip("\n") + "\n\n\n" + function)
         else:
             journal.write(ex.module_path, (staged / "module_header.py").read_text(encoding="utf-8") + "\n\n" + function)
-        journal.write(ex.test_path, (staged / "test_public.py").read_text(encoding="utf-8"))
-        journal.write(ex.grader_path, (staged / "test_grader.py").read_text(encoding="utf-8"))
+        journal.write(ex.test_path, (staged / "public_tests.py").read_text(encoding="utf-8"))
+        journal.write(ex.grader_path, (staged / "hidden_grader.py").read_text(encoding="utf-8"))
         toml = ex.source / "assignment.toml"
         journal.write(toml, toml.read_text(encoding="utf-8").rstrip("\n") + "\n" + (staged / "task.toml").read_text(encoding="utf-8"))
         journal.write(ex.notebook_path, append_section(ex, staged))

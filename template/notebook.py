@@ -19,7 +19,7 @@ def _cell(kind: str, source: str, grade_id: str, **flags) -> nbformat.NotebookNo
     cell = make(source.rstrip("\n"))
     cell["id"] = grade_id[:64]          # stable ids: re-running a release changes nothing
     cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": grade_id, "solution": False,
-                                 "grade": False, "locked": False, **flags}
+                                 "grade": False, "locked": False, "task": False, **flags}
     return cell
 
 
@@ -30,12 +30,13 @@ def section(ex, staged: Path) -> list[nbformat.NotebookNode]:
     return [
         _cell("markdown", read("notebook_intro.md"), f"{gid}_intro", locked=True),
         _cell("code", read("notebook_solution.py"), f"{gid}_solution", solution=True),
-        _cell("code", read("notebook_test.py"), f"{gid}_test", grade=True, locked=True, points=0),
+        _cell("code", read("notebook_check.py"), f"{gid}_test", grade=True, locked=True, points=1),
     ]
 
 
 def append_section(ex, staged: Path) -> str:
-    """The notebook's text with the section appended (a new notebook when there is none)."""
+    """The notebook's text with the section added at the end, or before its closing
+    `## Summary` section (a new notebook when the assignment has none)."""
     path = ex.notebook_path
     if path.exists():
         nb = nbformat.read(path, as_version=4)
@@ -55,6 +56,8 @@ def append_section(ex, staged: Path) -> str:
     if nb.nbformat_minor < 5:             # cell ids came with nbformat 4.5
         for cell in cells:
             del cell["id"]
-    nb.cells.extend(cells)
+    at = next((i for i, c in enumerate(nb.cells)       # before a closing summary, if any
+               if c.cell_type == "markdown" and c.source.lstrip().lower().startswith("## summary")), len(nb.cells))
+    nb.cells[at:at] = cells
     nbformat.validate(nb)
     return nbformat.writes(nb) + "\n"

@@ -1,0 +1,96 @@
+"""The template's answer parsing and checks, run in-process against the kit (fast)."""
+import tomllib
+
+import pytest
+
+from template.options import TemplateError, mapping, number, parse_extra, words, yes
+from template.plan import course_plan, needed_sources
+from template.points import scale, set_points
+
+from .conftest import KIT
+
+DEFAULTS = {"course_name": "ViT Lab", "course_id": "vitlab", "course_slug": "vitlab", "term": "2026",
+            "instructor": "Staff", "assignments": "a1,a2,a3,a4", "points": "", "task_points": "",
+            "dataset": "both", "gpu": True, "mnist_min_acc": "99", "mnist_budget_s": "60",
+            "cifar10_min_acc": "90", "cifar10_budget_s": "600"}
+
+
+def plan(**changes):
+    return course_plan({**DEFAULTS, **changes}, KIT)
+
+
+def test_words_mapping_and_numbers():
+    assert words(" a1, a2 a3,,") == ["a1", "a2", "a3"]
+    assert mapping("points", "a1=100, 1.2=5") == {"a1": "100", "1.2": "5"}
+    assert number("x", "12.5", low=0, high=100) == 12.5
+    assert yes("gpu", "no") is False and yes("gpu", True) is True
+    assert parse_extra(["course_name=Deep Vision 101", "term="]) == {"course_name": "Deep Vision 101", "term": ""}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mapping("points", "a1"), "'a1' is not of the form key=value"),
+    (lambda: mapping("points", "a1=1,a1=2"), "'a1' is given twice"),
+    (lambda: number("mnist_min_acc", "101", low=0, high=100), "mnist_min_acc: '101' is out of range (must be >= 0 and <= 100)"),
+    (lambda: number("budget", "0", low=0, low_open=True), "budget: '0' is out of range (must be > 0)"),
+    (lambda: number("budget", "nan"), "'nan' is not a finite number"),
+    (lambda: number("points", "ten"), "points: 'ten' is not a number"),
+    (lambda: yes("gpu", "maybe"), "gpu: 'maybe' is not yes or no"),
+    (lambda: parse_extra(["course-id=x"]), "'course-id=x' is not of the form name=value"),
+])
+def test_bad_values_are_named(call, message):
+    with pytest.raises(TemplateError, match=None) as e:
+        call()
+    assert message in str(e.value)
+
+
+def test_scale_keeps_the_total_exact():
+    assert scale({"1.1": 10, "1.2": 30}, 100) == {"1.1": 25, "1.2": 75}
+    got = scale({"a": 8, "b": 12, "c": 12, "d": 0}, 50)
+    assert sum(got.values()) == 50 and got["d"] == 0 and all(float(v).is_integer() for v in got.values())
+    assert scale({"a": 1, "b": 2}, 7.5) == {"a": 2.5, "b": 5.0}
+
+
+def test_set_points_edits_one_task_and_keeps_comments():
+    text = ('id = "a9"\n# keep me\n\n[[tasks]]\nid = "9.1"\npoints = 3  # why\n\n'
+            '[[tasks]]\ntitle = "id after points"\npoints = 4\nid = "9.2"\n')
+    out = set_points(set_points(text, "9.1", 7), "9.2", 2.5)
+    assert "# keep me" in out and "points = 7  # why" in out
+    assert [t["points"] for t in tomllib.loads(out)["tasks"]] == [7, 2.5]
+    with pytest.raises(TemplateError, match="task 9.3 has no `points = ...` line"):
+        set_points(text, "9.3", 1)
+
+
+def test_default_plan_takes_every_assignment_in_order():
+    p = plan(assignments="a4, a1 2 a3_torch_vit")
+    assert p.folders == ["a1_numpy_layers", "a2_numpy_vit", "a3_torch_vit", "a4_capstone"]
+    assert p.kept == {} and p.dropped == []
+
+
+def test_later_assignments_keep_the_earlier_files_they_link_to():
+    assert needed_sources(KIT, ["a2_numpy_vit"])["a1_numpy_layers"] == ["conv.py", "gradcheck.py", "layers.py"]
+    assert "a1_numpy_layers" not in needed_sources(KIT, ["a1_numpy_layers", "a2_numpy_vit"])
+    kept = plan(assignments="a4").kept["a3_torch_vit"]
+    assert {"modules.py", "train.py", "atomic_io.py"} <= set(kept)
+    assert any("a3_torch_vit" in n and "given code" in n for n in plan(assignments="a4").notes)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"course_id": "9lives"}, "course_id: '9lives' is not a valid course id"),
+    ({"course_id": "CS231"}, "course_id: 'CS231' is not a valid course id"),
+    ({"course_slug": "my course"}, "course_slug: 'my course' is not a valid folder name"),
+    ({"assignments": "a1,a7"}, "assignments: unknown assignment 'a7'"),
+    ({"assignments": "a1,1"}, "assignments: an assignment is named twice"),
+    ({"assignments": " "}, "assignments: choose at least one"),
+    ({"cifar10_min_acc": "100.5"}, "cifar10_min_acc: '100.5' is out of range"),
+    ({"mnist_min_acc": "-1"}, "mnist_min_acc: '-1' is out of range"),
+    ({"mnist_budget_s": "0"}, "mnist_budget_s: '0' is out of range (must be > 0)"),
+    ({"dataset": "svhn"}, "dataset: 'svhn' is not one of both, mnist, cifar10"),
+    ({"assignments": "a1", "points": "a2=10"}, "points: 'a2' is not one of the chosen assignments (a1)"),
+    ({"points": "0"}, "points: '0' is out of range"),
+    ({"assignments": "a1", "task_points": "3.1=4"}, "task_points: '3.1' is not a task of the chosen assignments"),
+    ({"instructor": " "}, "instructor: must not be empty"),
+])
+def test_bad_course_answers_are_refused(changes, message):
+    with pytest.raises(TemplateError) as e:
+        plan(**changes)
+    assert message in str(e.value)
