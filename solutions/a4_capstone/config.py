@@ -1,0 +1,1 @@
+../a3_torch_vit/config.py

@@ -1,0 +1,1 @@
+../a3_torch_vit/models.py
