@@ -115,6 +115,7 @@ def test_mhsa_float32_stays_float32(student, rng):
 
 @pytest.mark.task2_3
 def test_heads_must_divide_width(student, rng):
+    student.call("attention.mhsa_forward", *_mhsa_inputs(rng, D=8), 2)  # implemented at all?
     with pytest.raises(StudentError) as e:
         student.call("attention.mhsa_forward", *_mhsa_inputs(rng, D=8), 3)
     if e.value.type != "ValueError" or "3" not in e.value.message:

@@ -97,6 +97,10 @@ def test_predict_command(student, reference, rng):
 
 def test_bad_inputs_are_clear_errors(student):
     ckpt = student.call("harness:a2.write_checkpoint", MODEL)
+    good = student.call("harness:a2.write_file", _encode(np.zeros((28, 28), np.uint8), "PNG"), "good.png")
+    r = student.call("harness:a2.predict_main", ["--checkpoint", ckpt, good])
+    if r["exception"] is not None or r["code"] not in (0, None):
+        raise GradingFailure("predict.main should classify a valid image before bad inputs are tried")
     bad = student.call("harness:a2.write_file", np.frombuffer(b"\x00garbage, not an image", np.uint8), "broken.png")
     r = student.call("harness:a2.predict_main", ["--checkpoint", ckpt, bad])
     text = r["stderr"] + r["stdout"] + (r["exception"][1] if r["exception"] else "")

@@ -23,11 +23,12 @@ TINY = dict(model="ViT", image_size=8, in_chans=1, patch_size=4, dim=8, depth=1,
 TRAIN = dict(model="ViT", image_size=28, in_chans=1, patch_size=7, dim=32, depth=1, num_heads=2, mlp_ratio=2.0,
              num_classes=10, pos="learned", pool="cls", final_norm=True, activation="gelu", dropout=0.0,
              label_smoothing=0.0, seed=0, dtype="float32")
-SOLVER = dict(optimizer="adamw", lr=5e-3, weight_decay=0.01, batch_size=32, num_epochs=5, warmup_epochs=0.3,
+SOLVER = dict(optimizer="adamw", lr=5e-3, weight_decay=0.01, batch_size=32, num_epochs=4, warmup_epochs=0.3,
               mean=(0.1307,), std=(0.3081,), seed=0, num_train_eval=200)
-# Accuracy the trained parameters must reach on held-out images (the reference reaches
-# about 0.68 on the MNIST subset and about 0.8 on the synthetic one in the same steps).
-THRESHOLD = {"mnist": 0.55, "synthetic": 0.6}
+# Accuracy the trained parameters must reach on held-out images within this step budget
+# (4 epochs of 63 steps): the reference reaches 0.66 on the MNIST subset and 0.97 on the
+# synthetic digits; a loop that does not learn stays near 0.1.
+THRESHOLD = {"mnist": 0.55, "synthetic": 0.85}
 
 
 def test_checkpoint_round_trip(student):
