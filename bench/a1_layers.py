@@ -53,6 +53,8 @@ def cases(rng):
     def arr(*shape):
         return rng.standard_normal(shape).astype(np.float32)
 
+    L, C = layers, conv
+
     def np_case(forward, backward, *inputs, **kw):
         def run():
             out, cache = forward(*inputs, **kw)
@@ -74,23 +76,23 @@ def cases(rng):
     p1, p2 = arr(128, 16, 28, 28), arr(128, 32, 14, 14)
     tok, w, b, g, beta = arr(128, 50, 64), arr(64, 64), arr(64), arr(64), arr(64)
     return [
-        ("conv1", "conv 1->16 28x28 3x3 p1", 3.0, np_case(conv.conv2d_forward, conv.conv2d_backward, x1, w1, b1, padding=1),
+        ("conv1", "conv 1->16 28x28 3x3 p1", 3.0, np_case(C.conv2d_forward, C.conv2d_backward, x1, w1, b1, padding=1),
          torch_case(lambda x, w, b: F.conv2d(x, w, b, padding=1), x1, w1, b1)),
-        ("pool1", "maxpool 16x28x28 2x2", 2.0, np_case(conv.maxpool2d_forward, conv.maxpool2d_backward, p1),
+        ("pool1", "maxpool 16x28x28 2x2", 2.0, np_case(C.maxpool2d_forward, C.maxpool2d_backward, p1),
          torch_case(lambda x: F.max_pool2d(x, 2), p1)),
-        ("conv2", "conv 16->32 14x14 3x3 p1", 3.0, np_case(conv.conv2d_forward, conv.conv2d_backward, x2, w2, b2, padding=1),
+        ("conv2", "conv 16->32 14x14 3x3 p1", 3.0, np_case(C.conv2d_forward, C.conv2d_backward, x2, w2, b2, padding=1),
          torch_case(lambda x, w, b: F.conv2d(x, w, b, padding=1), x2, w2, b2)),
-        ("pool2", "maxpool 32x14x14 2x2", 2.0, np_case(conv.maxpool2d_forward, conv.maxpool2d_backward, p2),
+        ("pool2", "maxpool 32x14x14 2x2", 2.0, np_case(C.maxpool2d_forward, C.maxpool2d_backward, p2),
          torch_case(lambda x: F.max_pool2d(x, 2), p2)),
-        ("linear", "linear (128,50,64)->64", 2.0, np_case(layers.linear_forward, layers.linear_backward, tok, w, b),
+        ("linear", "linear (128,50,64)->64", 2.0, np_case(L.linear_forward, L.linear_backward, tok, w, b),
          torch_case(F.linear, tok, np.ascontiguousarray(w.T), b)),
-        ("gelu", "gelu (128,50,64)", 2.0, np_case(layers.gelu_forward, layers.gelu_backward, tok),
+        ("gelu", "gelu (128,50,64)", 2.0, np_case(L.gelu_forward, L.gelu_backward, tok),
          torch_case(F.gelu, tok)),
-        ("gelu_tanh", "gelu tanh (128,50,64)", 2.0, np_case(layers.gelu_forward, layers.gelu_backward, tok, approximate="tanh"),
+        ("gelu_tanh", "gelu tanh (128,50,64)", 2.0, np_case(L.gelu_forward, L.gelu_backward, tok, approximate="tanh"),
          torch_case(lambda x: F.gelu(x, approximate="tanh"), tok)),
-        ("softmax", "softmax (128,50,64)", 2.0, np_case(layers.softmax_forward, layers.softmax_backward, tok),
+        ("softmax", "softmax (128,50,64)", 2.0, np_case(L.softmax_forward, L.softmax_backward, tok),
          torch_case(lambda x: torch.softmax(x, -1), tok)),
-        ("layernorm", "layernorm (128,50,64)", 2.0, np_case(layers.layernorm_forward, layers.layernorm_backward, tok, g, beta),
+        ("layernorm", "layernorm (128,50,64)", 2.0, np_case(L.layernorm_forward, L.layernorm_backward, tok, g, beta),
          torch_case(lambda x, g, b: F.layer_norm(x, (64,), g, b), tok, g, beta)),
     ]
 
@@ -120,7 +122,8 @@ def main(argv=None) -> list[dict]:
         torch.set_num_threads(1)
         _, t_torch1 = time_pair(np_fn, torch_fn, max(3, args.repeats // 3), args.inner)
         ratio, ratio1 = t_np / t_torch, t_np / t_torch1
-        print(f"{name:<26} {t_np:>9.2f} {t_torch:>9.2f} {ratio:>6.2f} {goal:>4.0f}x {'yes' if ratio <= goal else 'NO':>3}"
+        ok = "yes" if ratio <= goal else "NO"
+        print(f"{name:<26} {t_np:>9.2f} {t_torch:>9.2f} {ratio:>6.2f} {goal:>4.0f}x {ok:>3}"
               f" {t_torch1:>10.2f} {ratio1:>6.2f}")
         metrics += [
             {"name": f"{key}_numpy_ms", "value": round(t_np, 4), "unit": "ms"},

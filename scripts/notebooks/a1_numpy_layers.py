@@ -315,8 +315,9 @@ for p in (0.1, 0.5):
     print(f"p={p}: kept {np.mean(out != 0):.3f} (expect {1 - p:.3f}), mean of out {out.mean():.3f} (expect 1)")
 out, cache = layers.dropout_forward(x[:4, :4], 0.5, train=True, rng=1)
 dout = rng.standard_normal((4, 4))
-check("dropout dx", layers.dropout_backward(dout, cache),
-      eval_numerical_gradient_array(lambda a: layers.dropout_forward(a, 0.5, train=True, rng=1)[0], x[:4, :4].copy(), dout))
+fwd = lambda a: layers.dropout_forward(a, 0.5, train=True, rng=1)[0]  # noqa: E731  (same seed: same mask)
+num = eval_numerical_gradient_array(fwd, x[:4, :4].copy(), dout)
+check("dropout dx", layers.dropout_backward(dout, cache), num)
 eval_out, _ = layers.dropout_forward(x, 0.5, train=False)
 print("eval mode is the identity:", np.array_equal(eval_out, x))
 """

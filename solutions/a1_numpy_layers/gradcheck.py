@@ -57,7 +57,8 @@ def eval_numerical_gradient_array(f, x, dout, h=1e-5):
     """
     fx = np.shape(f(x))
     if fx != np.shape(dout):
-        raise ValueError(f"eval_numerical_gradient_array: dout should have the shape of f(x), {fx}, got {np.shape(dout)}")
+        raise ValueError(f"eval_numerical_gradient_array: dout should have the shape of f(x), {fx}, "
+                         f"got {np.shape(dout)}")
     ### BEGIN SOLUTION Task 1.8: as eval_numerical_gradient, with the difference of f's outputs weighted by dout
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.task1_3
 seeds = st.integers(0, 2**32 - 1)
 SM_F, SM_B = "layers.softmax_forward", "layers.softmax_backward"
 CE = "layers.softmax_cross_entropy"
+CE_RETURN = "softmax_cross_entropy return value (loss, dlogits)"
 
 
 def _shape_and_axis(data):
@@ -75,7 +76,7 @@ def _ce_case(rng, N, C, scale=2.0, dtype=np.float64):
 
 
 def _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-6, atol=1e-9, dtype=None):
-    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, "softmax_cross_entropy return value (loss, dlogits)")
+    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, CE_RETURN)
     close(got[0], float(loss), "loss", rtol=rtol, atol=atol)
     close(got[1], dlogits, "dlogits", rtol=rtol, atol=atol, dtype=dtype)
 
@@ -85,7 +86,7 @@ def _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-6, atol=1e-9, dtyp
 def test_cross_entropy_loss_matches_reference(student, reference, N, C, eps, seed):
     logits, y = _ce_case(np.random.default_rng(seed), N, C)
     loss, _ = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
-    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, "softmax_cross_entropy return value (loss, dlogits)")
+    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, CE_RETURN)
     close(got[0], float(loss), "loss")
 
 
