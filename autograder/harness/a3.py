@@ -5,10 +5,10 @@ student's object from plain data (constructor kwargs, a state dict), runs it, an
 only tensors, numbers, strings and dicts/lists of them, so the trusted process compares
 values and never touches a student object.
 
-Importing this module also installs the guard against library attention: the callables in
-BANNED are replaced by stand-ins that raise BannedCallError naming the call, and `timm`,
-`einops`, `xformers` and `flash_attn` cannot be imported. The engine preloads this module
-for Assignment 3 before any student code is imported.
+Importing this module also installs the guard against library attention (see BANNED_*):
+calling one raises BannedCallError naming the call, and every attempt is remembered, so a
+student who catches the error still fails the harness call. Graders also call
+`install_ban` first thing in each task's sandbox.
 """
 from __future__ import annotations
 
@@ -19,78 +19,84 @@ import sys
 import tempfile
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 # --------------------------------------------------------------------------------------
 # The ban on library attention
 # --------------------------------------------------------------------------------------
-BANNED = (
-    ("torch.nn", "MultiheadAttention"),
-    ("torch.nn", "Transformer"),
-    ("torch.nn", "TransformerEncoder"),
-    ("torch.nn", "TransformerEncoderLayer"),
-    ("torch.nn", "TransformerDecoder"),
-    ("torch.nn", "TransformerDecoderLayer"),
-    ("torch.nn.modules.activation", "MultiheadAttention"),
-    ("torch.nn.functional", "scaled_dot_product_attention"),
-    ("torch.nn.functional", "multi_head_attention_forward"),
-    ("torch._C._nn", "scaled_dot_product_attention"),
-    ("torch", "_native_multi_head_attention"),
-    ("torch", "_scaled_dot_product_attention_math"),
-    ("torch", "_scaled_dot_product_flash_attention"),
-    ("torch", "_scaled_dot_product_efficient_attention"),
-    ("torch", "_fused_sdp_choice"),
-)
-BANNED_MODULES = ("timm", "einops", "xformers", "flash_attn", "torch.nn.attention")
+# Functions caught at call time by a TorchFunctionMode, by name, however they were imported
+# (`from torch.nn.functional import scaled_dot_product_attention as f` included). Nothing in
+# torch, torch.nn.functional or numpy is replaced, so the engine's tamper check stays quiet.
+BANNED_FUNCTIONS = {
+    "scaled_dot_product_attention": "F.scaled_dot_product_attention",
+    "multi_head_attention_forward": "F.multi_head_attention_forward",
+    "_native_multi_head_attention": "torch._native_multi_head_attention",
+    "_transformer_encoder_layer_fwd": "torch._transformer_encoder_layer_fwd",
+    "_scaled_dot_product_attention_math": "torch._scaled_dot_product_attention_math",
+    "_scaled_dot_product_flash_attention": "torch._scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention": "torch._scaled_dot_product_efficient_attention",
+    "_scaled_dot_product_cudnn_attention": "torch._scaled_dot_product_cudnn_attention",
+    "flex_attention": "flex_attention",
+}
+# Classes replaced in torch.nn (not a watched module) so that building one fails at once.
+BANNED_CLASSES = ("MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerEncoderLayer",
+                  "TransformerDecoder", "TransformerDecoderLayer")
+BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
 ATTEMPTS: list[str] = []      # every banned call attempted in this process, even if caught
 
 
 class BannedCallError(RuntimeError):
     """Student code called library attention; the message names the call."""
 
-    vitlab_kind = "banned"
+
+def _refuse(name: str):
+    ATTEMPTS.append(name)
+    raise BannedCallError(f"{name} is not allowed in Assignment 3: write attention by hand")
 
 
-def _stand_in(name: str):
-    def banned(*args, **kwargs):
-        ATTEMPTS.append(name)
-        raise BannedCallError(f"{name} is not allowed in Assignment 3: write attention by hand")
-    banned.__name__ = banned.__qualname__ = name.rsplit(".", 1)[-1]
-    banned.__vitlab_banned__ = name
-    return banned
+class _NoLibraryAttention(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = BANNED_FUNCTIONS.get(getattr(func, "__name__", ""))
+        if name is not None:
+            _refuse(name)
+        return func(*args, **(kwargs or {}))
+
+
+def _banned_class(name: str):
+    def __init__(self, *args, **kwargs):
+        _refuse(f"nn.{name}")
+    return type(name, (torch.nn.Module,), {"__init__": __init__, "__vitlab_banned__": True,
+                                           "__module__": "torch.nn"})
 
 
 class _BlockImports(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if any(fullname == m or fullname.startswith(m + ".") for m in BANNED_MODULES):
-            ATTEMPTS.append(f"import {fullname}")
-            raise BannedCallError(f"import {fullname} is not allowed in Assignment 3: write attention by hand")
+            _refuse(f"import {fullname}")
         return None
 
 
-def install_ban() -> None:
-    """Replace the banned callables with raising stand-ins and block banned imports (idempotent)."""
-    import torch.nn  # noqa: F401
-    import torch.nn.functional  # noqa: F401
-    for modname, attr in BANNED:
-        mod = sys.modules.get(modname) or _try_import(modname)
-        if mod is not None and hasattr(mod, attr) and not hasattr(getattr(mod, attr), "__vitlab_banned__"):
-            try:
-                setattr(mod, attr, _stand_in(f"{modname}.{attr}".replace("torch.nn.functional", "F")
-                                             .replace("torch.nn.modules.activation", "nn")
-                                             .replace("torch.nn.", "nn.").replace("torch.nn", "nn")))
-            except (AttributeError, TypeError):
-                pass
+_MODE: list = []
+
+
+def install_ban() -> bool:
+    """Turn the guard on in this process (idempotent). Returns True."""
+    import torch.nn.modules.activation as activation
+    import torch.nn.modules.transformer as transformer
+    for name in BANNED_CLASSES:
+        for mod in (torch.nn, activation, transformer):
+            if hasattr(mod, name) and not getattr(getattr(mod, name), "__vitlab_banned__", False):
+                setattr(mod, name, _banned_class(name))
     for m in BANNED_MODULES:
-        sys.modules.pop(m, None)
+        if m in sys.modules and m != "torch.nn.attention":
+            del sys.modules[m]
     if not any(isinstance(f, _BlockImports) for f in sys.meta_path):
         sys.meta_path.insert(0, _BlockImports())
-
-
-def _try_import(name: str):
-    try:
-        return importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - torch._C._nn is not importable by name; fine
-        return None
+    if not _MODE:
+        mode = _NoLibraryAttention()
+        mode.__enter__()      # stays on the mode stack for the life of this process
+        _MODE.append(mode)
+    return True
 
 
 def check_ban() -> None:

@@ -60,13 +60,13 @@ def check_safetensors(path: str | Path) -> Path:
         raise CheckpointError(f"{path}: checkpoint file not found")
     with open(path, "rb") as f:
         head = f.read(9)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+    size = path.stat().st_size
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8:
+        return path                 # an 8-byte header length, then the JSON header: safetensors
+    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
         raise CheckpointError(f"{path}: this is a pickle / torch.save file; it is not loaded because unpickling "
                               f"can run arbitrary code. Save weights with safetensors instead.")
-    size = path.stat().st_size
-    if len(head) < 9 or head[8:9] != b"{" or int.from_bytes(head[:8], "little") > size - 8:
-        raise CheckpointError(f"{path}: not a safetensors file (bad header)")
-    return path
+    raise CheckpointError(f"{path}: not a safetensors file (bad header)")
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict]:

@@ -27,6 +27,12 @@ BANNED_NAMES = {
     "_scaled_dot_product_flash_attention": "torch._scaled_dot_product_flash_attention",
     "_scaled_dot_product_efficient_attention": "torch._scaled_dot_product_efficient_attention",
     "flex_attention": "flex_attention",
+    "_transformer_encoder_layer_fwd": "torch._transformer_encoder_layer_fwd",
+    # switching off the sandbox's guard against the calls above
+    "DisableTorchFunction": "torch._C.DisableTorchFunction (switches off the attention guard)",
+    "DisableTorchFunctionSubclass": "torch._C.DisableTorchFunctionSubclass (switches off the attention guard)",
+    "_pop_torch_function_stack": "torch._C._pop_torch_function_stack (switches off the attention guard)",
+    "_pop_mode": "_pop_mode (switches off the attention guard)",
 }
 # `nn.Transformer` is only banned as an attribute of torch.nn (a student class may be called Transformer).
 BANNED_ATTRS_OF_NN = {"Transformer": "nn.Transformer"}

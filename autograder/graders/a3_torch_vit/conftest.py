@@ -1,8 +1,13 @@
-"""Assignment 3 graders: the ban on library attention, checked before every test.
+"""Assignment 3 graders: the ban on library attention, checked twice.
 
-Before a task's first test, the submission's files are scanned (a3_ban.py, static, in this
-trusted process). A finding that counts against the task fails each of its tests with
-status `banned`, naming the call, file and line; the engine scores a banned task 0.
+Static: before a task's first test, the submission's files are scanned (a3_ban.py, in this
+trusted process, never importing them). A finding that counts against the task fails each
+of its tests with status `banned`, naming the call, file and line.
+
+At run time: the `student` fixture below wraps the engine's; before each test it switches on
+the guard in the task's sandbox (harness a3.install_ban), and a BannedCallError raised
+there (the student called library attention) becomes status `banned` too. The engine
+scores a banned task 0.
 """
 from __future__ import annotations
 
@@ -45,3 +50,35 @@ def no_library_attention(request):
         calls = "; ".join(str(f) for f in found[:3])
         raise StudentError("BannedCall", f"library attention is not allowed in task {task}: {calls}. "
                            "Write attention by hand (see the task's docstrings).", kind="banned")
+
+
+class _BanAwareStudent:
+    """The engine's Student, with the sandbox guard on and banned calls reported as `banned`."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def _translate(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StudentError as e:
+            if e.type == "BannedCallError" and e.kind == "error":
+                raise StudentError(e.type, e.message, "banned", e.traceback, e.target) from None
+            raise
+
+    def call(self, target, /, *args, **kwargs):
+        return self._translate(self._inner.call, target, *args, **kwargs)
+
+    def getattr(self, target, name=None):
+        return self._translate(self._inner.getattr, target, name)
+
+    @property
+    def task(self):
+        return self._inner.task
+
+
+@pytest.fixture
+def student(student, no_library_attention):
+    wrapped = _BanAwareStudent(student)
+    wrapped.call("harness:a3.install_ban")
+    return wrapped
