@@ -16,8 +16,10 @@ from pathlib import Path
 
 from template.fs import save
 from template.options import TemplateError
-from template.plan import CoursePlan
-from template.points import scale, set_points
+from template.capstone import course_tables
+from template.plan import CoursePlan, tasks
+from template.points import scale
+from template.tomltext import drop_tasks, parse, set_points
 
 # Never copied: environments, caches, outputs, data, and what the bake regenerates.
 SKIP_NAMES = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints",
@@ -35,6 +37,7 @@ def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
     copied = copy_kit(plan, dest)
     log.append(f"new-course: copied {copied} files from the kit at {plan.kit}")
     merge_readme(plan, dest)
+    write_course_toml(plan, dest)
     log += rewrite_points(plan, dest)
     if venv:
         (dest / ".venv").symlink_to(Path(venv).expanduser().resolve(), target_is_directory=True)
@@ -132,11 +135,24 @@ def summary(plan: CoursePlan) -> str:
     course = kit_course(plan.kit)
     lines = ["Assignments:", ""]
     lines += [f"- `{a.folder}`: {a.title}" for a in course.assignments if a.folder in plan.folders]
-    where = "a GPU" if plan.gpu else "the CPU only"
     names = " and ".join({"mnist": "MNIST", "cifar10": "CIFAR-10"}[d] for d in plan.datasets)
-    lines += ["", f"The capstone trains on {where}, on {names}; its accuracy thresholds and time "
-              "budgets are in `course.toml` under `[capstone]`."]
+    kind = "a GPU course" if plan.gpu else "a CPU-only course"
+    lines += ["", f"This is {kind} on {names}."]
+    if "a4_capstone" in plan.folders:
+        lines[-1] += (" The capstone's accuracy thresholds and evaluation budgets are in "
+                      "`course.toml` under `[capstone]`.")
     return "\n".join(lines)
+
+
+def write_course_toml(plan: CoursePlan, dest: Path) -> None:
+    """The rendered head (name, id, term, instructor, assignments, gpu, datasets), then the
+    kit's own tables (the capstone's), edited for the course."""
+    head = (dest / "course.toml").read_text(encoding="utf-8")
+    tables = course_tables((plan.kit / "course.toml").read_text(encoding="utf-8"), plan.folders, plan.capstone,
+                           str(dest / "course.toml"))
+    text = head.rstrip("\n") + "\n" + ("\n" + tables.lstrip("\n") if tables.strip() else "")
+    parse(text, str(dest / "course.toml"))
+    save(dest / "course.toml", text)
 
 
 def rewrite_points(plan: CoursePlan, dest: Path) -> list[str]:
@@ -148,16 +164,19 @@ def rewrite_points(plan: CoursePlan, dest: Path) -> list[str]:
     for a in course.assignments:
         if a.folder not in plan.folders:
             continue
-        new = scale({t.id: t.points for t in a.tasks}, plan.totals[a.folder]) if a.folder in plan.totals and a.tasks else {}
-        new.update({k: v for k, v in plan.task_points.items() if any(t.id == k for t in a.tasks)})
-        if not new:
-            continue
         path = dest / "solutions" / a.folder / "assignment.toml"
         text = path.read_text(encoding="utf-8")
+        gone = {t.id for t in a.tasks} & set(plan.dropped_tasks)
+        if gone:
+            text = drop_tasks(text, gone, str(path))
+        kept = {t.id: t.points for t in tasks(a, plan)}
+        new = scale(kept, plan.totals[a.folder]) if a.folder in plan.totals and kept else {}
+        new.update({k: v for k, v in plan.task_points.items() if k in kept})
         for tid, pts in new.items():
             text = set_points(text, tid, pts, str(path))
-        save(path, text)
-        log.append(f"new-course: {a.folder}: points now total {sum(({t.id: t.points for t in a.tasks} | new).values()):g}")
+        if gone or new:
+            save(path, text)
+            log.append(f"new-course: {a.folder}: {len(kept)} tasks, {sum((kept | new).values()):g} points")
     return log
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from template.capstone import A4, dropped_tasks, kit_settings, thresholds
 from template.options import TemplateError, mapping, number, words, yes
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -27,6 +28,8 @@ class CoursePlan:
     task_points: dict[str, float] = field(default_factory=dict)  # task id -> points
     datasets: tuple[str, ...] = ("mnist", "cifar10")
     gpu: bool = True
+    capstone: dict[str, tuple[list[float], float]] = field(default_factory=dict)  # dataset -> (thresholds, budget_s)
+    dropped_tasks: dict[str, str] = field(default_factory=dict)   # capstone task id -> checkpoint name
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -76,17 +79,26 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
     if ctx["dataset"] not in DATASETS:
         raise TemplateError(f"dataset: {ctx['dataset']!r} is not one of {', '.join(DATASETS)}")
     plan.datasets = DATASETS[ctx["dataset"]]
-    for name in ("mnist", "cifar10"):
-        number(f"{name}_min_acc", ctx[f"{name}_min_acc"], low=0, high=100)
-        number(f"{name}_budget_s", ctx[f"{name}_budget_s"], low=0, low_open=True)
+    for name in plan.datasets:
+        plan.capstone[name] = (thresholds(f"{name}_thresholds", ctx[f"{name}_thresholds"]),
+                               number(f"{name}_budget_s", ctx[f"{name}_budget_s"], low=0, low_open=True))
+    if A4 in folders:
+        plan.dropped_tasks = dropped_tasks(kit, plan.datasets)
+        if plan.dropped_tasks:
+            plan.notes.append(f"dataset={ctx['dataset']}: the capstone drops task(s) "
+                              f"{', '.join(f'{t} ({n})' for t, n in sorted(plan.dropped_tasks.items()))}")
+        retrain = kit_settings(kit).get("capstone", {}).get("retrain", {}).get("dataset")
+        if retrain and retrain not in plan.datasets:
+            plan.notes.append(f"the capstone's re-training check uses {retrain}: the course still needs it (make datasets)")
     _points(course, plan, ctx)
     plan.kept = needed_sources(kit, folders)
     for other, files in plan.kept.items():
         users = ", ".join(files)
         plan.notes.append(f"kept {users} of solutions/{other} as given code for the chosen assignments "
                           f"({other} itself is not part of the course)")
-    if not plan.gpu and "a4_capstone" in folders:
-        plan.notes.append("CPU-only course: the capstone trains on the CPU, so set its time budgets to match")
+    if not plan.gpu and A4 in folders:
+        plan.notes.append("CPU-only course: students train the capstone's models on a CPU; "
+                          "the thresholds in course.toml [capstone] should match what a CPU reaches")
     return plan
 
 
@@ -108,6 +120,11 @@ def _chosen(course, text: str) -> list[str]:
     return [a.folder for a in course.assignments if a.folder in chosen]
 
 
+def tasks(a, plan: CoursePlan) -> list:
+    """The tasks an assignment keeps in the course."""
+    return [t for t in a.tasks if t.id not in plan.dropped_tasks]
+
+
 def _points(course, plan: CoursePlan, ctx: dict) -> None:
     chosen = [a for a in course.assignments if a.folder in plan.folders]
     totals = str(ctx.get("points", "")).strip()
@@ -122,10 +139,13 @@ def _points(course, plan: CoursePlan, ctx: dict) -> None:
                                     f"({', '.join(x.id for x in chosen)})")
             plan.totals[a.folder] = number(f"points[{key}]", value, low=0, low_open=True)
     for folder in plan.totals:
-        if not course.assignment(folder).tasks:
+        if not tasks(course.assignment(folder), plan):
             plan.notes.append(f"points: {folder} declares no tasks yet, so there is nothing to scale")
-    ids = {t.id for a in chosen for t in a.tasks}
+    ids = {t.id for a in chosen for t in tasks(a, plan)}
     for key, value in mapping("task_points", ctx.get("task_points", "")).items():
+        if key in plan.dropped_tasks:
+            raise TemplateError(f"task_points: task {key} ({plan.dropped_tasks[key]}) is not in a course "
+                                f"with dataset={ctx['dataset']}")
         if key not in ids:
             raise TemplateError(f"task_points: {key!r} is not a task of the chosen assignments "
                                 f"(tasks: {', '.join(sorted(ids, key=_task_key)) or 'none'})")

@@ -38,7 +38,17 @@ def kit_folders(choice: str, kit: str) -> list[str]:
     return course_plan_folders(Path(kit), choice)
 
 
+def kit_capstone(kit: str, dataset: str, key: str) -> str:
+    """The kit's capstone setting for a dataset, as a default answer ('97,98,99', '120')."""
+    if kit not in sys.path:
+        sys.path.insert(0, kit)
+    from template.capstone import kit_default
+
+    return kit_default(Path(kit), dataset, key)
+
+
 class CourseExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.filters.update(kit_root=kit_root, kit_assignments=kit_assignments, kit_folders=kit_folders)
+        environment.filters.update(kit_root=kit_root, kit_assignments=kit_assignments, kit_folders=kit_folders,
+                                   kit_capstone=kit_capstone)

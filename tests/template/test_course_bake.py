@@ -39,9 +39,8 @@ def test_defaults_give_the_whole_kit(default_course):
     cfg = toml(default_course / "course.toml")
     assert default_course.name == "vitlab"
     assert (cfg["name"], cfg["id"], cfg["assignments"]) == ("ViT Lab", "vitlab", [a.folder for a in KIT_COURSE.assignments])
-    assert cfg["gpu"] is True
-    assert cfg["capstone"]["datasets"] == ["mnist", "cifar10"]
-    assert cfg["capstone"]["mnist"] == {"min_test_acc": 99.0, "time_budget_s": 60.0}
+    assert cfg["gpu"] is True and cfg["datasets"] == ["mnist", "cifar10"]
+    assert cfg["capstone"] == toml(KIT / "course.toml")["capstone"]     # the kit's thresholds and budgets
     missing = set(key_paths(toml(KIT / "course.toml"))) - set(key_paths(cfg))
     assert not missing, f"template/course/.../course.toml lacks keys the kit's course.toml has: {sorted(missing)}"
 
@@ -89,8 +88,8 @@ def test_a1_cpu_course_settings(a1_cpu_course):
     cfg = toml(a1_cpu_course / "course.toml")
     assert a1_cpu_course.name == "cs231x"
     assert (cfg["name"], cfg["id"], cfg["term"], cfg["assignments"]) == ("Deep Vision 101", "cs231x", "Spring-2027", ["a1_numpy_layers"])
-    assert cfg["gpu"] is False
-    assert cfg["capstone"] == {"datasets": ["mnist"], "mnist": {"min_test_acc": 98.5, "time_budget_s": 300.0}}
+    assert cfg["gpu"] is False and cfg["datasets"] == ["mnist"]
+    assert "capstone" not in cfg                                        # no capstone, no settings for it
     assert (a1_cpu_course / "README.md").read_text(encoding="utf-8").startswith("# Deep Vision 101\n\ncs231x, Spring-2027.")
     for gone in ("solutions/a2_numpy_vit", "solutions/a4_capstone", "autograder/graders/a3_torch_vit", "assignments/a2_numpy_vit"):
         assert not (a1_cpu_course / gone).exists(), gone
@@ -131,12 +130,20 @@ def test_a2_alone_keeps_the_a1_files_it_links_to(bake_root):
     ok(make(course, "check", "ASSIGNMENT=a2"))                       # a2's public tests pass on its reference
 
 
-def test_capstone_alone_keeps_its_a3_chain_and_cifar_thresholds(bake_root):
-    course = bake(bake_root, "a4-cifar", "assignments=a4", "dataset=cifar10", "cifar10_min_acc=85.5",
-                  "cifar10_budget_s=1200", "course_id=capstone")
+def test_capstone_alone_on_cifar10_keeps_its_a3_chain_and_cifar_tasks(bake_root):
+    course = bake(bake_root, "a4-cifar", "assignments=a4", "dataset=cifar10", "cifar10_thresholds=75,60.5",
+                  "cifar10_budget_s=200", "course_id=capstone", "points=90")
     cfg = toml(course / "course.toml")
-    assert cfg["assignments"] == ["a4_capstone"]
-    assert cfg["capstone"] == {"datasets": ["cifar10"], "cifar10": {"min_test_acc": 85.5, "time_budget_s": 1200.0}}
+    assert cfg["assignments"] == ["a4_capstone"] and cfg["datasets"] == ["cifar10"]
+    kit = toml(KIT / "course.toml")["capstone"]
+    cifar = {n for n, s in kit["checkpoints"].items() if s["dataset"] == "cifar10"}
+    assert set(cfg["capstone"]["checkpoints"]) == cifar
+    for spec in cfg["capstone"]["checkpoints"].values():
+        assert spec["thresholds"] == [60.5, 75.0] and spec["budget_s"] == 200
+    tasks = toml(course / "solutions/a4_capstone/assignment.toml")["tasks"]
+    kept = {kit["checkpoints"][n]["task"] for n in cifar} | {t.id for t in KIT_COURSE.assignment("a4").tasks
+                                                              if t.id not in {s["task"] for s in kit["checkpoints"].values()}}
+    assert {t["id"] for t in tasks} == kept and sum(t["points"] for t in tasks) == 90
     for link in (course / "solutions/a4_capstone").iterdir():
         assert link.exists(), f"{link} dangles"
     assert not (course / "solutions/a3_torch_vit/assignment.toml").exists()

@@ -5,14 +5,15 @@ import pytest
 
 from template.options import TemplateError, mapping, number, parse_extra, words, yes
 from template.plan import course_plan, needed_sources
-from template.points import scale, set_points
+from template.points import scale
+from template.tomltext import set_points
 
 from .conftest import KIT
 
 DEFAULTS = {"course_name": "ViT Lab", "course_id": "vitlab", "course_slug": "vitlab", "term": "2026",
             "instructor": "Staff", "assignments": "a1,a2,a3,a4", "points": "", "task_points": "",
-            "dataset": "both", "gpu": True, "mnist_min_acc": "99", "mnist_budget_s": "60",
-            "cifar10_min_acc": "90", "cifar10_budget_s": "600"}
+            "dataset": "both", "gpu": True, "mnist_thresholds": "97,98,99", "mnist_budget_s": "120",
+            "cifar10_thresholds": "70,80,87", "cifar10_budget_s": "300"}
 
 
 def plan(**changes):
@@ -30,7 +31,7 @@ def test_words_mapping_and_numbers():
 @pytest.mark.parametrize("call, message", [
     (lambda: mapping("points", "a1"), "'a1' is not of the form key=value"),
     (lambda: mapping("points", "a1=1,a1=2"), "'a1' is given twice"),
-    (lambda: number("mnist_min_acc", "101", low=0, high=100), "mnist_min_acc: '101' is out of range (must be >= 0 and <= 100)"),
+    (lambda: number("threshold", "101", low=0, high=100), "threshold: '101' is out of range (must be >= 0 and <= 100)"),
     (lambda: number("budget", "0", low=0, low_open=True), "budget: '0' is out of range (must be > 0)"),
     (lambda: number("budget", "nan"), "'nan' is not a finite number"),
     (lambda: number("points", "ten"), "points: 'ten' is not a number"),
@@ -66,6 +67,26 @@ def test_default_plan_takes_every_assignment_in_order():
     assert p.kept == {} and p.dropped == []
 
 
+def test_dataset_choice_drops_the_other_datasets_checkpoint_tasks():
+    p = plan(dataset="mnist")
+    assert p.dropped_tasks == {"4.3": "vit_cifar10", "4.4": "convit_cifar10"}
+    assert p.capstone == {"mnist": ([97.0, 98.0, 99.0], 120.0)}
+    assert plan(dataset="cifar10", assignments="a1").dropped_tasks == {}     # no capstone, nothing to drop
+
+
+def test_capstone_tables_are_the_kits_with_new_values():
+    from template.capstone import course_tables
+
+    text = (KIT / "course.toml").read_text(encoding="utf-8")
+    out = tomllib.loads(course_tables(text, ["a4_capstone"], {"cifar10": ([60.0, 75.0], 200.0)}))["capstone"]
+    kit = tomllib.loads(text)["capstone"]
+    assert set(out["checkpoints"]) == {n for n, s in kit["checkpoints"].items() if s["dataset"] == "cifar10"}
+    assert all(s["thresholds"] == [60.0, 75.0] and s["budget_s"] == 200 for s in out["checkpoints"].values())
+    assert out["retrain"] == kit["retrain"]
+    without = course_tables(text, ["a1_numpy_layers"], {})        # no capstone: no tables, no comments
+    assert "capstone" not in without.lower()
+
+
 def test_later_assignments_keep_the_earlier_files_they_link_to():
     assert needed_sources(KIT, ["a2_numpy_vit"])["a1_numpy_layers"] == ["conv.py", "gradcheck.py", "layers.py"]
     assert "a1_numpy_layers" not in needed_sources(KIT, ["a1_numpy_layers", "a2_numpy_vit"])
@@ -81,9 +102,12 @@ def test_later_assignments_keep_the_earlier_files_they_link_to():
     ({"assignments": "a1,a7"}, "assignments: unknown assignment 'a7'"),
     ({"assignments": "a1,1"}, "assignments: an assignment is named twice"),
     ({"assignments": " "}, "assignments: choose at least one"),
-    ({"cifar10_min_acc": "100.5"}, "cifar10_min_acc: '100.5' is out of range"),
-    ({"mnist_min_acc": "-1"}, "mnist_min_acc: '-1' is out of range"),
+    ({"cifar10_thresholds": "70,100.5"}, "cifar10_thresholds: '100.5' is out of range (must be >= 0 and <= 100)"),
+    ({"mnist_thresholds": "-1"}, "mnist_thresholds: '-1' is out of range"),
+    ({"mnist_thresholds": "97,97"}, "mnist_thresholds: '97,97' repeats a threshold"),
+    ({"mnist_thresholds": ""}, "mnist_thresholds: give at least one accuracy threshold"),
     ({"mnist_budget_s": "0"}, "mnist_budget_s: '0' is out of range (must be > 0)"),
+    ({"dataset": "mnist", "task_points": "4.3=5"}, "task_points: task 4.3 (vit_cifar10) is not in a course with dataset=mnist"),
     ({"dataset": "svhn"}, "dataset: 'svhn' is not one of both, mnist, cifar10"),
     ({"assignments": "a1", "points": "a2=10"}, "points: 'a2' is not one of the chosen assignments (a1)"),
     ({"points": "0"}, "points: '0' is out of range"),
