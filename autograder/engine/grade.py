@@ -64,7 +64,7 @@ def _child(job: Job, conn) -> None:
 
 def _context(plan: Plan):
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD + plan.preload)
+    ctx.set_forkserver_preload(PRELOAD + plan.trusted_preload)
     return ctx
 
 
@@ -81,10 +81,10 @@ def _failed_tasks(plan: Plan, message: str, status: str = "error") -> list[dict]
 
 
 def _finish(plan: Plan, out_dir: Path, student: str, chash: str, tasks: list[dict], log: str,
-            complete: bool) -> dict:
+            complete: bool, files: dict[str, bytes] | None = None) -> dict:
     res = report.results_json(student, plan.assignment.folder, tasks, _meta(plan, chash, complete))
     fb = report.feedback_md(student, plan.assignment.folder, tasks, plan.isolated)
-    report.write_student(out_dir, student, res, fb, log)
+    report.write_student(out_dir, student, res, fb, log, files or {})
     return res
 
 
@@ -177,7 +177,8 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
             conn.close()
             p.join(5)
             if msg[0] == "ok":
-                res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True)
+                res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True,
+                              files=msg[1].get("files"))
             else:
                 print(f"grade: internal error while grading {student}:\n{msg[1]}", file=sys.stderr)
                 res = _finish(plan, out_dir, student, chash,

@@ -16,6 +16,8 @@ from pathlib import Path
 from vitlab.course import Assignment, Course, load_course
 from vitlab.release import fences, sources
 
+from autograder.engine import notebooks
+from autograder.engine.notebooks import NotebookPlan
 from autograder.engine.sandbox import Limits, probe_bwrap, stage_grader_lib
 from autograder.engine.session import Job, TaskInfo
 
@@ -37,8 +39,10 @@ class Plan:
     grader_lib: Path | None = None
     sandbox_problem: str | None = None           # None: bubblewrap works
     grader_hash: str = ""
-    preload: list[str] = field(default_factory=list)
+    preload: list[str] = field(default_factory=list)          # imported by each sandboxed worker
+    trusted_preload: list[str] = field(default_factory=list)  # imported once by the forkserver
     limits: Limits = field(default_factory=Limits)
+    notebooks: NotebookPlan | None = None
 
     @property
     def isolated(self) -> bool:
@@ -53,7 +57,7 @@ class Plan:
             graders_dir=str(self.graders_dir), solutions_dir=str(a.source_dir),
             submission=str(submission), variants_dir=str(self.variants_dir) if self.variants_dir else None,
             owners=self.owners, grader_lib=str(self.grader_lib), isolated=self.isolated,
-            limits=self.limits, preload=list(self.preload))
+            limits=self.limits, preload=list(self.preload), notebooks=self.notebooks)
 
 
 def make_plan(assignment: str, work: Path, course_root: Path | None = None,
@@ -62,9 +66,11 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     a = course.assignment(assignment)
     graders_root = Path(graders_root or AUTOGRADER / "graders")
     plan = Plan(course, a, graders_root / a.folder, Path(harness_dir or AUTOGRADER / "harness"), work)
-    if not plan.graders_dir.is_dir():
-        raise FileNotFoundError(f"no hidden graders for {a.folder}: {plan.graders_dir} does not exist")
     work.mkdir(parents=True, exist_ok=True)
+    plan.notebooks = notebooks.prepare(a, work)
+    py_tasks = [t for t in a.tasks if t.id not in notebooks.notebook_tasks(a)]
+    if py_tasks and not plan.graders_dir.is_dir():
+        raise FileNotFoundError(f"no hidden graders for {a.folder}: {plan.graders_dir} does not exist")
     modules = _fenced_modules(a)
     plan.owners = {mod: owners for mod, (_, _, owners) in modules.items()}
     plan.variants_dir = _write_variants(a, modules, work / "variants")
@@ -72,6 +78,9 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     plan.sandbox_problem = probe_bwrap()
     plan.preload = ["torch"] if any("import torch" in text for _, text, _ in modules.values()) \
         or _uses_torch(a) else []
+    plan.trusted_preload = ["torch"] if plan.preload or _graders_use_torch(plan.graders_dir) else []
+    if plan.notebooks is not None:  # nbgrader takes seconds to import: once, in the forkserver
+        plan.trusted_preload += ["nbgrader.apps", "nbconvert.exporters", "nbconvert.preprocessors", "nbformat"]
     plan.grader_hash = grader_hash(plan)
     return plan
 
@@ -102,6 +111,11 @@ def _write_variants(a: Assignment, modules: dict, dest: Path) -> Path:
 def _uses_torch(a: Assignment) -> bool:
     return any("import torch" in f.path.read_text(encoding="utf-8", errors="replace")
                for f in sources.walk(a) if f.kind == "python")
+
+
+def _graders_use_torch(graders: Path) -> bool:
+    return graders.is_dir() and any("import torch" in p.read_text(encoding="utf-8", errors="replace")
+                                    for p in graders.rglob("*.py"))
 
 
 def _hash_tree(h, root: Path) -> None:

@@ -80,8 +80,11 @@ def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: boo
     return "\n".join(out) + "\n"
 
 
-def write_student(out_dir: Path, student: str, results: dict, feedback: str, log: str) -> None:
+def write_student(out_dir: Path, student: str, results: dict, feedback: str, log: str,
+                  files: dict[str, bytes]) -> None:
     d = out_dir / student
+    for rel, data in sorted(files.items()):   # e.g. nbgrader's feedback/<notebook>.html
+        atomic_write(d / rel, data)
     atomic_write(d / "feedback.md", feedback)
     atomic_write(d / "grader.log", log)
     # results.json last: its presence (with matching hashes) means "this student is done"

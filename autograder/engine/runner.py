@@ -42,11 +42,41 @@ def run_job(job: Job) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     session = GradingSession(job)
+    nb_tasks = set(job.notebooks.tasks) if job.notebooks is not None else set()
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = pytest.main(pytest_args(job), plugins=[session])
-    results = [scoring.score_task(t, list(session.records.values()), session.outputs(t.id))
-               for t in job.tasks]
-    log = [f"pytest exit code {int(code)}", *session.collect_errors, internal_log(session.records),
+    code = "not run (notebook tasks only)"
+    if len(nb_tasks) < len(job.tasks):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = int(pytest.main(pytest_args(job), plugins=[session]))
+    results = {t.id: scoring.score_task(t, list(session.records.values()), session.outputs(t.id))
+               for t in job.tasks if t.id not in nb_tasks}
+    log = [f"pytest exit code {code}", *session.collect_errors, internal_log(session.records),
            "---- pytest output ----", out.getvalue()[-20000:]]
-    return {"tasks": [r.to_dict() for r in results], "log": "\n".join(s for s in log if s)}
+    files: dict[str, bytes] = {}
+    if nb_tasks:
+        nb_results, nb_log, feedback = _notebooks(job, session)
+        results.update(nb_results)
+        log += ["---- nbgrader ----", nb_log[-20000:]]
+        files = {f"feedback/{name}": data for name, data in feedback.items()}
+    return {"tasks": [results[t.id].to_dict() for t in job.tasks],
+            "log": "\n".join(s for s in log if s), "files": files}
+
+
+def _notebooks(job: Job, session: GradingSession):
+    """nbgrader autograde for the notebook tasks, in a scratch folder of this process."""
+    import tempfile
+
+    from autograder.engine import notebooks
+
+    tasks = {t.id: t for t in job.tasks if t.id in job.notebooks.tasks}
+    timeout = max(t.timeout_s for t in tasks.values())
+    with tempfile.TemporaryDirectory(prefix="vitlab-nb-") as tmp:
+        partial, log, feedback = notebooks.autograde(job.notebooks, job.student, Path(job.submission),
+                                                     session.sandbox, Path(tmp), timeout)
+    results = {}
+    for tid, t in tasks.items():
+        p = partial[tid]
+        score = 0.0 if p["status"] in scoring.ZERO else round(t.points * p["fraction"], 4)
+        results[tid] = scoring.TaskResult(tid, t.title, t.points, score, p["status"], p["message"],
+                                          passed=int(p["status"] == "passed"), total=1)
+    return results, log, feedback

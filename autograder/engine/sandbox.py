@@ -24,7 +24,7 @@ from pathlib import Path
 from autograder.engine import seccomp, wire
 
 ENGINE_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py")
+WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py")
 GRADER_LIB = "/opt/grader"       # engine + harness, inside the sandbox
 SUBMISSION = "/submission"       # the student's files, read-only
 REFERENCE = "/opt/reference"     # the reference variant for the task being graded
@@ -117,7 +117,7 @@ class Sandbox:
 
     def command(self, submission: Path, reference: Path | None, fds: tuple[int, int],
                 seccomp_fd: int | None) -> tuple[list[str], dict, str]:
-        worker = ["-I", "-X", "utf8"]
+        worker = ["-I", "-u", "-X", "utf8"]
         env = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",

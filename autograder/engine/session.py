@@ -51,6 +51,7 @@ class Job:
     isolated: bool
     limits: Limits = field(default_factory=Limits)
     preload: list[str] = field(default_factory=list)
+    notebooks: object = None            # notebooks.NotebookPlan when some tasks are notebooks
 
 
 @dataclass

@@ -72,6 +72,10 @@ def send(fd: int, header: dict, blobs: list[bytes] = (), deadline: float | None 
     """Write one message. With a deadline, `fd` should be non-blocking (the reader may hang)."""
     header = dict(header, blobs=[len(b) for b in blobs])
     raw = json.dumps(header, allow_nan=False, separators=(",", ":")).encode()
+    # one write for small messages: each write wakes the reader on the other side
+    if sum(len(b) for b in blobs) < (1 << 20):
+        _write_all(fd, b"".join([_LEN.pack(len(raw)), raw, *blobs]), deadline)
+        return
     _write_all(fd, _LEN.pack(len(raw)) + raw, deadline)
     for b in blobs:
         _write_all(fd, b, deadline)
