@@ -3,7 +3,7 @@
 .PHONY: grade gradescope grade-check
 GRADE_ASSIGNMENT := $(if $(ASSIGNMENT),$(ASSIGNMENT),a1)
 grade: $(STAMP) ## grade submissions: [ASSIGNMENT=a1] [SUBMISSIONS=dir] [OUT=dir] [WORKERS=n] [FORCE=1]; no args: the examples
-	@$(PY) -m autograder grade -a $(GRADE_ASSIGNMENT) $(if $(SUBMISSIONS),-s $(SUBMISSIONS)) \
+	@env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS $(PY) -m autograder grade -a $(GRADE_ASSIGNMENT) $(if $(SUBMISSIONS),-s $(SUBMISSIONS)) \
 	  $(if $(OUT),-o $(OUT)) $(if $(WORKERS),-j $(WORKERS)) $(if $(filter 1 yes true,$(FORCE)),--force)
 
 gradescope: $(STAMP) ## build a Gradescope autograder.zip: make gradescope ASSIGNMENT=a1 [OUT=file.zip]

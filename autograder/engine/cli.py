@@ -33,7 +33,7 @@ def _progress(total: int, quiet: bool):
 
 
 def grade_command(args) -> int:
-    course = load_course()
+    course = load_course(args.course_root or ROOT)
     a = course.assignment(args.assignment)
     subs = args.submissions
     if subs is None:
@@ -46,12 +46,10 @@ def grade_command(args) -> int:
     step, stop = _progress(n, args.quiet)
     try:
         summary = grade_all(a.folder, Path(subs), Path(out), workers=args.workers, force=args.force,
-                            progress=step)
+                            progress=step, course_root=args.course_root, graders_root=args.graders_root,
+                            harness_dir=args.harness)
     finally:
         stop()
-    if not getattr(args, "no_notebooks", False):
-        from autograder.engine import notebooks
-        notebooks.merge_if_any(summary, Path(subs), Path(out))
     console = Console()
     if not summary.plan.isolated:
         console.print(f"[bold red]WARNING: student code ran WITHOUT the sandbox "

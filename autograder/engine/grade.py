@@ -21,6 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from autograder.engine import report
+from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.session import Job
 from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover, stage
@@ -63,8 +64,19 @@ def _child(job: Job, conn) -> None:
 
 
 def _context(plan: Plan):
+    """The forkserver starts with PYTHONPATH & co. removed, so nothing a student's folder
+    could be named in (a sitecustomize.py on PYTHONPATH, say) runs in the trusted process."""
+    from multiprocessing import forkserver
+
+    from autograder.engine.runner import SCRUB_ENV
+
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD + plan.trusted_preload)
+    saved = {k: os.environ.pop(k) for k in SCRUB_ENV if k in os.environ}
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.update(saved)
     return ctx
 
 
@@ -115,7 +127,7 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
         summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
         report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
         if not plan.isolated:
-            report.atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
+            atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
                                 f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
         summary.wall_s = time.monotonic() - t0
         return summary

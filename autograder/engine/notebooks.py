@@ -317,8 +317,3 @@ def _zero_status(errors: list[tuple[str, str]]) -> str:
         if ename in names:
             return status
     return "failed"
-
-
-def merge_if_any(summary, submissions, out) -> None:
-    """Kept for the CLI: notebook tasks are graded with the .py tasks, per student."""
-    return None

@@ -53,7 +53,7 @@ def discover(root: Path, assignment_folder: str, assignment_id: str) -> list[Sub
             name = student_name(entry.name)
             src = _nbgrader_inner(entry, assignment_folder, assignment_id) or entry
         elif entry.suffix == ".zip" and entry.is_file():
-            name = student_name(entry.stem)
+            name, src = student_name(entry.stem), entry
         else:
             continue
         if name in found:

@@ -117,6 +117,8 @@ def _guarded(fn):
 
 
 install_ban()
+# Grading tensors are tiny: one thread is fastest, and stays fast when graders run in parallel.
+torch.set_num_threads(1)
 
 # --------------------------------------------------------------------------------------
 # Helpers

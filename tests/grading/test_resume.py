@@ -1,0 +1,108 @@
+"""Nothing lost: per-student atomic results, resume after a kill, skip unchanged
+submissions, --force, identical results.json on re-grading, zips and nbgrader's layout."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from conftest import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _class(subs: Path, n: int) -> None:
+    for i in range(n):
+        stub = {"1.2"} if i % 2 else set()
+        make_submission(subs, f"s{i:02d}", {"tiny.py": tiny_source(stub)})
+
+
+def _cli(subs: Path, out: Path, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "autograder", "grade", "-a", "a1", "-s", str(subs), "-o", str(out), "-q",
+           "--course-root", str(FIXTURE), "--graders-root", str(FIXTURE / "graders"),
+           "--harness", str(FIXTURE / "harness"), *extra]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name in ("results.json", "feedback.md", "gradebook.csv")}
+
+
+def test_kill_and_resume_gives_the_same_gradebook(tmp_path):
+    subs, out, clean = tmp_path / "subs", tmp_path / "out", tmp_path / "clean"
+    _class(subs, 5)
+    p = _cli(subs, out, "-j", "1")
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/results.json"))) < 2 and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    done_before = len(list(out.glob("*/results.json")))
+    assert 2 <= done_before < 5, "the run should have been killed part-way"
+    assert not (out / "gradebook.csv").exists()
+
+    again = _cli(subs, out)
+    log, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, log
+    assert f"{5 - done_before} graded, {done_before} unchanged" in log
+    grade_tiny(subs, clean, force=True)          # one uninterrupted run
+    assert _files(out) == _files(clean)
+    assert len(list(out.rglob(".*.tmp"))) == 0   # no half-written files left behind
+
+
+def test_unchanged_skipped_force_regrades_and_results_are_identical(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _class(subs, 2)
+    first = grade_tiny(subs, out)
+    before = _files(out)
+    assert first.graded == 2
+    second = grade_tiny(subs, out)
+    assert second.graded == 0 and _files(out) == before
+    third = grade_tiny(subs, out, force=True)
+    assert third.graded == 2 and _files(out) == before        # same submission, same bytes
+    (subs / "s00" / "tiny.py").write_text(tiny_source({"1.3"}))
+    fourth = grade_tiny(subs, out)
+    assert [o.student for o in fourth.outcomes if o.graded] == ["s00"]
+    assert by_student(fourth)["s00"]["1.3"]["status"] == "not_implemented"
+
+
+def test_zip_and_nbgrader_layout(tmp_path):
+    folder = make_submission(tmp_path / "src", "ref", {"tiny.py": tiny_source()})
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    with zipfile.ZipFile(subs / "zipped.zip", "w") as z:        # a zip holding the folder
+        z.write(folder / "tiny.py", "a1_tiny/tiny.py")
+        z.writestr("../escape.py", "print('never extracted')")
+    (subs / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    nb = tmp_path / "course" / "submitted"
+    make_submission(nb / "carol", "a1_tiny", {"tiny.py": tiny_source({"1.1"})})
+    got = by_student(grade_tiny(subs, tmp_path / "out"))
+    assert {t["status"] for t in got["zipped"].values()} == {"passed"}
+    assert {t["status"] for t in got["broken"].values()} == {"missing"}
+    assert "not a readable zip" in got["broken"]["1.1"]["message"]
+    assert not (tmp_path / "escape.py").exists()
+    got = by_student(grade_tiny(tmp_path / "course", tmp_path / "out2"))
+    assert got["carol"]["1.1"]["status"] == "not_implemented" and got["carol"]["1.2"]["status"] == "passed"
+
+
+def test_without_bubblewrap_says_so_loudly_and_still_limits(tmp_path, monkeypatch):
+    from autograder.engine import sandbox
+
+    monkeypatch.setenv("VITLAB_NO_SANDBOX", "1")
+    monkeypatch.setattr(sandbox, "_PROBE", {})
+    subs = tmp_path / "subs"
+    make_submission(subs, "ref", {"tiny.py": tiny_source()})
+    fork = tiny_source().replace("    out = a + b\n", "    import os\n    os.fork()\n    out = a + b\n", 1)
+    make_submission(subs, "forker", {"tiny.py": fork})
+    summary = grade_tiny(subs, tmp_path / "out")
+    got = by_student(summary)
+    assert not summary.plan.isolated
+    assert got["ref"]["1.1"]["status"] == "passed"
+    assert got["forker"]["1.1"]["status"] == "error" and "PermissionError" in got["forker"]["1.1"]["message"]
+    assert (tmp_path / "out" / "WARNING-NOT-SANDBOXED.txt").exists()
+    rows = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[1:]
+    assert rows and all("UNSANDBOXED" in r for r in rows)
