@@ -23,14 +23,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def answers(kind: str) -> list[str]:
-    """The questions a template asks (its public cookiecutter.json keys)."""
+def answers(kind: str) -> dict:
+    """The questions a template asks: its public cookiecutter.json keys and defaults."""
     path = HERE / kind / "cookiecutter.json"
     if not path.is_file():
         raise TemplateError(f"this course has no {kind} template ({path.parent} is missing): "
                             "bake new courses from the ViT Lab kit itself")
     raw = json.loads(path.read_text(encoding="utf-8"))
-    return [k for k in raw if not k.startswith("_")]
+    return {k: v for k, v in raw.items() if not k.startswith("_")}
 
 
 def run(kind: str, no_input: bool, extra: dict[str, str], output_dir: Path) -> Path:
@@ -44,6 +44,9 @@ def run(kind: str, no_input: bool, extra: dict[str, str], output_dir: Path) -> P
     unknown = [k for k in extra if k not in known and not k.startswith("_")]
     if unknown:
         raise TemplateError(f"unknown option {unknown[0]!r} (the {kind} template asks for: {', '.join(known)})")
+    for key, value in extra.items():
+        if isinstance(known.get(key), list) and value not in known[key]:
+            raise TemplateError(f"{key}: {value!r} is not one of {', '.join(known[key])}")
     try:
         return Path(cookiecutter(str(HERE / kind), no_input=no_input, extra_context=extra,
                                  output_dir=str(output_dir), default_config=True))

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -69,3 +70,19 @@ def gradebook(path: Path) -> dict[tuple[str, str], dict]:
     """(student, task) -> row of a gradebook.csv."""
     with open(path, newline="", encoding="utf-8") as f:
         return {(r["student"], r["task"]): r for r in csv.DictReader(f)}
+
+
+def toml(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def release_check(course: Path) -> None:
+    """The baked course's committed assignments/ is exactly what its own release makes."""
+    assert "in sync" in ok(run([str(course / ".venv/bin/python"), "-m", "vitlab.release", "--check"], course))
+
+
+@pytest.fixture(scope="session")
+def a1_course(bake_root):
+    """A CPU-only a1 course with its own name and points; test_exercise.py adds tasks to it."""
+    return bake(bake_root, "a1-cpu", "course_id=cs231x", "'course_name=Deep Vision 101'", "term=Spring-2027",
+                "assignments=a1", "gpu=no", "dataset=mnist", "points=a1=200", "task_points=1.2=7")
