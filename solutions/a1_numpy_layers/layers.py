@@ -46,7 +46,9 @@ def linear_forward(x, w, b):
     if np.shape(b) != (M,):
         raise _shape_error("linear_forward", "b", (M,), np.shape(b))
     ### BEGIN SOLUTION Task 1.1: compute out = x @ w + b over the last axis
-    out = x @ w + b  # (N, ..., M): matmul broadcasts over the leading axes
+    # one (N*..., D) @ (D, M) matrix product, not one per leading index
+    out = (x.reshape(-1, D) @ w).reshape(*x.shape[:-1], M)  # (N, ..., M)
+    out += b
     ### END SOLUTION
     cache = (x, w)
     return out, cache
@@ -64,7 +66,7 @@ def linear_backward(dout, cache):
     D, M = w.shape
     x2 = x.reshape(-1, D)  # (N*..., D)
     dout2 = dout.reshape(-1, M)  # (N*..., M)
-    dx = dout @ w.T  # (N, ..., D)
+    dx = (dout2 @ w.T).reshape(x.shape)  # (N, ..., D)
     dw = x2.T @ dout2  # (D, M)
     db = dout2.sum(axis=0)  # (M,)
     ### END SOLUTION
