@@ -63,13 +63,17 @@ def unwanted(rel: str, plan: CoursePlan) -> bool:
 
 
 def _names_dropped(rel: str, path: Path, plan: CoursePlan) -> bool:
-    """Tests and benchmarks of a dropped assignment: named after it, or naming its folder."""
+    """Tests, benchmarks and examples of a dropped assignment: in a folder named after its id
+    (tests/a2/), a benchmark named after it (bench/a2_train.py), or a file naming its folder."""
     if not rel.startswith(("tests/", "bench/", "examples/")) or path.is_dir():
         return False
+    parts = rel.split("/")
     ids = [f.split("_")[0] for f in plan.dropped]
-    if any(re.search(rf"(?<![a-z0-9]){i}(?![0-9])", Path(rel).stem) for i in ids):
+    if any(i in parts[1:-1] for i in ids):
         return True
-    if path.suffix in (".py", ".toml", ".md", ".json", ".txt") and not path.is_symlink():
+    if parts[0] == "bench" and any(parts[-1].startswith(i + "_") for i in ids):
+        return True
+    if path.suffix in (".py", ".toml", ".md", ".json", ".txt", ".ini") and not path.is_symlink():
         text = path.read_text(encoding="utf-8", errors="replace")
         return any(folder in text for folder in plan.dropped)
     return False
