@@ -1,5 +1,7 @@
-"""Typical assignment 2 bugs lose points when graded through the engine, and only in their
-own task: each buggy submission is the reference with one small edit per bug."""
+"""Assignment 2's hidden graders through the grading engine: the reference scores full
+marks on every .py task, and typical bugs lose points, only in their own task. Each buggy
+submission is the reference with one small edit per bug (two bugs never share a task
+within one submission, since tasks are graded in isolation)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,10 +51,17 @@ def _make(root: Path, name: str, bugs: list[str]) -> None:
 def graded(tmp_path_factory):
     from autograder.engine.grade import grade_all
     root = tmp_path_factory.mktemp("a2_bugs")
-    for name, bugs in SUBMISSIONS.items():
+    for name, bugs in {"reference": [], **SUBMISSIONS}.items():
         _make(root / "subs", name, bugs)
     summary = grade_all("a2", root / "subs", root / "out", workers=2, force=True)
     return {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]} for r in summary.results}
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(graded):
+    for task_id, t in graded["reference"].items():
+        if task_id != "2.10":  # graded from the notebook's nbgrader cells
+            assert t["score"] == t["max_score"], f"reference task {task_id}: {t['status']}: {t['message'][:500]}"
 
 
 @pytest.mark.slow
@@ -65,7 +74,7 @@ def test_each_bug_loses_points_in_its_task_only(graded, student):
         assert t["score"] < t["max_score"], f"{student}: the bug {bug!r} did not lose points in task {t['task']}"
         assert t["message"], f"{student}: task {t['task']} lost points without saying why"
     for task_id, t in tasks.items():
-        if task_id not in buggy and not task_id.startswith("2.10"):  # 2.10 is graded from the notebook
+        if task_id not in buggy and task_id != "2.10":  # 2.10 is graded from the notebook
             assert t["score"] == t["max_score"], (
                 f"{student}: task {task_id} has no planted bug but scored {t['score']}/{t['max_score']} "
                 f"({t['status']}: {t['message'][:300]})")
