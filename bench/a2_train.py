@@ -3,6 +3,7 @@ budget on 2 CPU cores, and time one training step against the same model in torc
 
     make bench NAME=a2_train                                  # the full recipes (10 + 15 min)
     make bench NAME=a2_train ARGS="--models vit --budget-scale 0.2 --train-subset 20000"
+    make bench NAME=a2_train ARGS="--models vit --set vit.model.patch_size=4 --set vit.model.depth=3"
     .venv/bin/python -m bench.a2_train --ratio-only           # step-time ratio only, nothing trained
 
 Goals: ViT >= 97.5% test accuracy within 10 minutes, ConViT >= 98.0% within 15 minutes,
@@ -205,8 +206,12 @@ def main() -> list[dict]:
     p.add_argument("--budget-scale", type=float, default=1.0, help="multiply each training budget (quick runs: 0.1)")
     p.add_argument("--train-subset", type=int, default=0, help="train on this many images (0: all 60,000)")
     p.add_argument("--ratio-only", action="store_true", help="only time the step against torch")
+    p.add_argument("--set", action="append", default=[], metavar="MODEL.PART.KEY=VALUE",
+                   help="override a recipe entry, e.g. --set vit.model.patch_size=4 --set vit.solver.lr=3e-3")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
+    for item in args.set:
+        _override(item)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
@@ -237,6 +242,23 @@ def main() -> list[dict]:
         rows.append(row)
     _print_table(rows)
     return metrics
+
+
+def _override(item: str) -> None:
+    import ast
+    key, sep, value = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or len(parts) != 3 or parts[0] not in RECIPES or parts[1] not in ("model", "solver"):
+        raise SystemExit(f"a2_train: --set {item!r}: expected MODEL.model.KEY=VALUE or MODEL.solver.KEY=VALUE "
+                         f"with MODEL one of {', '.join(RECIPES)}")
+    section = RECIPES[parts[0]][parts[1]]
+    if parts[2] not in section:
+        raise SystemExit(f"a2_train: --set {item!r}: {parts[0]}.{parts[1]} has no key {parts[2]!r} "
+                         f"(keys: {', '.join(section)})")
+    try:
+        section[parts[2]] = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        section[parts[2]] = value  # a plain string such as gelu
 
 
 def _print_table(rows: list[dict]) -> None:
