@@ -58,6 +58,7 @@ def run_job(job: Job) -> dict:
         results.update(nb_results)
         log += ["---- nbgrader ----", nb_log[-20000:]]
         files = {f"feedback/{name}": data for name, data in feedback.items()}
+    session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
             "log": "\n".join(s for s in log if s), "files": files}
 

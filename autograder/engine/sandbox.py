@@ -1,33 +1,35 @@
-"""Start a sandboxed worker process and talk to it (trusted side).
+"""Start sandboxed worker processes and talk to them (trusted side).
 
-The worker runs `python -I worker.py` inside bubblewrap: new user, PID, network, IPC and
-mount namespaces, a read-only view of only what Python needs, a size-capped /tmp as the
-one writable place, a seccomp filter that forbids new processes, and rlimits (address
-space, CPU seconds, processes, file size, open files). Its stdout/stderr go to a pipe
-that keeps only the head and tail (a student printing 100 MB costs nothing); requests and
-replies use two other pipes (wire.py). Without bubblewrap the worker runs with the
-rlimits and the seccomp filter alone, and `Sandbox.isolated` is False so the gradebook
-can say so.
+Per student, one bubblewrap sandbox runs `python -I zygote.py`: new user, PID, network,
+IPC and mount namespaces, a read-only view of only what Python needs plus the student's
+files, and a size-capped /tmp as the one writable place. The zygote imports numpy (and
+torch) once and forks a fresh worker per task; each worker lowers its rlimits (address
+space, CPU seconds, processes, file size, open files) and installs a seccomp filter that
+forbids new processes before it imports any student code. A worker's stdout/stderr go to
+a pipe that keeps only the head and tail (a student printing 100 MB costs nothing);
+requests and replies use two other pipes (wire.py). Without bubblewrap the zygote runs
+unsandboxed with the same per-worker limits, and `Sandbox.isolated` is False so the
+gradebook can say so.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.engine import seccomp, wire
+from autograder.engine import wire
 
 ENGINE_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py")
+WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py")
 GRADER_LIB = "/opt/grader"       # engine + harness, inside the sandbox
 SUBMISSION = "/submission"       # the student's files, read-only
-REFERENCE = "/opt/reference"     # the reference variant for the task being graded
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
              "/etc/localtime", "/etc/nsswitch.conf")
@@ -107,48 +109,56 @@ def stage_grader_lib(dest: Path, harness_dir: Path) -> Path:
     return dest
 
 
+ENV = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",
+       "PYTHONHASHSEED": "0"}
+PY_FLAGS = ["-I", "-u", "-X", "utf8"]   # isolated (no PYTHONPATH, user site, script dir), unbuffered
+
+
 @dataclass
 class Sandbox:
-    """How to start workers for one grading run."""
+    """How to start sandboxes for one student: one zygote, one forked worker per task."""
     grader_lib: Path                  # made by stage_grader_lib
     limits: Limits = field(default_factory=Limits)
-    isolated: bool = True             # False: bubblewrap unavailable, rlimits only
+    isolated: bool = True             # False: bubblewrap unavailable, rlimits + seccomp only
     python: str = sys.executable
+    preload: tuple[str, ...] = ()     # imported once by the zygote (e.g. torch)
+    _zygote: "Zygote | None" = field(default=None, repr=False)
 
-    def command(self, submission: Path, reference: Path | None, fds: tuple[int, int],
-                seccomp_fd: int | None) -> tuple[list[str], dict, str]:
-        worker = ["-I", "-u", "-X", "utf8"]
-        env = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",
-               "PYTHONHASHSEED": "0"}
+    def command(self, submission: Path, ctl_fd: int) -> tuple[list[str], str]:
+        """argv and cwd of the zygote for `submission`."""
+        preload = json.dumps(["numpy", *self.preload])
         if not self.isolated:
-            script = str(self.grader_lib / "autograder" / "engine" / "worker.py")
-            return [self.python, *worker, script, *map(str, fds)], env, str(submission)
+            script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
+            return [self.python, *PY_FLAGS, script, str(ctl_fd), preload], str(submission)
         args = [bwrap_path(), *_namespaces(), *_system_binds()]
-        prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
-        for p in prefixes:
+        for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
             args += ["--ro-bind", p, p]
-        args += ["--ro-bind", str(self.grader_lib), GRADER_LIB, "--ro-bind", str(submission), SUBMISSION]
-        if reference is not None:
-            args += ["--ro-bind", str(reference), REFERENCE]
-        args += ["--size", str(self.limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp",
+        args += ["--ro-bind", str(self.grader_lib), GRADER_LIB, "--ro-bind", str(submission), SUBMISSION,
+                 "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp",
                  "--hostname", "sandbox", "--clearenv"]
-        for k, v in env.items():
+        for k, v in ENV.items():
             args += ["--setenv", k, v]
-        if seccomp_fd is not None:
-            args += ["--seccomp", str(seccomp_fd)]
-        script = f"{GRADER_LIB}/autograder/engine/worker.py"
-        return [*args, self.python, *worker, script, *map(str, fds)], env, "/"
+        script = f"{GRADER_LIB}/autograder/engine/zygote.py"
+        return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload], "/"
 
-    def paths(self, submission: Path, reference: Path | None) -> tuple[str, str | None]:
-        """Where the worker sees the submission and the reference."""
-        if self.isolated:
-            return SUBMISSION, REFERENCE if reference is not None else None
-        return str(submission), str(reference) if reference is not None else None
+    def paths(self, submission: Path) -> str:
+        """Where workers see the submission."""
+        return SUBMISSION if self.isolated else str(submission)
 
-    def start(self, submission: Path, reference: Path | None) -> "WorkerProcess":
-        return WorkerProcess(self, submission, reference)
+    def start(self, submission: Path) -> "ForkedWorker":
+        """A fresh worker process for one task (the student's zygote is started once)."""
+        if self._zygote is None or not self._zygote.alive():
+            if self._zygote is not None:
+                self._zygote.close()
+            self._zygote = Zygote(self, submission)
+        return self._zygote.spawn()
+
+    def close(self) -> None:
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
 
 
 class OutputTail(threading.Thread):
@@ -186,55 +196,100 @@ class OutputTail(threading.Thread):
 class WorkerDied(Exception):
     def __init__(self, returncode: int | None, detail: str = ""):
         self.returncode = returncode
-        how = (f"was killed by signal {signal.Signals(-returncode).name}" if returncode and returncode < 0
-               else f"exited with status {returncode}")
+        if returncode is None:
+            how = "ended"
+        elif returncode < 0:
+            how = f"was killed by signal {signal.Signals(-returncode).name}"
+        else:
+            how = f"exited with status {returncode}"
         super().__init__(f"the student's process {how}{detail}")
 
 
-class WorkerProcess:
-    """One sandboxed worker: `request()` sends a message and waits for the reply."""
+class ZygoteDied(Exception):
+    """The per-student zygote stopped answering (killed, stopped, or failed to start)."""
 
-    def __init__(self, sandbox: Sandbox, submission: Path, reference: Path | None):
+
+class Zygote:
+    """The trusted side of zygote.py: the sandbox's process group and its control socket."""
+
+    CTL_TIMEOUT = 15.0
+
+    def __init__(self, sandbox: Sandbox, submission: Path):
         self.sandbox = sandbox
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        out_r, out_w = os.pipe()
+        cmd, cwd = sandbox.command(submission, theirs.fileno())
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                         pass_fds=[theirs.fileno()], env=dict(ENV), cwd=cwd,
+                                         start_new_session=True)
+        finally:
+            theirs.close()
+            os.close(out_w)
+        self.log = OutputTail(out_r, 8 << 10)
+        self.log.start()
+        self.ctl = ours
+        self.ctl.settimeout(120.0)      # the first answer waits for numpy (and torch) to import
+        try:
+            self._recv()
+        except ZygoteDied:
+            self.close()
+            raise
+        self.ctl.settimeout(self.CTL_TIMEOUT)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.ctl is not None
+
+    def _recv(self) -> dict:
+        try:
+            data = self.ctl.recv(4096)
+        except OSError as e:
+            raise ZygoteDied(f"no answer from the sandbox ({e})") from None
+        if not data:
+            raise ZygoteDied(f"the sandbox ended: {self.log.text()[-500:]}")
+        return json.loads(data)
+
+    def _ask(self, msg: dict, fds: list[int] = ()) -> dict:
+        if self.ctl is None:
+            raise ZygoteDied("the sandbox is closed")
+        try:
+            socket.send_fds(self.ctl, [json.dumps(msg).encode()], list(fds))
+        except OSError as e:
+            raise ZygoteDied(f"the sandbox is gone ({e})") from None
+        return self._recv()
+
+    def spawn(self) -> "ForkedWorker":
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
-        sc_fd = _seccomp_fd() if sandbox.isolated else None
-        cmd, env, cwd = sandbox.command(submission, reference, (req_r, resp_w), sc_fd)
-        keep = [req_r, resp_w] + ([sc_fd] if sc_fd is not None else [])
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=keep, env=env, cwd=cwd, start_new_session=True)
-        finally:
-            for fd in keep + [out_w]:
+            reply = self._ask({"op": "spawn"}, [req_r, resp_w, out_w])
+        except ZygoteDied:
+            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w):
                 os.close(fd)
-        self.wfd, self.rfd = req_w, resp_r
-        os.set_blocking(self.wfd, False)
-        self.output = OutputTail(out_r, sandbox.limits.output_keep)
-        self.output.start()
-        self.killed_by_us = False
+            self.close()
+            raise
+        finally:
+            for fd in (req_r, resp_w, out_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        return ForkedWorker(self, int(reply["pid"]), req_w, resp_r, out_r)
 
-    def request(self, header: dict, blobs: list[bytes], deadline: float) -> tuple[dict, list[bytes]]:
-        """Send and wait; TimeoutError past `deadline`, WorkerDied if the process ends."""
+    def status(self, pid: int, kill: bool, wait: float = 2.0) -> int | None:
+        """Exit status of a worker (killing it first if asked); None if unknown."""
         try:
-            wire.send(self.wfd, header, blobs, deadline=deadline)
-            return wire.recv(self.rfd, deadline=deadline)
-        except (EOFError, BrokenPipeError):
-            code = self._wait_exit()
-            raise WorkerDied(code) from None
+            reply = self._ask({"op": "kill", "pid": pid} if kill else {"op": "wait", "pid": pid, "timeout": wait})
+            return reply.get("status")
+        except (ZygoteDied, ValueError):
+            self.close()       # an unresponsive zygote takes the whole sandbox with it
+            return None
 
-    def _wait_exit(self, grace: float = 2.0) -> int | None:
-        try:
-            return self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return self.proc.returncode
-
-    def kill(self) -> None:
+    def close(self) -> None:
         """Kill the whole sandbox: bwrap's process group; --die-with-parent and the PID
         namespace take every process inside with it."""
         if self.proc.poll() is None:
-            self.killed_by_us = True
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -243,22 +298,54 @@ class WorkerProcess:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             pass
-        for fd in (self.wfd, self.rfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.wfd = self.rfd = -1
+        if self.ctl is not None:
+            self.ctl.close()
+            self.ctl = None
+        self.log.join(2)
+
+
+class ForkedWorker:
+    """One task's worker: `request()` sends a message and waits for the reply."""
+
+    def __init__(self, zygote: Zygote, pid: int, wfd: int, rfd: int, out_fd: int):
+        self.zygote, self.pid, self.wfd, self.rfd = zygote, pid, wfd, rfd
+        os.set_blocking(self.wfd, False)
+        self.output = OutputTail(out_fd, zygote.sandbox.limits.output_keep)
+        self.output.start()
+        self.done = False
+
+    def request(self, header: dict, blobs: list[bytes], deadline: float) -> tuple[dict, list[bytes]]:
+        """Send and wait; TimeoutError past `deadline`, WorkerDied if the process ends."""
+        try:
+            wire.send(self.wfd, header, blobs, deadline=deadline)
+            return wire.recv(self.rfd, deadline=deadline)
+        except (EOFError, BrokenPipeError):
+            code = self.zygote.status(self.pid, kill=False)
+            if code is None:
+                code = self.zygote.status(self.pid, kill=True) if self.zygote.alive() else None
+            self.done = True
+            self._close_fds()
+            raise WorkerDied(code) from None
+
+    def kill(self) -> None:
+        if not self.done:
+            if self.zygote.alive():
+                self.zygote.status(self.pid, kill=True)
+            self.done = True
+        self._close_fds()
         self.output.join(2)
+        if self.output.is_alive():   # something still holds the pipe: end the sandbox
+            self.zygote.close()
+            self.output.join(2)
+
+    def _close_fds(self) -> None:
+        for fd in (self.wfd, self.rfd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.wfd = self.rfd = -1
 
     def close(self) -> None:
         self.kill()
-
-
-def _seccomp_fd() -> int | None:
-    if not seccomp.supported():
-        return None
-    fd = os.memfd_create("vitlab-seccomp", 0)
-    os.write(fd, seccomp.program())
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

@@ -70,7 +70,8 @@ class TestRecord:
 class GradingSession:
     def __init__(self, job: Job):
         self.job = job
-        self.sandbox = Sandbox(Path(job.grader_lib), job.limits, isolated=job.isolated)
+        self.sandbox = Sandbox(Path(job.grader_lib), job.limits, isolated=job.isolated,
+                               preload=tuple(job.preload))
         self.tasks = {t.id: t for t in job.tasks}
         self.by_marker = {t.marker: t.id for t in job.tasks}
         self.workers: dict[str, TaskWorker] = {}
@@ -145,13 +146,14 @@ class GradingSession:
     def pytest_sessionfinish(self, session) -> None:
         for task in list(self.workers):
             self.close(task)
+        self.sandbox.close()
 
     # -- what the fixtures use -------------------------------------------------------------
     def worker(self, task_id: str) -> TaskWorker:
         if task_id not in self.workers:
             t = self.tasks[task_id]
             ref = Path(self.job.variants_dir) / task_id if self.job.variants_dir else None
-            init = {"owners": self.job.owners, "preload": self.job.preload}
+            init = {"owners": self.job.owners}
             self.workers[task_id] = TaskWorker(self.sandbox, Path(self.job.submission), ref, init,
                                                task_id, t.timeout_s)
         return self.workers[task_id]

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from autograder.engine import wire
-from autograder.engine.sandbox import Sandbox, WorkerDied, WorkerProcess
+from autograder.engine.sandbox import ForkedWorker, Sandbox, WorkerDied
 from autograder.engine.wire import Handle
 
 # statuses a StudentError can carry; the engine's task status is derived from them
@@ -43,7 +43,7 @@ class TaskWorker:
                  task_id: str, timeout_s: float):
         self.sandbox, self.submission, self.reference = sandbox, submission, reference
         self.init, self.task_id, self.timeout_s = init, task_id, timeout_s
-        self.worker: WorkerProcess | None = None
+        self.worker: ForkedWorker | None = None
         self.deadline: float | None = None
         self.fatal: StudentError | None = None
         self.generation = 0
@@ -52,16 +52,28 @@ class TaskWorker:
         self.calls = 0
 
     # -- life cycle ------------------------------------------------------------------------
-    def _start(self) -> WorkerProcess:
+    def _reference_sources(self) -> dict[str, str]:
+        """The reference variant of this task (its own fences stubbed), module by module."""
+        if self.reference is None:
+            return {}
+        out = {}
+        for mod in self.init.get("owners", {}):
+            path = self.reference / (mod.replace(".", "/") + ".py")
+            if path.is_file():
+                out[mod] = path.read_text(encoding="utf-8")
+        return out
+
+    def _start(self) -> ForkedWorker:
         if self.deadline is None:
             self.deadline = time.monotonic() + self.timeout_s
         self.generation += 1
-        w = self.sandbox.start(self.submission, self.reference)
+        w = self.sandbox.start(self.submission)
         self.worker = w
-        sub, ref = self.sandbox.paths(self.submission, self.reference)
-        init = dict(self.init, task=self.task_id, submission_dir=sub, reference_dir=ref,
+        sub = self.sandbox.paths(self.submission)
+        init = dict(self.init, task=self.task_id, submission_dir=sub,
+                    reference_sources=self._reference_sources(),
                     cwd="/tmp" if self.sandbox.isolated else sub,
-                    rlimits=self.sandbox.limits.rlimits(), seccomp=not self.sandbox.isolated)
+                    rlimits=self.sandbox.limits.rlimits(), seccomp=True)
         reply, _ = self._request(init, [], "importing your modules")
         if not isinstance(reply.get("import_errors", {}), dict):
             self._tampered("the sandboxed process answered with malformed data")

@@ -113,7 +113,7 @@ def hostile_submissions(port: int) -> dict[str, dict]:
             socket.create_connection(("127.0.0.1", {port}), timeout=2)
             """)},
         "loop": {"tiny.py": in_add("while True: pass")},
-        "memory_bomb": {"tiny.py": in_add("hog = [np.ones(1 << 27) for _ in range(1000)]")},
+        "memory_bomb": {"tiny.py": in_add("hog = [np.zeros(1 << 27) for _ in range(1000)]")},
         "fork_bomb": {"tiny.py": in_add("""
             import os
             while True:
@@ -243,7 +243,8 @@ def test_sandbox_hides_the_grader(graded):
     assert "DENIED " + str(GRADER_FILE) in printed
     assert SECRET not in printed and "expect_close" not in printed
     assert "FOUND []" in printed
-    assert "PROC ['1', '2']" in printed or "PROC ['1']" in printed or "PROC ['2']" in printed
+    pids = eval(printed.split("PROC ", 1)[1].split("\n", 1)[0])   # its own PID namespace:
+    assert 1 <= len(pids) <= 4 and all(int(p) < 10 for p in pids)  # bwrap, zygote, worker
 
 
 def test_socket_never_connects(graded):
