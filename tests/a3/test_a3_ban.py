@@ -1,0 +1,132 @@
+"""The ban on library attention in Assignment 3: the static scan (trusted side) and the
+runtime guard (sandbox side). Grading a banned submission end to end is in
+test_a3_graded_variants.py."""
+import importlib.util
+import sys
+
+import pytest
+
+from vitlab.release.fences import task_owners
+
+from .conftest import A3, ROOT, run_a3
+
+GRADERS = ROOT / "autograder" / "graders" / "a3_torch_vit"
+
+
+def _scanner():
+    spec = importlib.util.spec_from_file_location("a3_ban_under_test", GRADERS / "a3_ban.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod            # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+BANNED_MODULES_PY = '''
+"""Docstrings may name F.scaled_dot_product_attention without being flagged."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn import MultiheadAttention as MHA
+
+
+class Attention(nn.Module):
+    def forward(self, x):
+        ### BEGIN SOLUTION Task 3.2: attention
+        return F.scaled_dot_product_attention(x, x, x)
+        ### END SOLUTION
+
+
+class Block(nn.Module):
+    def forward(self, x):
+        ### BEGIN SOLUTION Task 3.3: block
+        layer = getattr(torch.nn.functional, "scaled_dot_product_attention")
+        return nn.Transformer()(x)
+        ### END SOLUTION
+
+
+def helper(x):
+    return x
+'''
+
+
+def test_static_scan_finds_each_form_and_its_task(tmp_path):
+    ban = _scanner()
+    (tmp_path / "modules.py").write_text(BANNED_MODULES_PY)
+    (tmp_path / "extra.py").write_text("import timm\nfrom einops.layers.torch import Rearrange\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("import torch.nn.functional as F\nF.scaled_dot_product_attention\n")
+    found = ban.scan_submission(tmp_path)
+    calls = sorted((f.file, f.line, f.call) for f in found)
+    assert ("modules.py", 6, "nn.MultiheadAttention") in calls                 # from-import alias
+    assert ("modules.py", 12, "F.scaled_dot_product_attention") in calls       # attribute
+    assert any(c[1] == 19 and "named in a string" in c[2] for c in calls)      # getattr by string
+    assert ("modules.py", 20, "nn.Transformer") in calls
+    assert ("extra.py", 1, "import timm") in calls
+    assert any(c[0] == "extra.py" and "einops.layers" in c[2] for c in calls)
+    assert not any(c[1] == 2 for c in calls if c[0] == "modules.py"), "docstrings are not flagged"
+    assert not any(c[0].startswith("tests") for c in calls), "the student's tests are not scanned"
+    owners = {"modules": task_owners(BANNED_MODULES_PY, "modules.py")}
+    files = {"3.1": ["modules.py"], "3.2": ["modules.py"], "3.3": ["modules.py"], "3.7": ["optim.py"]}
+    per_task = {t: sorted(f.line for f in ban.findings_for_task(found, t, owners, files)) for t in files}
+    # inside Attention.forward -> 3.2 only; inside Block.forward -> 3.3 only; module level of
+    # modules.py -> every task of that file; a file no task owns -> every task
+    assert 12 in per_task["3.2"] and 12 not in per_task["3.3"] and 12 not in per_task["3.1"]
+    assert {19, 20} <= set(per_task["3.3"]) and 20 not in per_task["3.2"]
+    assert 6 in per_task["3.1"] and 6 in per_task["3.2"] and 6 not in per_task["3.7"]
+    assert 1 in per_task["3.7"]                                                 # extra.py: import timm
+
+
+def test_static_scan_passes_the_reference():
+    assert _scanner().scan_submission(A3) == []
+
+
+def test_runtime_guard_blocks_every_route_and_leaves_watched_modules_alone():
+    got = run_a3("""
+    import json, sys, torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.nn.functional import scaled_dot_product_attention as early_alias   # taken before the guard
+    before = {name: id(getattr(F, name)) for name in dir(F) if not name.startswith("_")}
+    before_torch = {name: id(getattr(torch, name)) for name in dir(torch) if not name.startswith("_")}
+    import autograder.harness.a3 as h
+    q = torch.randn(1, 2, 3, 4)
+    routes = {
+        "F.sdpa": lambda: F.scaled_dot_product_attention(q, q, q),
+        "early alias": lambda: early_alias(q, q, q),
+        "getattr string": lambda: getattr(F, "scaled_dot_" + "product_attention")(q, q, q),
+        "torch._C._nn": lambda: torch._C._nn.scaled_dot_product_attention(q, q, q),
+        "aten op": lambda: torch.ops.aten.scaled_dot_product_attention(q, q, q),
+        "nn.MultiheadAttention": lambda: nn.MultiheadAttention(4, 2),
+        "nn.TransformerEncoderLayer": lambda: nn.TransformerEncoderLayer(4, 2),
+        "import timm": lambda: __import__("timm"),
+    }
+    out = {}
+    for name, fn in routes.items():
+        try:
+            fn()
+            out[name] = "allowed"
+        except Exception as e:
+            out[name] = type(e).__name__ + ": " + str(e)
+    caught_then_checked = ""
+    try:
+        h.check_ban()
+    except Exception as e:
+        caught_then_checked = type(e).__name__
+    from config import Config
+    from models import build_model
+    ok = [list(build_model(Config(model=m, patch_size=4)).eval()(torch.randn(2, 1, 28, 28)).shape)
+          for m in ("vit", "convit_hybrid", "convit")]
+    after = {name: id(getattr(F, name)) for name in dir(F) if not name.startswith("_")}
+    after_torch = {name: id(getattr(torch, name)) for name in dir(torch) if not name.startswith("_")}
+    print(json.dumps({"routes": out, "attempts": len(h.ATTEMPTS), "check": caught_then_checked, "models": ok,
+                      "F_changed": sorted(k for k in before if before[k] != after.get(k)),
+                      "torch_changed": sorted(k for k in before_torch if before_torch[k] != after_torch.get(k))}))
+    """)
+    for name, result in got["routes"].items():
+        assert result.startswith("BannedCallError"), f"{name}: {result}"
+        assert "not allowed in Assignment 3" in result
+    assert "scaled_dot_product_attention" in got["routes"]["early alias"]
+    assert "nn.MultiheadAttention" in got["routes"]["nn.MultiheadAttention"]
+    assert got["attempts"] == len(got["routes"]) and got["check"] == "BannedCallError"
+    assert got["models"] == [[2, 10]] * 3, "the reference models must run under the guard"
+    assert got["F_changed"] == [] and got["torch_changed"] == [], "the guard must not touch watched modules"
