@@ -3,6 +3,11 @@
 The names (`patch_embed.proj`, `blocks.0.attn.qkv`, `norm`, `head`, ...) match timm's
 `VisionTransformer`, so state dicts are predictable and easy to compare.
 
+Write attention by hand: nn.MultiheadAttention, nn.Transformer* layers,
+F.scaled_dot_product_attention, timm and einops layers are not allowed anywhere in this
+assignment. The graders scan your files for them and block them at run time, and a task
+that uses one scores 0.
+
 Shapes: B batch, C channels, H x W image, P patch size, N tokens, D embed dim,
 h heads, d = D / h head dim, K classes.
 """

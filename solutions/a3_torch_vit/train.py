@@ -1,6 +1,7 @@
 """Train a ViT or ConViT on MNIST or CIFAR-10, on whatever device there is.
 
     python train.py --config configs/mnist_vit.toml [--set epochs=3 --set lr=2e-3] [--resume]
+    python train.py --config configs/smoke.toml          # seconds, synthetic data
 
 The whole dataset is moved to the device once, as uint8; every batch is cropped, flipped,
 converted and normalised there (augment.py). On CUDA the forward pass runs under bf16

@@ -60,6 +60,8 @@ def errors(tmp_path_factory):
     catch("pickle", lambda: load_checkpoint(tmp / "model.pt"))
     (tmp / "junk.safetensors").write_bytes(b"not a checkpoint at all")
     catch("junk", lambda: load_checkpoint(tmp / "junk.safetensors"))
+    out["configs"] = {{p.stem: [load_config(p).model, type(build_model(load_config(p))).__name__]
+                       for p in sorted(Path("configs").glob("*.toml"))}}
     catch("resume_nothing", lambda: train(Config(out_dir=str(tmp / "empty"), synthetic=True, epochs=1), resume=True))
     print(json.dumps(out))
     """)
@@ -93,3 +95,8 @@ def test_bad_input_is_named(errors, case, words):
 
 def test_base_inheritance_and_overrides(errors):
     assert errors["inherited"] == ["vit", 32, 3, 0.002]
+
+
+def test_shipped_configs_load_and_build(errors):
+    assert errors["configs"] == {"mnist_convit": ["convit", "ConViT"], "mnist_hybrid": ["convit_hybrid", "HybridConViT"],
+                                 "mnist_vit": ["vit", "VisionTransformer"], "smoke": ["convit", "ConViT"]}
