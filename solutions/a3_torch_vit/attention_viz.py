@@ -29,21 +29,20 @@ from atomic_io import atomic_path
 from augment import normalize
 
 
+@torch.no_grad()
 def attention_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
     """Attention weights of every block, in order: a list of (B, h, N_l, N_l) float tensors.
 
-    `images` are normalised float (B, C, H, W); the model runs once in eval mode, no grad.
+    `images` are normalised float (B, C, H, W); the model runs once in eval mode (no grad).
     """
     ### BEGIN SOLUTION Task 3.10: forward hooks on each block's attn.attn_drop record its input; run the model in eval mode; remove the hooks
     maps, hooks = [], []
-    for block in model.blocks:
-        hooks.append(block.attn.attn_drop.register_forward_hook(
+    for layer in model.blocks:
+        hooks.append(layer.attn.attn_drop.register_forward_hook(
             lambda module, inputs, output: maps.append(inputs[0].detach().float())))
     was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
-            model(images)
+        model.eval()(images)
     finally:
         for h in hooks:
             h.remove()

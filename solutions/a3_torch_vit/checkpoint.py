@@ -46,8 +46,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, cfg: Config, extra: dict
                 "extra": json.dumps(extra or {}, sort_keys=True)}
     ### BEGIN SOLUTION Task 3.9: detached, contiguous CPU copies of the state dict, saved with save_file to a temporary path renamed into place
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
+    with atomic_path(path) as partial:
+        save_file(tensors, partial, metadata=metadata)   # renamed into place only if this succeeds
     ### END SOLUTION
     atomic_write_json(config_path(path), cfg.to_dict())
     return path
@@ -150,9 +150,9 @@ def checkpoint_extra(path: str | Path) -> dict:
 def save_train_state(path: str | Path, optimizer: torch.optim.Optimizer, scheduler, progress: dict,
                      generator: torch.Generator | None = None) -> None:
     """Optimiser state, scheduler state, RNG state and `progress` (epoch, step, history) as safetensors."""
-    sd = optimizer.state_dict()
+    opt_state = optimizer.state_dict()
     tensors, scalars = {}, {}
-    for idx, state in sd["state"].items():
+    for idx, state in opt_state["state"].items():
         for key, value in state.items():
             if torch.is_tensor(value):
                 tensors[f"state.{idx}.{key}"] = value.detach().to("cpu").contiguous().clone()
@@ -161,7 +161,7 @@ def save_train_state(path: str | Path, optimizer: torch.optim.Optimizer, schedul
     if generator is not None:
         tensors["rng.generator"] = generator.get_state().clone()
     tensors["rng.torch"] = torch.get_rng_state().clone()
-    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
+    groups = [{k: v for k, v in g.items()} for g in opt_state["param_groups"]]
     metadata = {"format": FORMAT + "-train-state", "param_groups": json.dumps(groups),
                 "scalars": json.dumps(scalars), "scheduler": json.dumps(scheduler.state_dict() if scheduler else {}),
                 "progress": json.dumps(progress)}

@@ -70,6 +70,7 @@ class GPSA(nn.Module):
         self.register_buffer("rel_indices", rel_indices(grid), persistent=False)   # (N, N, 3)
         self.local_init()
 
+    @torch.no_grad()
     def local_init(self) -> None:
         """Make positional attention local: head k peaks at its own offset in a sqrt(h) x sqrt(h) kernel.
 
@@ -78,21 +79,20 @@ class GPSA(nn.Module):
         peaks at offset (dx_k, dy_k) = (h2 - c, h1 - c) (c the kernel centre). Biases are zero.
         """
         ### BEGIN SOLUTION Task 3.5: v = identity; pos_proj weights from each head's kernel offset, scaled by locality_strength
-        with torch.no_grad():
-            self.v.weight.copy_(torch.eye(self.dim))
-            if self.v.bias is not None:
-                self.v.bias.zero_()
-            self.pos_proj.weight.zero_()
-            self.pos_proj.bias.zero_()
-            kernel = int(self.num_heads ** 0.5)
-            center = (kernel - 1) / 2 if kernel % 2 == 0 else kernel // 2
-            for h1 in range(kernel):
-                for h2 in range(kernel):
-                    head = h1 + kernel * h2
-                    self.pos_proj.weight[head, 2] = -1
-                    self.pos_proj.weight[head, 1] = 2 * (h1 - center)
-                    self.pos_proj.weight[head, 0] = 2 * (h2 - center)
-            self.pos_proj.weight.mul_(self.locality_strength)
+        self.v.weight.copy_(torch.eye(self.dim))
+        if self.v.bias is not None:
+            self.v.bias.zero_()
+        self.pos_proj.weight.zero_()
+        self.pos_proj.bias.zero_()
+        kernel = int(self.num_heads ** 0.5)
+        center = (kernel - 1) / 2 if kernel % 2 == 0 else kernel // 2
+        for h1 in range(kernel):
+            for h2 in range(kernel):
+                head = h1 + kernel * h2
+                self.pos_proj.weight[head, 2] = -1
+                self.pos_proj.weight[head, 1] = 2 * (h1 - center)
+                self.pos_proj.weight[head, 0] = 2 * (h2 - center)
+        self.pos_proj.weight.mul_(self.locality_strength)
         ### END SOLUTION
 
     def pos_attention(self) -> torch.Tensor:

@@ -75,13 +75,13 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     ### BEGIN SOLUTION Task 3.7: split trainable parameters into decay / no-decay lists
     skip = ("pos_embed", "cls_token", "gating_param")
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
+    for qualname, param in model.named_parameters():
+        if not param.requires_grad:
             continue
-        if p.ndim < 2 or name.split(".")[-1] in skip:
-            no_decay.append(p)
+        if param.ndim < 2 or qualname.split(".")[-1] in skip:
+            no_decay.append(param)
         else:
-            decay.append(p)
+            decay.append(param)
     ### END SOLUTION
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 

@@ -26,15 +26,15 @@ EDITS = {
         "convit.py", "if i == self.local_layers and self.cls_token is not None:",
         "if i == 0 and self.cls_token is not None:", "3.6", "failed"),
     "AdamW decays biases and norms": (
-        "optim.py", 'if p.ndim < 2 or name.split(".")[-1] in skip:', 'if name.split(".")[-1] in skip:',
+        "optim.py", 'if param.ndim < 2 or qualname.split(".")[-1] in skip:', 'if qualname.split(".")[-1] in skip:',
         "3.7", "failed"),
     "AdamW without bias correction": (
         "optim.py", "bias1 = 1.0 - beta1 ** t", "bias1 = 1.0", "3.7", "failed"),
     "gradients never zeroed": (
         "train.py", "optimizer.zero_grad(set_to_none=True)", "pass", "3.8", "failed"),
     "checkpoint without its config": (
-        "checkpoint.py", "save_file(tensors, tmp, metadata=metadata)\n    atomic_write_json",
-        "save_file(tensors, tmp)\n    atomic_write_json", "3.9", "failed"),
+        "checkpoint.py", "save_file(tensors, partial, metadata=metadata)", "save_file(tensors, partial)",
+        "3.9", "failed"),
     "rollout without the residual path": (
         "attention_viz.py", "a = 0.5 * a + 0.5 * eye", "a = a + 0 * eye", "3.10", "failed"),
     "F.scaled_dot_product_attention in Attention": (
