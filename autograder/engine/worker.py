@@ -59,7 +59,7 @@ class Worker:
 
     def isolate(self) -> None:
         """Replace every object owned by another task with its reference version."""
-        replaced: dict[int, object] = {}
+        replaced: dict[int, tuple[object, object]] = {}   # id(old) -> (old, new); old kept alive so ids stay unique
         for mod, owned in self.owners.items():
             student = sys.modules.get(mod)
             others = {q: t for q, t in owned.items() if t != self.task}
@@ -74,7 +74,7 @@ class Worker:
             for qual, _task in sorted(others.items()):
                 old = _swap(student, ref, qual)
                 if old is not None:
-                    replaced[id(old[0])] = old[1]
+                    replaced[id(old[0])] = old
         if replaced:
             _rebind(replaced, (self.submission, REFERENCE_FILE))
 
@@ -213,7 +213,7 @@ def _swap(student, ref, qual: str):
     return (old, new) if old is not None else None
 
 
-def _rebind(replaced: dict[int, object], roots: tuple[str, ...]) -> None:
+def _rebind(replaced: dict[int, tuple[object, object]], roots: tuple[str, ...]) -> None:
     """`from layers import softmax` copied the old object; point every such name at the new one."""
     for mod in list(sys.modules.values()):
         file = getattr(mod, "__file__", None) or ""
@@ -221,8 +221,9 @@ def _rebind(replaced: dict[int, object], roots: tuple[str, ...]) -> None:
             continue
         ns = getattr(mod, "__dict__", {})
         for k, v in list(ns.items()):
-            if id(v) in replaced:
-                ns[k] = replaced[id(v)]
+            pair = replaced.get(id(v))
+            if pair is not None and pair[0] is v:
+                ns[k] = pair[1]
 
 
 def _snapshot() -> dict:
