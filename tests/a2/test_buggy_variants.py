@@ -39,6 +39,11 @@ SUBMISSIONS = {
 def _make(root: Path, name: str, bugs: list[str]) -> None:
     dest = root / name
     write_base(A2, dest, "reference")
+    notebook = dest / "a2_numpy_vit.ipynb"
+    if bugs:  # task 2.10 runs the notebook in a kernel: only the reference pays for that
+        notebook.unlink(missing_ok=True)
+    else:  # the solved notebook, as a student who finished it would hand it in
+        notebook.write_bytes((A2.source_dir / "a2_numpy_vit.ipynb").read_bytes())
     for bug in bugs:
         rel, good, bad, _ = BUGS[bug]
         path = dest / rel
@@ -59,9 +64,8 @@ def graded(tmp_path_factory):
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(graded):
-    for task_id, t in graded["reference"].items():
-        if task_id != "2.10":  # graded from the notebook's nbgrader cells
-            assert t["score"] == t["max_score"], f"reference task {task_id}: {t['status']}: {t['message'][:500]}"
+    for task_id, t in graded["reference"].items():  # 2.10 from the notebook's nbgrader cells
+        assert t["score"] == t["max_score"], f"reference task {task_id}: {t['status']}: {t['message'][:500]}"
 
 
 @pytest.mark.slow
@@ -74,7 +78,7 @@ def test_each_bug_loses_points_in_its_task_only(graded, student):
         assert t["score"] < t["max_score"], f"{student}: the bug {bug!r} did not lose points in task {t['task']}"
         assert t["message"], f"{student}: task {t['task']} lost points without saying why"
     for task_id, t in tasks.items():
-        if task_id not in buggy and task_id != "2.10":  # 2.10 is graded from the notebook
+        if task_id not in buggy and task_id != "2.10":  # no notebook handed in
             assert t["score"] == t["max_score"], (
                 f"{student}: task {task_id} has no planted bug but scored {t['score']}/{t['max_score']} "
                 f"({t['status']}: {t['message'][:300]})")
