@@ -14,19 +14,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from template.capstone import course_tables
 from template.fs import save
 from template.options import TemplateError
-from template.capstone import course_tables
 from template.plan import CoursePlan, tasks
 from template.points import scale
 from template.tomltext import drop_tasks, parse, set_points
 
 # Never copied: environments, caches, outputs, data, and what the bake regenerates.
 SKIP_NAMES = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints",
-              "runs", "checkpoints", ".mypy_cache", ".ruff_cache"}
+              ".mypy_cache", ".ruff_cache"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
-SKIP_PATHS = {"assignments", "build", "grading", "datasets/data", "datasets/mirror", ".carry", ".whl",
-              "bench/results", "tests/template", "template/course", "course.toml", "README.md"}
+SKIP_PATHS = {"assignments", "build", "grading", "runs", "checkpoints", "datasets/data", "datasets/mirror",
+              ".carry", ".whl", "bench/results", "tests/template", "template/course", "course.toml", "README.md"}
+SKIP_IN_SOLUTIONS = {"runs", "checkpoints"}     # training outputs beside the reference code
 
 NEW_COURSE_BEGIN, NEW_COURSE_END = "<!-- template:new-course:begin -->", "<!-- template:new-course:end -->"
 
@@ -54,11 +55,16 @@ def unwanted(rel: str, plan: CoursePlan) -> bool:
         return True
     if any("/".join(parts[:i]) in SKIP_PATHS for i in range(1, len(parts) + 1)):
         return True
+    if parts[0] == "solutions" and SKIP_IN_SOLUTIONS & set(parts[2:]):
+        return True
     for folder in plan.dropped:
-        if folder in parts:
-            kept = plan.kept.get(folder, [])
-            inside = "/".join(parts[2:]) if parts[:2] == ["solutions", folder] else None
-            return not (inside == "" or (inside is not None and any(inside == k or k.startswith(inside + "/") for k in kept)))
+        if folder not in parts:
+            continue
+        if parts[:2] != ["solutions", folder]:
+            return True                                  # its graders, examples, ...
+        inside = "/".join(parts[2:])                     # "" is the folder itself
+        kept = plan.kept.get(folder, [])
+        return not (inside == "" or any(k == inside or k.startswith(inside + "/") for k in kept))
     return False
 
 
@@ -128,7 +134,7 @@ def merge_readme(plan: CoursePlan, dest: Path) -> None:
     body = kit[kit.index("\n## ") + 1:] if "\n## " in kit else ""
     if NEW_COURSE_BEGIN in body and NEW_COURSE_END in body:
         before, rest = body.split(NEW_COURSE_BEGIN, 1)
-        body = before.rstrip("\n") + "\n" + rest.split(NEW_COURSE_END, 1)[1].lstrip("\n")
+        body = before.rstrip("\n") + "\n\n" + rest.split(NEW_COURSE_END, 1)[1].lstrip("\n")
     head = head.replace("<!-- bake:summary -->", summary(plan))
     save(dest / "README.md", head.rstrip("\n") + "\n\n" + body)
 
