@@ -38,8 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             with tempfile.TemporaryDirectory(prefix="vitlab-release-check-") as tmp:
                 build(course, Path(tmp))
-                diffs = [f"{a.folder}/{d}" for a in course.assignments
-                         for d in diff_trees(Path(tmp) / a.folder, course.root / "assignments" / a.folder)]
+                diffs = []
+                for a in course.assignments:
+                    committed = course.root / "assignments" / a.folder
+                    if not committed.is_dir():
+                        diffs.append(f"{a.folder}/ (not released yet)")
+                        continue
+                    diffs += [f"{a.folder}/{d}" for d in diff_trees(Path(tmp) / a.folder, committed)]
             readme = readme_with_course_map(course)
             if readme is not None and readme != (course.root / "README.md").read_text(encoding="utf-8"):
                 diffs.append("README.md (course map)")
