@@ -1,4 +1,4 @@
-"""Assignment 2 helpers that run *inside* the sandbox, next to the student's modules.
+"""Assignment 2 functions that run *inside* the sandbox, next to the student's modules.
 
 Graders call them as `student.call("harness:a2.<name>", ...)` for work that takes several
 steps in the student's process (build a model and load parameters, run an optimiser for

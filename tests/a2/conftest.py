@@ -1,4 +1,4 @@
-"""Helpers for the assignment 2 kit tests.
+"""Shared set-up for the assignment 2 kit tests.
 
 The reference modules have plain names (`models`, `checkpoint`, `layers`) that other
 assignments use too, so tests import them through `a2`, which puts solutions/a2_numpy_vit

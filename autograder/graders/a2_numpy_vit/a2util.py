@@ -1,4 +1,4 @@
-"""Helpers for the assignment 2 graders (trusted process only)."""
+"""Shared checks for the assignment 2 graders (trusted process only)."""
 from __future__ import annotations
 
 import numpy as np

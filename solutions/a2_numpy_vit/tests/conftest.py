@@ -1,4 +1,4 @@
-"""Shared helpers for the public tests: float64 gradient checks on small inputs."""
+"""Shared pieces of the public tests: float64 gradient checks on small inputs."""
 import numpy as np
 import pytest
 
