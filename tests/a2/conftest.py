@@ -27,7 +27,7 @@ def a2():
         del sys.modules[n]
     sys.path.insert(0, str(A2))
     try:
-        yield SimpleNamespace(**{n: importlib.import_module(n) for n in ("models", "checkpoint")})
+        yield SimpleNamespace(**{n: importlib.import_module(n) for n in ("models", "checkpoint", "solver")})
     finally:
         sys.path.remove(str(A2))
         for n in [n for n in sys.modules if n.split(".")[0] in NAMES]:

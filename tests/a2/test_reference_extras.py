@@ -77,3 +77,18 @@ def test_bad_configurations_name_the_value(a2):
         models.ViT(dim=64, num_heads=5)
     with pytest.raises(ValueError, match="'sideways'"):
         models.ViT(pool="sideways")
+
+
+def test_time_budget_keeps_the_cosine_on_the_clock(a2):
+    """With a wall-clock budget the schedule follows the clock when training is slower than planned,
+    so the learning rate still reaches its minimum when the budget runs out."""
+    X = np.zeros((100, 1, 28, 28), np.uint8)
+    data = {"X_train": X, "y_train": np.zeros(100, np.int64), "X_val": X[:10], "y_val": np.zeros(10, np.int64)}
+    s = a2.solver.Solver(a2.models.ViT(dim=16, depth=1, num_heads=2), data, lr=1e-3, min_lr=1e-5, batch_size=10,
+                          num_epochs=10, warmup_epochs=1, time_budget_s=100.0, progress=False, verbose=False)
+    s.step_count, s.elapsed = 5, 0.0  # on schedule: the step counter rules
+    assert s.lr_at(s._schedule_step()) == pytest.approx(6 / 10 * 1e-3)
+    s.step_count, s.elapsed = 20, 50.0  # behind: half the budget gone, the cosine is half way
+    assert s.lr_at(s._schedule_step()) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + np.cos(np.pi * 40 / 90)))
+    s.step_count, s.elapsed = 30, 100.0
+    assert s.lr_at(s._schedule_step()) == pytest.approx(1e-5, rel=0.05)  # the last step of the cosine
