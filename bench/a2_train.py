@@ -262,12 +262,12 @@ def _override(item: str) -> None:
 
 
 def _print_table(rows: list[dict]) -> None:
-    print(f"\n{'model':8s} {'params':>8s} {'epochs':>7s} {'train s':>8s} {'test acc':>9s} {'numpy ms':>9s} "
+    print(f"\n{'model':8s} {'params':>8s} {'epochs':>7s} {'train s':>8s} {'wall s':>7s} {'test acc':>9s} {'numpy ms':>9s} "
           f"{'torch ms':>9s} {'ratio':>6s}")
     for r in rows:
         acc = f"{r['test_acc']:.4f}" if "test_acc" in r else "-"
         print(f"{r['model']:8s} {r.get('params', '-'):>8} {r.get('epochs', '-'):>7} "
-              f"{r.get('train_s', float('nan')):8.0f} {acc:>9s} {r['np_ms']:9.1f} {r['torch_ms']:9.1f} {r['ratio']:6.2f}")
+              f"{r.get('train_s', float('nan')):8.0f} {r.get('wall_s', float('nan')):7.0f} {acc:>9s} {r['np_ms']:9.1f} {r['torch_ms']:9.1f} {r['ratio']:6.2f}")
         if "val_curve" in r:
             print(f"         test accuracy per epoch: {' '.join(f'{a:.4f}' for a in r['val_curve'])}")
 
