@@ -84,6 +84,7 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
                                number(f"{name}_budget_s", ctx[f"{name}_budget_s"], low=0, low_open=True))
     if A4 in folders:
         plan.dropped_tasks = dropped_tasks(kit, plan.datasets)
+        _check_no_test_needs(kit, folders, plan.dropped_tasks, ctx["dataset"])
         if plan.dropped_tasks:
             plan.notes.append(f"dataset={ctx['dataset']}: the capstone drops task(s) "
                               f"{', '.join(f'{t} ({n})' for t, n in sorted(plan.dropped_tasks.items()))}")
@@ -118,6 +119,24 @@ def _chosen(course, text: str) -> list[str]:
     if len(chosen) != len(keys):
         raise TemplateError(f"assignments: an assignment is named twice in {text!r}")
     return [a.folder for a in course.assignments if a.folder in chosen]
+
+
+MARKER = re.compile(r"\btask(\d+)_(\d+)\b")
+
+
+def _check_no_test_needs(kit: Path, folders: list[str], dropped: dict[str, str], dataset: str) -> None:
+    """A public test that names a dropped task's marker would break the course's release:
+    refuse the combination up front, naming the test."""
+    for folder in folders:
+        for test in sorted((kit / "solutions" / folder / "tests").rglob("*.py")):
+            for lineno, line in enumerate(test.read_text(encoding="utf-8").splitlines(), 1):
+                for m in MARKER.finditer(line):
+                    tid = f"{m[1]}.{m[2]}"
+                    if tid in dropped:
+                        raise TemplateError(
+                            f"dataset: {dataset!r} drops task {tid} ({dropped[tid]}) from the capstone, but "
+                            f"{test.relative_to(kit)}:{lineno} names its marker {m[0]}; choose dataset=both, "
+                            "or make that test find its tasks in assignment.toml")
 
 
 def tasks(a, plan: CoursePlan) -> list:

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import tomllib
 import uuid
 from pathlib import Path
@@ -45,12 +46,17 @@ def bake_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
+BAKED_AT: dict[Path, float] = {}     # course -> when its bake started
+
+
 def bake(root: Path, name: str, *opts: str) -> Path:
     """`make new-course NO_INPUT=1` with `opts` as answers; the baked course's folder."""
     dest = root / name
     dest.mkdir()
+    started = time.time()
     ok(make(KIT, "new-course", "NO_INPUT=1", f"DEST={dest}", "SHARE_VENV=1", f"OPTS={' '.join(opts)}"))
     (course,) = dest.iterdir()
+    BAKED_AT[course] = started
     return course
 
 

@@ -67,11 +67,74 @@ def test_default_plan_takes_every_assignment_in_order():
     assert p.kept == {} and p.dropped == []
 
 
-def test_dataset_choice_drops_the_other_datasets_checkpoint_tasks():
-    p = plan(dataset="mnist")
-    assert p.dropped_tasks == {"4.3": "vit_cifar10", "4.4": "convit_cifar10"}
+FAKE_TOML = """name = "Fake"
+id = "fake"
+assignments = ["a1_one", "a4_capstone"]
+
+# The capstone's checkpoints.
+[capstone]
+checkpoint_dir = "checkpoints"
+
+[capstone.checkpoints.vit_mnist]
+task = "4.1"
+dataset = "mnist"
+thresholds = [90.0]
+budget_s = 10
+
+[capstone.checkpoints.vit_cifar10]   # goes with dataset=mnist
+task = "4.2"
+dataset = "cifar10"
+thresholds = [50.0]
+budget_s = 10
+"""
+
+
+def _tasks(*specs):
+    return "".join(f'\n[[tasks]]\nid = "{i}"\ntitle = "T{i}"\npoints = {p}\n' for i, p in specs)
+
+
+@pytest.fixture
+def fake_kit(tmp_path):
+    """A two-assignment kit whose capstone has one checkpoint per dataset."""
+    (tmp_path / "course.toml").write_text(FAKE_TOML)
+    for folder, aid, tasks in (("a1_one", "a1", [("1.1", 4), ("1.2", 6)]),
+                               ("a4_capstone", "a4", [("4.1", 10), ("4.2", 10), ("4.3", 5)])):
+        (tmp_path / "solutions" / folder / "tests").mkdir(parents=True)
+        (tmp_path / "solutions" / folder / "assignment.toml").write_text(f'id = "{aid}"\n' + _tasks(*tasks))
+    (tmp_path / "solutions/a4_capstone/tests/test_a4.py").write_text("import pytest\npytestmark = pytest.mark.task4_1\n")
+    return tmp_path
+
+
+def fake_plan(kit, **changes):
+    return course_plan({**DEFAULTS, "assignments": "a1,a4", **changes}, kit)
+
+
+def test_dataset_choice_drops_the_other_datasets_checkpoint_tasks(fake_kit):
+    p = fake_plan(fake_kit, dataset="mnist", points="a4=30")
+    assert p.dropped_tasks == {"4.2": "vit_cifar10"}
     assert p.capstone == {"mnist": ([97.0, 98.0, 99.0], 120.0)}
-    assert plan(dataset="cifar10", assignments="a1").dropped_tasks == {}     # no capstone, nothing to drop
+    assert any("drops task(s) 4.2 (vit_cifar10)" in n for n in p.notes)
+    assert fake_plan(fake_kit, dataset="cifar10", assignments="a1").dropped_tasks == {}   # no capstone: nothing to drop
+    with pytest.raises(TemplateError, match=r"task_points: task 4.2 \(vit_cifar10\) is not in a course with dataset=mnist"):
+        fake_plan(fake_kit, dataset="mnist", task_points="4.2=3")
+
+
+def test_a_public_test_naming_a_dropped_task_refuses_the_dataset(fake_kit):
+    (fake_kit / "solutions/a4_capstone/tests/test_a4.py").write_text("MARKS = ['task4_1', 'task4_2']\n")
+    with pytest.raises(TemplateError) as e:
+        fake_plan(fake_kit, dataset="mnist")
+    assert ("dataset: 'mnist' drops task 4.2 (vit_cifar10) from the capstone, but "
+            "solutions/a4_capstone/tests/test_a4.py:1 names its marker task4_2") in str(e.value)
+    assert fake_plan(fake_kit, dataset="both").dropped_tasks == {}
+
+
+def test_drop_tasks_removes_whole_entries_and_keeps_the_rest():
+    from template.tomltext import drop_tasks
+
+    text = 'id = "a4"\n# about the tasks\n' + _tasks(("4.1", 10), ("4.2", 10), ("4.3", 5))
+    out = drop_tasks(text, {"4.2"})
+    assert "# about the tasks" in out and "T4.2" not in out
+    assert [t["id"] for t in tomllib.loads(out)["tasks"]] == ["4.1", "4.3"]
 
 
 def test_capstone_tables_are_the_kits_with_new_values():
@@ -79,6 +142,7 @@ def test_capstone_tables_are_the_kits_with_new_values():
 
     text = (KIT / "course.toml").read_text(encoding="utf-8")
     out = tomllib.loads(course_tables(text, ["a4_capstone"], {"cifar10": ([60.0, 75.0], 200.0)}))["capstone"]
+    assert "goes with dataset=mnist" not in course_tables(FAKE_TOML, ["a4_capstone"], {"mnist": ([1.0], 1.0)})
     kit = tomllib.loads(text)["capstone"]
     assert set(out["checkpoints"]) == {n for n, s in kit["checkpoints"].items() if s["dataset"] == "cifar10"}
     assert all(s["thresholds"] == [60.0, 75.0] and s["budget_s"] == 200 for s in out["checkpoints"].values())
@@ -107,7 +171,6 @@ def test_later_assignments_keep_the_earlier_files_they_link_to():
     ({"mnist_thresholds": "97,97"}, "mnist_thresholds: '97,97' repeats a threshold"),
     ({"mnist_thresholds": ""}, "mnist_thresholds: give at least one accuracy threshold"),
     ({"mnist_budget_s": "0"}, "mnist_budget_s: '0' is out of range (must be > 0)"),
-    ({"dataset": "mnist", "task_points": "4.3=5"}, "task_points: task 4.3 (vit_cifar10) is not in a course with dataset=mnist"),
     ({"dataset": "svhn"}, "dataset: 'svhn' is not one of both, mnist, cifar10"),
     ({"assignments": "a1", "points": "a2=10"}, "points: 'a2' is not one of the chosen assignments (a1)"),
     ({"points": "0"}, "points: '0' is out of range"),
