@@ -126,13 +126,16 @@ def sniff_safetensors(path: Path, where: str) -> None:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+    # safetensors: 8-byte little-endian header length, then the JSON header. Checked first: the
+    # length's low byte can be 0x80 or spell "PK", so the pickle/zip signatures alone would misfire.
+    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+    if len(head) == 9 and head[8:9] == b"{" and 2 <= n <= size - 8:
+        return
+    if head[:2] == b"PK" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
         raise GradingFailure(f"{where} is a pickle / torch.save file, not safetensors. It was not loaded: "
                              "unpickling can run arbitrary code. Save weights with save_checkpoint() "
                              "(safetensors) and export again.")
-    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
-    if len(head) < 9 or head[8:9] != b"{" or n < 2 or n > size - 8:
-        raise GradingFailure(f"{where} is not a safetensors file (its header is malformed or truncated).")
+    raise GradingFailure(f"{where} is not a safetensors file (its header is malformed or truncated).")
 
 
 def read_checkpoint(submission: Path, cap: dict, name: str) -> Checkpoint:
