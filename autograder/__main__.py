@@ -37,9 +37,9 @@ def _gradescope(args) -> int:
     return build_command(args)
 
 
-def _notebooks(args) -> int:
-    from autograder.engine.notebooks import autograde_command
-    return autograde_command(args)
+def _gradescope_run(args) -> int:
+    from autograder.engine.gradescope import run_command
+    return run_command(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("-a", "--assignment", required=True, help="assignment id, number or folder")
     s.add_argument("-o", "--out", type=Path, help="where to write the zip (default: build/gradescope/<a>/autograder.zip)")
     s.set_defaults(fn=_gradescope)
+
+    r = sub.add_parser("gradescope-run", help="(inside Gradescope) grade /autograder/submission")
+    r.add_argument("-a", "--assignment", required=True)
+    r.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
+    r.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+    r.set_defaults(fn=_gradescope_run)
 
     args = p.parse_args(argv)
     return args.fn(args)

@@ -50,7 +50,8 @@ def grade_command(args) -> int:
                             harness_dir=args.harness)
     finally:
         stop()
-    console = Console()
+    n_tasks = len(summary.plan.assignment.tasks)
+    console = Console(width=max(Console().width, 24 + 12 * n_tasks))  # never squash the table
     if not summary.plan.isolated:
         console.print(f"[bold red]WARNING: student code ran WITHOUT the sandbox "
                       f"({summary.plan.sandbox_problem}); resource limits only.[/bold red]")
@@ -70,7 +71,8 @@ def check_command(args) -> int:
         examples.write_base(a, subs / "release", "release")
         out = args.out or Path(tmp) / "out"
         summary = grade_all(a.folder, subs, Path(out), force=True)
-        Console().print(report.summary_table(summary.results, f"check {a.folder}"))
+        Console(width=max(Console().width, 24 + 12 * len(a.tasks))).print(
+            report.summary_table(summary.results, f"check {a.folder}"))
         by = {r["extra_data"]["student"]: r for r in summary.results}
         problems = []
         for t in by["reference"]["extra_data"]["tasks"]:

@@ -78,7 +78,8 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     plan.sandbox_problem = probe_bwrap()
     plan.preload = ["torch"] if any("import torch" in text for _, text, _ in modules.values()) \
         or _uses_torch(a) else []
-    plan.trusted_preload = ["torch"] if plan.preload or _graders_use_torch(plan.graders_dir) else []
+    plan.trusted_preload = (["torch", "autograder.engine.warmup"]
+                            if plan.preload or _graders_use_torch(plan.graders_dir) else [])
     if plan.notebooks is not None:  # nbgrader takes seconds to import: once, in the forkserver
         plan.trusted_preload += ["nbgrader.apps", "nbconvert.exporters", "nbconvert.preprocessors", "nbformat"]
     plan.grader_hash = grader_hash(plan)

@@ -138,7 +138,7 @@ def summary_table(results: list[dict], title: str):
                 tasks.append(t["task"])
     tasks.sort(key=_task_key)
     table = Table(title=title)
-    table.add_column("student")
+    table.add_column("student", no_wrap=True)
     for t in tasks:
         table.add_column(t, justify="right")
     table.add_column("total", justify="right")

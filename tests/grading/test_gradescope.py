@@ -1,0 +1,40 @@
+"""make gradescope: the zip has setup.sh and run_autograder, and run_autograder grades
+/autograder/submission with the same engine into /autograder/results/results.json."""
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from autograder.engine import examples, gradescope
+from vitlab.course import load_course
+
+
+def test_zip_layout_and_run_autograder(tmp_path):
+    a = load_course().assignment("a1")
+    z = gradescope.build("a1", tmp_path / "autograder.zip")
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(z) as zf:
+        names = set(zf.namelist())
+        zf.extractall(root / "source_zip")
+    assert {"setup.sh", "run_autograder", "source/autograder/engine/worker.py",
+            "source/course.toml"} <= names
+    assert any(n.startswith(f"source/autograder/graders/{a.folder}/") for n in names)
+    assert not any("/graders/" in n and a.folder not in n for n in names)   # other assignments' graders stay out
+    mode = zipfile.ZipFile(z).getinfo("run_autograder").external_attr >> 16
+    assert mode & stat.S_IXUSR
+
+    # lay it out as Gradescope does: /autograder/{source,submission,results}
+    (root / "source_zip" / "source").rename(root / "source")
+    examples.write_base(a, root / "submission", "release")
+    (root / "results").mkdir()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
+    r = subprocess.run(["bash", str(root / "source_zip" / "run_autograder")], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((root / "results" / "results.json").read_text())
+    assert res["score"] == 0 and len(res["tests"]) == len(a.tasks)
+    assert {t["extra_data"]["status"] for t in res["tests"]} == {"not_implemented"}
+    assert all({"name", "number", "score", "max_score", "output", "visibility"} <= set(t) for t in res["tests"])
