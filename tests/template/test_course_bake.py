@@ -106,17 +106,15 @@ def test_a2_alone_keeps_the_a1_files_it_links_to(bake_root):
     assert (course / "solutions/a2_numpy_vit/layers.py").resolve() == (course / "solutions/a1_numpy_layers/layers.py").resolve()
     released = (course / "assignments/a2_numpy_vit/layers.py").read_text(encoding="utf-8")
     assert "NotImplementedError" not in released and "### BEGIN SOLUTION" not in released   # given code
-    release_check(course)
-    # every public test module of a2 imports (given a1 code included); one task's tests pass
-    ok(run([str(course / ".venv/bin/python"), "-m", "pytest", "--collect-only", "-q"], course / "solutions/a2_numpy_vit"))
-    ok(make(course, "check", "ASSIGNMENT=a2", "TASK=2.1"))
+    # every public test module of a2 imports (the kept a1 code included); task 2.1's tests pass
+    assert " passed" in ok(make(course, "check", "ASSIGNMENT=a2", "TASK=2.1"))
 
 
 def test_capstone_alone_keeps_its_a3_chain_and_takes_new_thresholds(bake_root):
     course = bake(bake_root, "a4-only", "assignments=a4", "mnist_thresholds=96,95.5", "cifar10_thresholds=75,60.5",
                   "cifar10_budget_s=200", "course_id=capstone", "points=90")
     cfg = toml(course / "course.toml")
-    assert cfg["assignments"] == ["a4_capstone"]
+    assert cfg["assignments"] == ["a4_capstone"] and (course / "assignments/a4_capstone").is_dir()   # released
     kit = toml(KIT / "course.toml")["capstone"]
     assert set(cfg["capstone"]["checkpoints"]) == set(kit["checkpoints"])
     for name, spec in cfg["capstone"]["checkpoints"].items():
@@ -133,7 +131,6 @@ def test_capstone_alone_keeps_its_a3_chain_and_takes_new_thresholds(bake_root):
     for test in (course / "tests").rglob("*.py"):
         text = test.read_text(encoding="utf-8")
         assert not any(f in text for f in ("a1_numpy_layers", "a2_numpy_vit", "a3_torch_vit")), test
-    release_check(course)
 
 
 @pytest.mark.parametrize("opts, message", [
