@@ -62,9 +62,10 @@ def unwanted(rel: str, plan: CoursePlan) -> bool:
             continue
         if parts[:2] != ["solutions", folder]:
             return True                                  # its graders, examples, ...
-        inside = "/".join(parts[2:])                     # "" is the folder itself
+        inside = "/".join(parts[2:])                     # "": the folder itself
         kept = plan.kept.get(folder, [])
-        return not (inside == "" or any(k == inside or k.startswith(inside + "/") for k in kept))
+        return not ((inside == "" and kept) or any(k == inside or k.startswith(inside + "/") or inside.startswith(k + "/")
+                                        for k in kept))
     return False
 
 

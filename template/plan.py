@@ -30,11 +30,8 @@ class CoursePlan:
     gpu: bool = True
     capstone: dict[str, tuple[list[float], float]] = field(default_factory=dict)  # dataset -> (thresholds, budget_s)
     dropped_tasks: dict[str, str] = field(default_factory=dict)   # capstone task id -> checkpoint name
+    dropped: list[str] = field(default_factory=list)  # the kit's other assignments
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def dropped(self) -> list[str]:
-        return [f for f in kit_folders(self.kit) if f not in self.folders]
 
 
 def kit_course(kit: Path):
@@ -48,10 +45,6 @@ def kit_course(kit: Path):
         return load_course(kit)
     except CourseError as e:
         raise TemplateError(f"the kit at {kit} is broken: {e}") from None
-
-
-def kit_folders(kit: Path) -> list[str]:
-    return [a.folder for a in kit_course(kit).assignments]
 
 
 def check_text(option: str, value: str) -> str:
@@ -75,7 +68,8 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
                             "(lowercase letters, digits, '.', '-' or '_', starting with a letter or digit)")
     course = kit_course(kit)
     folders = _chosen(course, ctx["assignments"])
-    plan = CoursePlan(kit, folders, gpu=yes("gpu", ctx["gpu"]))
+    plan = CoursePlan(kit, folders, gpu=yes("gpu", ctx["gpu"]),
+                      dropped=[a.folder for a in course.assignments if a.folder not in folders])
     if ctx["dataset"] not in DATASETS:
         raise TemplateError(f"dataset: {ctx['dataset']!r} is not one of {', '.join(DATASETS)}")
     plan.datasets = DATASETS[ctx["dataset"]]

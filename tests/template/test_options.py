@@ -181,3 +181,19 @@ def test_bad_course_answers_are_refused(changes, message):
     with pytest.raises(TemplateError) as e:
         plan(**changes)
     assert message in str(e.value)
+
+
+def test_unwanted_keeps_only_the_linked_files_of_a_dropped_assignment():
+    from template.bake import unwanted
+    from template.plan import CoursePlan
+
+    plan = CoursePlan(KIT, ["a2_numpy_vit"], dropped=["a1_numpy_layers", "a3_torch_vit"],
+                      kept={"a1_numpy_layers": ["layers.py", "data"]})
+    keep = ["solutions/a1_numpy_layers", "solutions/a1_numpy_layers/layers.py", "solutions/a1_numpy_layers/data/x.npy",
+            "solutions/a2_numpy_vit/models.py", "autograder/graders/a2_numpy_vit/test_x.py", "vitlab/course.py"]
+    drop = ["solutions/a1_numpy_layers/conv.py", "solutions/a1_numpy_layers/tests/test_x.py",
+            "autograder/graders/a1_numpy_layers/test_x.py", "examples/submissions/a3_torch_vit/r/recipe.toml",
+            "solutions/a3_torch_vit", ".venv", "vitlab/__pycache__", "grading/x", "datasets/data/mnist",
+            "course.toml", "solutions/a2_numpy_vit/runs/log.csv", "tests/template/test_x.py"]
+    assert [p for p in keep if unwanted(p, plan)] == []
+    assert [p for p in drop if not unwanted(p, plan)] == []
