@@ -108,6 +108,15 @@ def _finish(plan: Plan, out_dir: Path, student: str, chash: str, tasks: list[dic
     return res
 
 
+def _test_table(tasks: list[dict]) -> str:
+    """Per-test outcomes for the instructor's log (results.json carries only counts)."""
+    lines = []
+    for t in tasks:
+        for test in t.get("tests", []):
+            lines.append(f"{t['task']:>6}  {test['status']:<16} w={test['weight']:g}  {test['name']}")
+    return "\n".join(lines) + "\n\n" if lines else ""
+
+
 def _up_to_date(out_dir: Path, student: str, chash: str, plan: Plan) -> dict | None:
     old = report.read_results(out_dir, student)
     meta = (old or {}).get("extra_data", {})
@@ -197,6 +206,7 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
             conn.close()
             p.join(5)
             if msg[0] == "ok":
+                msg[1]["log"] = _test_table(msg[1]["tasks"]) + msg[1]["log"]
                 res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True,
                               files=msg[1].get("files"))
             else:

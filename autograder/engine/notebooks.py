@@ -145,7 +145,7 @@ def _generate(assignment, nbs: list[str], root: Path) -> None:
     if not result.get("success"):
         raise RuntimeError(f"nbgrader generate_assignment {assignment.folder} failed:\n"
                            f"{result.get('error') or result.get('log')}")
-    shutil.rmtree(root / "release", ignore_errors=True)
+    # release/<folder>/ stays: it is exactly what students were given
 
 
 def kernel_argv(sandbox: Sandbox, workdir: Path, runtime: Path) -> list[str]:

@@ -65,6 +65,7 @@ EXPECTED = {
     "hang": ("timeout", "passed"),
     "truncated": ("error", "error"),
     "empty": ("missing", "missing"),
+    "nbgrader_release": ("not_implemented", "not_implemented"),
 }
 
 
@@ -77,6 +78,16 @@ def graded(tmp_path_factory):
     for name, text in STUDENTS.items():
         make_submission(subs, name, {"tiny.ipynb": text})
     make_submission(subs, "empty", {})
+    # the notebook exactly as nbgrader's generate_assignment releases it
+    from types import SimpleNamespace
+    from autograder.engine import notebooks
+    a = SimpleNamespace(folder="a2_nb", source_dir=SOURCE.parent,
+                        tasks=[SimpleNamespace(id="2.1", files=["tiny.ipynb"], marker="task2_1"),
+                               SimpleNamespace(id="2.2", files=["tiny.ipynb"], marker="task2_2")])
+    plan = notebooks.prepare(a, tmp / "nbplan")
+    released = (plan.template / "release" / "a2_nb" / "tiny.ipynb").read_text()
+    assert "### BEGIN SOLUTION" not in released and "HIDDEN-MARK" not in released
+    make_submission(subs, "nbgrader_release", {"tiny.ipynb": released})
     summary = grade_all("a2", subs, tmp / "out", workers=2, course_root=FIXTURE,
                         graders_root=FIXTURE / "graders", harness_dir=FIXTURE / "harness")
     return by_student(summary), tmp / "out", summary
