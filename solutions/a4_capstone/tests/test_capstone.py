@@ -10,6 +10,8 @@ with `python submit.py check --evaluate`.
 """
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,10 @@ from config import load_config
 from models import build_model
 
 HERE = Path(__file__).resolve().parent.parent
-TASKS = {"vit_mnist": "task4_1", "convit_mnist": "task4_2", "vit_cifar10": "task4_3", "convit_cifar10": "task4_4"}
+# checkpoint name -> its task's marker, from assignment.toml ("... (checkpoints/<name>)" titles)
+TASKS = {m.group(1): "task" + t["id"].replace(".", "_")
+         for t in tomllib.loads((HERE / "assignment.toml").read_text(encoding="utf-8"))["tasks"]
+         if (m := re.search(r"\(checkpoints/(\w+)\)", t["title"]))}
 RECIPES = sorted(p.stem for p in (HERE / "configs").glob("*.toml"))
 
 
