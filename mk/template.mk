@@ -13,5 +13,5 @@ COURSE ?=
 new-course: $(STAMP) ## bake your own course: [DEST=..] [NO_INPUT=1] [OPTS="course_id=cs231x assignments=a1,a2"] [SHARE_VENV=1]
 	@$(PY) -m template course --dest $(DEST) $(if $(NO_INPUT),--no-input) $(if $(SHARE_VENV),--venv .venv) $(OPTS)
 
-new-exercise: $(STAMP) ## add a task (code, tests, grader, notebook) to an assignment: [NO_INPUT=1] [OPTS="assignment=a1 ..."]
+new-exercise: $(STAMP) ## add a task (code, tests, grader, notebook) to an assignment: [NO_INPUT=1] [OPTS="assignment=a1 ..."] [COURSE=dir]
 	@$(PY) -m template exercise $(if $(NO_INPUT),--no-input) $(if $(COURSE),--course $(COURSE)) $(OPTS)

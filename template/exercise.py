@@ -129,8 +129,10 @@ def _check_paths(ex: Exercise) -> None:
     for path, what in ((ex.test_path, "public test"), (ex.grader_path, "hidden grader")):
         if path.exists():
             raise TemplateError(f"slug: {ex.slug!r}: the {what} {path.relative_to(ex.root)} already exists; choose another slug")
-    if ex.module in sys.stdlib_module_names or ex.module in ("numpy", "torch", "pytest", "tests"):
+    if ex.module in sys.stdlib_module_names or ex.module in ("numpy", "torch", "pytest", "tests", "conftest"):
         raise TemplateError(f"module: {ex.module!r} would shadow a library module of that name; choose another")
+    if (ex.source / ex.module).exists():
+        raise TemplateError(f"module: {ex.folder} already has a package {ex.module}/; choose another module name")
     if not ex.module_path.exists():
         return
     shown = ex.module_path.relative_to(ex.root)

@@ -106,6 +106,8 @@ def test_a_second_exercise_takes_the_next_id_and_appends_to_the_module(added):
     ("title='Leaky ReLU'", "slug: 'leaky_relu': the public test solutions/a1_numpy_layers/tests/test_leaky_relu.py already exists"),
     ("title='Other' module=leaky_relu function_name=leaky_relu", "function_name: solutions/a1_numpy_layers/leaky_relu.py already defines leaky_relu_forward()"),
     ("title='Other' module=os", "module: 'os' would shadow a library module"),
+    ("title='Other' module=tests", "module: 'tests' would shadow a library module"),
+    ("title='Other' slug=9lives", "slug: '9lives' is not a valid lowercase Python name"),
     ("title='Other' function_name=class", "function_name: 'class' is not a valid lowercase Python name"),
     ("title='Other' points=-1", "points: '-1' is out of range (must be > 0)"),
     ("title='Other' timeout_s=0", "timeout_s: '0' is out of range (must be > 0)"),
