@@ -37,7 +37,9 @@ def build_assignment(a: Assignment, out: Path) -> tuple[list[str], dict[Path, Pa
             shutil.copyfile(f.path, dest)
     (out / "pytest.ini").write_text(generated.pytest_ini(a), encoding="utf-8")
     (out / "Makefile").write_text(generated.makefile(a), encoding="utf-8")
-    (out / "README.md").write_text(generated.readme(a), encoding="utf-8")
+    guide = a.source_dir / "README.md"     # an assignment's own guide follows the generated task table
+    extra = guide.read_text(encoding="utf-8") if guide.is_file() else ""
+    (out / "README.md").write_text(generated.readme(a) + (f"\n{extra}" if extra else ""), encoding="utf-8")
     n_stub = sum(1 for f in files if f.kind == "python" and not f.given)
     n_given = sum(1 for f in files if f.given)
     log.append(f"{a.folder}: {len(a.tasks)} tasks, {n_stub} stubbed modules/tests, {len(nbs)} notebooks, {n_given} given files")
