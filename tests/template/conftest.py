@@ -8,6 +8,7 @@ installed.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import os
@@ -44,6 +45,8 @@ def bake_root():
     root.mkdir(parents=True)
     yield root
     shutil.rmtree(root, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        root.parent.rmdir()                          # only when no other run uses it
 
 
 BAKED_AT: dict[Path, float] = {}     # course -> when its bake started
