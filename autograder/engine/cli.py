@@ -56,8 +56,10 @@ def grade_command(args) -> int:
         console.print(f"[bold red]WARNING: student code ran WITHOUT the sandbox "
                       f"({summary.plan.sandbox_problem}); resource limits only.[/bold red]")
     console.print(report.summary_table(summary.results, f"{a.folder}: {len(summary.results)} students"))
+    book = Path(out).resolve() / "gradebook.csv"
+    shown = book.relative_to(Path.cwd()) if book.is_relative_to(Path.cwd()) else book
     print(f"grade: {summary.graded} graded, {len(summary.outcomes) - summary.graded} unchanged, "
-          f"{summary.wall_s:.1f} s; gradebook: {Path(out) / 'gradebook.csv'}")
+          f"{summary.wall_s:.1f} s; gradebook: {shown}")
     return 0
 
 
