@@ -49,9 +49,12 @@ def write_base(a: Assignment, dest: Path, base: str, stub_tasks: set[str] | None
             stub = set() if f.given else (None if base == "release" else set(stub_tasks or ()))
             target.write_text(fences.render(text, str(a.source_dir / f.rel), stub_tasks=stub), encoding="utf-8")
         elif f.kind == "notebook":
-            # students receive the nbgrader release of a notebook; use it when it exists
+            # the reference runs the nbgrader source notebook (its solution cells solved);
+            # the release is nbgrader's release of it, when `make release` has made one
             rel_nb = released / f.rel
-            if rel_nb.is_file():
+            if base == "reference" or f.given:
+                shutil.copyfile(f.path, target)
+            elif rel_nb.is_file():
                 shutil.copyfile(rel_nb, target)
         else:
             shutil.copyfile(f.path, target)

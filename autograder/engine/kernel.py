@@ -27,6 +27,9 @@ def confine(limits: dict) -> None:
 
 def main() -> None:
     confine(json.loads(sys.argv[1]))
+    devnull = os.open(os.devnull, os.O_WRONLY)   # ipykernel's own start-up chatter; what
+    os.dup2(devnull, 1)                          # the notebook prints travels as messages
+    os.dup2(devnull, 2)
     sys.argv = [sys.argv[0], *sys.argv[2:]]
     sys.path.insert(0, os.getcwd())
     from ipykernel import kernelapp

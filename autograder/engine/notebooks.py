@@ -166,7 +166,8 @@ def kernel_argv(sandbox: Sandbox, workdir: Path, runtime: Path) -> list[str]:
     for k, v in {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                  "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                 "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": str(runtime)}.items():
+                 "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": str(runtime),
+                 "MALLOC_ARENA_MAX": "2"}.items():
         args += ["--setenv", k, v]
     return [*args, sandbox.python, *tail, f"{GRADER_LIB}/autograder/engine/kernel.py", limits,
             "-f", "{connection_file}"]

@@ -67,6 +67,8 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     graders_root = Path(graders_root or AUTOGRADER / "graders")
     plan = Plan(course, a, graders_root / a.folder, Path(harness_dir or AUTOGRADER / "harness"), work)
     work.mkdir(parents=True, exist_ok=True)
+    if "memory_limit_gb" in a.extra:   # assignment.toml may raise the 4 GiB address-space limit
+        plan.limits.address_space = int(float(a.extra["memory_limit_gb"]) * (1 << 30))
     plan.notebooks = notebooks.prepare(a, work)
     py_tasks = [t for t in a.tasks if t.id not in notebooks.notebook_tasks(a)]
     if py_tasks and not plan.graders_dir.is_dir():

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from autograder.engine import scoring
@@ -71,9 +72,13 @@ def _notebooks(job: Job, session: GradingSession):
 
     tasks = {t.id: t for t in job.tasks if t.id in job.notebooks.tasks}
     timeout = max(t.timeout_s for t in tasks.values())
-    with tempfile.TemporaryDirectory(prefix="vitlab-nb-") as tmp:
+    out = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="vitlab-nb-") as tmp, warnings.catch_warnings(), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        warnings.simplefilter("ignore")   # nbgrader's sqlalchemy warnings are noise here
         partial, log, feedback = notebooks.autograde(job.notebooks, job.student, Path(job.submission),
                                                      session.sandbox, Path(tmp), timeout)
+    log += out.getvalue()[-5000:]
     results = {}
     for tid, t in tasks.items():
         p = partial[tid]

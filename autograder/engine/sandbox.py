@@ -112,7 +112,7 @@ def stage_grader_lib(dest: Path, harness_dir: Path) -> Path:
 ENV = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",
-       "PYTHONHASHSEED": "0"}
+       "PYTHONHASHSEED": "0", "MALLOC_ARENA_MAX": "2"}   # per-thread malloc arenas eat address space
 PY_FLAGS = ["-I", "-u", "-X", "utf8"]   # isolated (no PYTHONPATH, user site, script dir), unbuffered
 
 
