@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from conftest import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
+from grading_helpers import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
 
 SOLVED = tiny_source()
 ADD_BODY = "    out = a + b\n"

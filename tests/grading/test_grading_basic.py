@@ -2,7 +2,7 @@
 import csv
 import json
 
-from conftest import by_student, grade_tiny, make_submission, tiny_source
+from grading_helpers import by_student, grade_tiny, make_submission, tiny_source
 
 
 def test_reference_release_and_isolation(tmp_path):

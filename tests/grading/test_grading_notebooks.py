@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from conftest import FIXTURE, by_student, make_submission
+from grading_helpers import FIXTURE, by_student, make_submission
 
 SOURCE = FIXTURE / "solutions" / "a2_nb" / "tiny.ipynb"
 STUB = {"task2_1_impl": "def double(x):\n    raise NotImplementedError('Task 2.1')\n",

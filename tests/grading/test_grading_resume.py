@@ -8,7 +8,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from conftest import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
+from grading_helpers import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
 
 ROOT = Path(__file__).resolve().parents[2]
 
