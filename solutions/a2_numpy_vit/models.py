@@ -57,8 +57,8 @@ class _Encoder:
         cfg = self.config
         ### BEGIN SOLUTION Task 2.5: the blocks, the optional final LayerNorm, pooling, the head
         caches = []
-        for i in range(cfg["depth"]):
-            tok, c = blocks.block_forward(tok, self._block_params(i), cfg["num_heads"], cfg["activation"],
+        for layer in range(cfg["depth"]):
+            tok, c = blocks.block_forward(tok, self._block_params(layer), cfg["num_heads"], cfg["activation"],
                                           cfg["dropout"], train, self.rng)
             caches.append(c)
         c_norm = None

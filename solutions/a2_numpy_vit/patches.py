@@ -37,10 +37,10 @@ def patchify(x, p):
     N, C, H, W = x.shape
     _check_patch_size(H, W, p)
     ### BEGIN SOLUTION Task 2.1: reshape to (N, C, H/p, p, W/p, p), move the grid axes first, flatten
-    gh, gw = H // p, W // p
-    x = x.reshape(N, C, gh, p, gw, p)
-    x = x.transpose(0, 2, 4, 1, 3, 5)  # (N, gh, gw, C, p, p)
-    patches = x.reshape(N, gh * gw, C * p * p)
+    rows, cols = H // p, W // p
+    x = x.reshape(N, C, rows, p, cols, p)
+    x = x.transpose(0, 2, 4, 1, 3, 5)  # (N, rows, cols, C, p, p)
+    patches = x.reshape(N, rows * cols, C * p * p)
     ### END SOLUTION
     return patches
 
@@ -57,9 +57,9 @@ def unpatchify(patches, p, image_shape):
     if patches.shape != expected:
         raise ValueError(f"unpatchify: patches of shape {expected} make a {image_shape} image, got {patches.shape}")
     ### BEGIN SOLUTION Task 2.1: undo patchify's reshape and transpose
-    gh, gw = H // p, W // p
-    x = patches.reshape(N, gh, gw, C, p, p)
-    x = x.transpose(0, 3, 1, 4, 2, 5)  # (N, C, gh, p, gw, p)
+    rows, cols = H // p, W // p
+    x = patches.reshape(N, rows, cols, C, p, p)
+    x = x.transpose(0, 3, 1, 4, 2, 5)  # (N, C, rows, p, cols, p)
     x = x.reshape(N, C, H, W)
     ### END SOLUTION
     return x

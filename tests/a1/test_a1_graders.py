@@ -112,7 +112,19 @@ def graded(tmp_path_factory):
     _submission(subs, "bugs_a", BUGS_A)
     _submission(subs, "bugs_b", BUGS_B)
     summary = grade_all("a1", subs, tmp / "out", workers=2)
-    return {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]} for r in summary.results}
+    graded = {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]} for r in summary.results}
+    for student, tasks in graded.items():
+        for task, status, name in _log_rows(tmp / "out" / student / "grader.log"):
+            tasks[task].setdefault("tests", []).append({"name": name, "status": status})
+    return graded
+
+
+def _log_rows(log: Path):
+    """Per-test outcomes from the instructor-only grader.log (results.json keeps only counts)."""
+    for line in log.read_text(encoding="utf-8").splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) == 4 and parts[2].startswith("w=") and parts[0][:1].isdigit():
+            yield parts[0], parts[1], parts[3]
 
 
 @pytest.mark.slow

@@ -83,6 +83,8 @@ def scan(course: Course, release_root: Path) -> list[Leak]:
             if not f.given:
                 for s, origin in secret_lines(f.path, f"solutions/{a.folder}/{f.rel}").items():
                     secrets.setdefault(s, (a.folder, origin))
+    for line in _public_lines(course):
+        secrets.pop(line, None)     # shipped in the clear elsewhere (given code, vitdata): not a secret
     graders = _grader_hashes(course.root / "autograder")
     leaks: list[Leak] = []
     for folder_path in sorted(p for p in release_root.iterdir() if p.is_dir()):
@@ -98,6 +100,20 @@ def scan(course: Course, release_root: Path) -> list[Leak]:
                 if hit and hit[0] != exempt_owner:
                     leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
     return leaks
+
+
+def _public_lines(course: Course) -> set[str]:
+    """Normalised lines every release shows outside fences: unfenced solution code and kit code."""
+    public: set[str] = set()
+    for a in course.assignments:
+        for f in sources.walk(a):
+            if f.kind != "python":
+                continue
+            text = f.path.read_text(encoding="utf-8")
+            lines = text.splitlines()
+            inside = {i for fence in parse(text, str(f.path), require_task=False) for i in range(fence.begin, fence.end + 1)}
+            public |= {_norm(line) for i, line in enumerate(lines) if i not in inside and f.rel.parts[0] != "tests"}
+    return public
 
 
 def _given_owner(course: Course, folder: str, rel: Path) -> str | None:

@@ -1,0 +1,202 @@
+"""Task 2.8: the training loop.
+
+    solver = Solver(model, data, optimizer="adamw", lr=1e-3, weight_decay=0.05,
+                    batch_size=128, num_epochs=10, warmup_epochs=1, crop_padding=2,
+                    mean=vitdata.MEAN["mnist"], std=vitdata.STD["mnist"],
+                    checkpoint_path="runs/vit.npz")
+    history = solver.train()
+    solver.plot("runs/vit.png")
+
+data: {"X_train", "y_train", "X_val", "y_val"}; images (N, C, H, W) either uint8 (then
+give mean and std: every batch is augmented first, then normalised) or already float.
+Each epoch shuffles with seed (seed, epoch), so a run (and a resumed run) is repeatable.
+"""
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import checkpoint
+import data as data_lib
+import optim
+
+SCHEDULES = ("cosine", "step", "constant")
+
+
+class Solver:
+    def __init__(self, model, data, optimizer="adamw", lr=1e-3, weight_decay=0.05, momentum=0.9,
+                 betas=(0.9, 0.999), batch_size=128, num_epochs=10, lr_schedule="cosine", warmup_epochs=1.0,
+                 min_lr=0.0, step_epochs=5, gamma=0.1, crop_padding=0, flip=False, mean=None, std=None, seed=0,
+                 num_train_eval=1000, eval_batch_size=500, checkpoint_path=None, progress=True,
+                 time_budget_s=None, max_steps=None, verbose=True):
+        for key in ("X_train", "y_train", "X_val", "y_val"):
+            if key not in data:
+                raise ValueError(f"data is missing {key!r} (needs X_train, y_train, X_val, y_val)")
+        if optimizer not in optim.OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r} (choose one of {', '.join(optim.OPTIMIZERS)})")
+        if lr_schedule not in SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {lr_schedule!r} (choose one of {', '.join(SCHEDULES)})")
+        if (mean is None) != (std is None):
+            raise ValueError("give both mean and std (to normalise uint8 images) or neither")
+        self.model, self.data = model, data
+        self.batch_size, self.num_epochs, self.seed = int(batch_size), int(num_epochs), seed
+        self.base_lr, self.lr_schedule, self.min_lr = float(lr), lr_schedule, float(min_lr)
+        self.crop_padding, self.flip, self.mean, self.std = crop_padding, flip, mean, std
+        self.num_train_eval, self.eval_batch_size = num_train_eval, eval_batch_size
+        self.checkpoint_path, self.progress, self.verbose = checkpoint_path, progress, verbose
+        self.time_budget_s, self.max_steps = time_budget_s, max_steps
+        self.steps_per_epoch = max(1, math.ceil(len(data["y_train"]) / self.batch_size))
+        self.total_steps = self.steps_per_epoch * self.num_epochs
+        self.warmup_steps = min(self.total_steps, int(round(warmup_epochs * self.steps_per_epoch)))
+        self.step_size = max(1, int(round(step_epochs * self.steps_per_epoch)))
+        self.gamma = gamma
+        hyper = {"sgd": dict(momentum=momentum, weight_decay=weight_decay),
+                 "adam": dict(betas=betas, weight_decay=weight_decay),
+                 "adamw": dict(betas=betas, weight_decay=weight_decay)}[optimizer]
+        self.optimizer = optim.OPTIMIZERS[optimizer](model.params, lr=lr, **hyper)
+        self.epoch, self.step_count, self.elapsed = 0, 0, 0.0
+        self.history = {"loss": [], "lr": [], "epoch": [], "train_loss": [], "train_acc": [], "val_loss": [],
+                        "val_acc": [], "time": []}
+
+    # ----------------------------------------------------------------- schedule and data
+    def lr_at(self, step):
+        """Learning rate for optimisation step `step` (counting from 0)."""
+        if self.lr_schedule == "cosine":
+            return optim.warmup_cosine(step, self.base_lr, self.warmup_steps, self.total_steps, self.min_lr)
+        if self.lr_schedule == "step":
+            return optim.step_decay(step, self.base_lr, self.step_size, self.gamma)
+        return self.base_lr
+
+    def _schedule_step(self):
+        """With a time budget, the schedule runs on the clock: it reaches its end at the budget."""
+        if not self.time_budget_s:
+            return self.step_count
+        by_time = int(self.total_steps * self.elapsed / self.time_budget_s)
+        return max(self.step_count, min(by_time, self.total_steps - 1))
+
+    def _prepare(self, X, rng=None):
+        """Augment (training only, when rng is given), then normalise a batch."""
+        if rng is not None:
+            X = data_lib.augment(X, rng, padding=self.crop_padding, flip=self.flip)
+        if self.mean is not None:
+            X = data_lib.normalize(X, self.mean, self.std, dtype=self.model.dtype)
+        return X
+
+    # ----------------------------------------------------------------- training
+    def _step(self, Xb, yb):
+        """One optimisation step on a prepared batch. Returns the batch loss (float)."""
+        raise NotImplementedError("Task 2.8: set the scheduled lr, forward/backward, optimiser step, record loss and lr")
+        return float(loss)
+
+    def _out_of_time(self):
+        over_steps = self.max_steps is not None and self.step_count >= self.max_steps
+        over_time = self.time_budget_s is not None and self.elapsed >= self.time_budget_s
+        return over_steps or over_time
+
+    def train(self):
+        """Train from self.epoch to num_epochs (or until the step or time budget runs out).
+
+        After every epoch: record train/val loss and accuracy in self.history, print a line,
+        and save a checkpoint if checkpoint_path is set. Returns self.history.
+        """
+        X, y = self.data["X_train"], self.data["y_train"]
+        raise NotImplementedError("Task 2.8: epochs of shuffled, augmented mini-batches; evaluate, log and checkpoint each epoch")
+        return self.history
+
+    def _end_epoch(self, train_loss):
+        h = self.history
+        n = min(self.num_train_eval, len(self.data["y_train"]))
+        idx = np.random.default_rng([self.seed, self.epoch, 2]).choice(len(self.data["y_train"]), n, replace=False)
+        train_acc = self.check_accuracy(self.data["X_train"][idx], self.data["y_train"][idx])
+        val_loss, val_acc = self.evaluate(self.data["X_val"], self.data["y_val"])
+        for key, value in (("epoch", self.epoch), ("train_loss", train_loss), ("train_acc", train_acc),
+                           ("val_loss", val_loss), ("val_acc", val_acc), ("time", self.elapsed)):
+            h[key].append(value)
+        if self.verbose:
+            print(f"epoch {self.epoch}/{self.num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                  f"val loss {val_loss:.4f} acc {val_acc:.4f} | lr {self.optimizer.lr:.2e} | {self.elapsed:.0f}s")
+        if self.checkpoint_path:
+            self.save(self.checkpoint_path)
+
+    # ----------------------------------------------------------------- evaluation
+    def scores(self, X):
+        """Class scores (N, K) in evaluation mode, eval_batch_size images at a time."""
+        out = [self.model.loss(self._prepare(X[i:i + self.eval_batch_size]))
+               for i in range(0, len(X), self.eval_batch_size)]
+        return np.concatenate(out)
+
+    def check_accuracy(self, X, y):
+        """Fraction of X (raw images, as in data) classified as y."""
+        raise NotImplementedError("Task 2.8: argmax of the scores, compared with y")
+
+    def evaluate(self, X, y):
+        """(mean cross-entropy loss, accuracy) on X, y in evaluation mode."""
+        s = self.scores(X).astype(np.float64)
+        s -= s.max(axis=1, keepdims=True)
+        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean()), float(np.mean(s.argmax(axis=1) == y))
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path):
+        progress = {"epoch": self.epoch, "step": self.step_count, "elapsed": self.elapsed,
+                    "history": self.history, "seed": self.seed}
+        return checkpoint.save_checkpoint(path, self.model, self.optimizer, progress)
+
+    def resume(self, path):
+        """Load model, optimiser and progress from a checkpoint written by `save`; train() continues."""
+        ckpt = checkpoint.load_checkpoint(path)
+        checkpoint.restore(self.model, ckpt, path)
+        opt_meta = ckpt["meta"].get("optimizer")
+        if opt_meta is None or opt_meta["name"] != type(self.optimizer).__name__:
+            got = None if opt_meta is None else opt_meta["name"]
+            raise checkpoint.CheckpointError(f"{path} holds optimiser state {got!r}, "
+                                             f"this solver uses {type(self.optimizer).__name__}")
+        self.optimizer.load_state_dict({"t": opt_meta["t"], "lr": opt_meta["lr"], "state": ckpt["optim"]})
+        prog = ckpt["meta"]["progress"]
+        self.epoch, self.step_count, self.elapsed = prog["epoch"], prog["step"], prog.get("elapsed", 0.0)
+        self.history = prog["history"]
+        return self
+
+    def plot(self, path):
+        """Save loss and accuracy curves as a PNG (written atomically)."""
+        return plot_history(self.history, path)
+
+
+def plot_history(history, path):
+    """Two panels: training loss per step (and per epoch), train/val accuracy per epoch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    if history["loss"]:
+        steps = np.arange(1, len(history["loss"]) + 1)
+        ax1.plot(steps, history["loss"], lw=0.6, alpha=0.5, label="batch")
+    if history["epoch"]:
+        spe = len(history["loss"]) / max(1, history["epoch"][-1])
+        ax1.plot(np.array(history["epoch"]) * spe, history["train_loss"], "o-", label="epoch mean")
+        ax1.plot(np.array(history["epoch"]) * spe, history["val_loss"], "s-", label="val")
+        ax2.plot(history["epoch"], history["train_acc"], "o-", label="train")
+        ax2.plot(history["epoch"], history["val_acc"], "s-", label="val")
+    ax1.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
+    ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".plot-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
