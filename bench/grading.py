@@ -25,10 +25,9 @@ from vitlab.course import load_course
 
 
 def _cpu_s() -> float:
-    """CPU seconds of this process plus every grading process it has waited for, and of
-    the forkserver's children (per-student processes, their sandboxes and workers), which
-    each level reaps in turn. Unlike wall time, this barely moves when others share the
-    machine."""
+    """CPU seconds of this process and of the forkserver's children (the per-student
+    trusted processes). The sandboxes report their own (zygote and workers) when they end;
+    `_run` adds those. Unlike wall time, this barely moves when others share the machine."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -52,7 +51,7 @@ def _copies(a, dest: Path, n: int) -> Path:
 def _run(plan, subs: Path, out: Path, workers: int) -> dict:
     cpu0, t0 = _cpu_s(), time.perf_counter()
     summary = grade_all(plan.assignment.folder, subs, out, workers=workers, force=True, plan=plan)
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0 + summary.sandbox_cpu_s
     bad = [r["extra_data"]["student"] for r in summary.results if r["score"] != plan.assignment.points]
     if bad:
         raise SystemExit(f"bench grading: {len(bad)} copies of the reference lost points, e.g. {bad[0]}; "

@@ -61,7 +61,7 @@ def run_job(job: Job) -> dict:
         files = {f"feedback/{name}": data for name, data in feedback.items()}
     session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
-            "log": "\n".join(s for s in log if s), "files": files}
+            "log": "\n".join(s for s in log if s), "files": files, "sandbox_cpu_s": session.sandbox.cpu_s}
 
 
 def _notebooks(job: Job, session: GradingSession):

@@ -124,6 +124,7 @@ class Sandbox:
     isolated: bool = True             # False: bubblewrap unavailable, rlimits + seccomp only
     python: str = sys.executable
     preload: tuple[str, ...] = ()     # imported once by the zygote (e.g. torch)
+    cpu_s: float = 0.0                # CPU seconds the sandboxes reported (benchmarks only)
     _zygote: "Zygote | None" = field(default=None, repr=False)
 
     def command(self, submission: Path, ctl_fd: int) -> tuple[list[str], str]:
@@ -287,8 +288,22 @@ class Zygote:
             return None
 
     def close(self) -> None:
-        """Kill the whole sandbox: bwrap's process group; --die-with-parent and the PID
-        namespace take every process inside with it."""
+        """End the sandbox: politely first (closing the control socket ends the zygote, so
+        every process is reaped and its CPU time accounted), then by killing bwrap's
+        process group; --die-with-parent and the PID namespace take everything inside."""
+        if self.ctl is not None and self.proc.poll() is None:
+            try:
+                cpu = float(self._ask({"op": "exit"}).get("cpu_s", 0.0))
+                self.sandbox.cpu_s += cpu if 0 <= cpu < 1e6 else 0.0   # untrusted: benchmarks only
+            except (ZygoteDied, ValueError, TypeError, AttributeError):
+                pass
+            if self.ctl is not None:
+                self.ctl.close()
+                self.ctl = None
+            try:
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -10,6 +10,7 @@ SOCK_SEQPACKET) carries one JSON message per packet:
     {"op": "spawn"} + 3 fds (requests, replies, output)  -> {"pid": n}
     {"op": "wait", "pid": n, "timeout": s}              -> {"pid": n, "status": code or null}
     {"op": "kill", "pid": n}                             -> {"pid": n, "status": code}
+    {"op": "exit"}                                       -> {"cpu_s": seconds}, then it ends
 
 A forked worker lowers its own rlimits and installs the no-new-processes seccomp filter
 (worker.confine) before it imports any student module.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -76,6 +78,11 @@ def serve(ctl: socket.socket) -> None:
             reply = {"pid": pid}
         elif op == "wait":
             reply = {"pid": msg["pid"], "status": _wait(int(msg["pid"]), float(msg.get("timeout", 0)))}
+        elif op == "exit":   # report CPU seconds (for benchmarks), then end
+            own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+            ctl.send(json.dumps({"cpu_s": cpu}).encode())
+            return
         elif op == "kill":
             try:
                 os.kill(int(msg["pid"]), signal.SIGKILL)
