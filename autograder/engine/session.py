@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,6 +211,3 @@ def internal_log(records: dict[str, TestRecord]) -> str:
             parts.append(f"== {r.nodeid} [{r.status}]\n{r.internal}\n")
     return "\n".join(parts)
 
-
-def format_exc() -> str:
-    return traceback.format_exc()[-6000:]
