@@ -1,7 +1,7 @@
 # Grading: `make grade` grades the bundled example submissions of a1 and prints the table.
 #   make grade ASSIGNMENT=a2 SUBMISSIONS=path/to/subs OUT=grading/a2 [WORKERS=4] [FORCE=1]
 .PHONY: grade gradescope grade-check
-GRADE_ASSIGNMENT := $(if $(ASSIGNMENT),$(ASSIGNMENT),a1)
+GRADE_ASSIGNMENT = $(if $(ASSIGNMENT),$(ASSIGNMENT),$(firstword $(shell $(PY) -m vitlab.course folders 2>/dev/null)))
 grade: $(STAMP) ## grade submissions: [ASSIGNMENT=a1] [SUBMISSIONS=dir] [OUT=dir] [WORKERS=n] [FORCE=1]; no args: the examples
 	@env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS $(PY) -m autograder grade -a $(GRADE_ASSIGNMENT) $(if $(SUBMISSIONS),-s $(SUBMISSIONS)) \
 	  $(if $(OUT),-o $(OUT)) $(if $(WORKERS),-j $(WORKERS)) $(if $(filter 1 yes true,$(FORCE)),--force)
