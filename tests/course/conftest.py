@@ -24,7 +24,7 @@ def run_public_tests(folder: Path, tmp_path: Path) -> dict:
     report = tmp_path / f"{folder.parent.name}-{folder.name}.json"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
     env.update(VITLAB_REPORT=str(report), PYTHONPATH=str(Path(__file__).parent), MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "report_plugin", "-x" if False else "-q"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "report_plugin", "-q"],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=900)
     if not report.exists():
         raise AssertionError(f"pytest in {folder} wrote no report:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
