@@ -159,8 +159,22 @@ def course_map(course: Course) -> str:
     return "\n".join(out)
 
 
+DATASETS = ("mnist", "cifar10")
+
+
+def course_datasets(course: Course) -> list[str]:
+    """course.toml `datasets`: the datasets the course uses (default: both)."""
+    names = course.settings.get("datasets", list(DATASETS))
+    if not isinstance(names, list) or not names or any(n not in DATASETS for n in names):
+        raise CourseError(f"{course.root / 'course.toml'}: datasets = {names!r} must list some of "
+                          f"{', '.join(map(repr, DATASETS))}")
+    return names
+
+
 def _main(argv: list[str]) -> int:
-    """`python -m vitlab.course folders | folder KEY | map`: small queries for the Makefile."""
+    """`python -m vitlab.course folders | folder KEY | map | datasets | kind`: small queries for
+    the Makefile. `datasets` prints what `python -m vitdata fetch` takes (`all` for both);
+    `kind` prints `gpu` or `cpu` (course.toml `gpu`, default true)."""
     import sys
 
     try:
@@ -171,8 +185,13 @@ def _main(argv: list[str]) -> int:
             print(course.assignment(argv[1]).folder)
         elif argv[:1] == ["map"]:
             print(course_map(course))
+        elif argv[:1] == ["datasets"]:
+            names = course_datasets(course)
+            print("all" if set(names) == set(DATASETS) else " ".join(names))
+        elif argv[:1] == ["kind"]:
+            print("gpu" if course.settings.get("gpu", True) is not False else "cpu")
         else:
-            print("usage: python -m vitlab.course folders | folder KEY | map", file=sys.stderr)
+            print("usage: python -m vitlab.course folders | folder KEY | map | datasets | kind", file=sys.stderr)
             return 2
     except CourseError as e:
         print(f"course: error: {e}", file=sys.stderr)

@@ -39,11 +39,19 @@ def test_fetch_failure_exits_nonzero_with_the_reason(tmp_path, capsys):
 
 
 def test_make_datasets_passes_the_mirror():
+    """`make datasets` fetches the datasets course.toml lists (`all` when it lists both)."""
+    from vitlab.course import DATASETS, course_datasets, load_course
+
+    names = course_datasets(load_course(ROOT))
+    which = "all" if set(names) == set(DATASETS) else names[0]
     dry = subprocess.run(["make", "-n", "datasets", "MIRROR=/some/mirror", "FORCE=1"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
-    assert "PYTHONPATH=datasets .venv/bin/python -m vitdata fetch all --mirror /some/mirror --force" in dry
+    assert f"PYTHONPATH=datasets .venv/bin/python -m vitdata fetch {which} --mirror /some/mirror --force" in dry
     dry = subprocess.run(["make", "-n", "datasets"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert "-m vitdata fetch all" in dry and "--mirror" not in dry
+    assert f"-m vitdata fetch {which}" in dry and "--mirror" not in dry
+    dry = subprocess.run(["make", "-n", "datasets", "DATASET=cifar10"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "-m vitdata fetch cifar10" in dry
 
 
 def test_package_is_self_contained(tmp_path, small):
