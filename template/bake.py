@@ -14,12 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from template.capstone import course_tables
+from template.capstone import A4, NAMES, checkpoint_timeouts, course_tables
 from template.fs import save
 from template.options import TemplateError
 from template.plan import CoursePlan, tasks
 from template.points import scale
-from template.tomltext import drop_tasks, parse, set_points
+from template.tomltext import drop_tasks, parse, set_points, set_task_value
 
 # Never copied: environments, caches, outputs, data, and what the bake regenerates.
 SKIP_NAMES = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints",
@@ -71,7 +71,8 @@ def unwanted(rel: str, plan: CoursePlan) -> bool:
 
 def _names_dropped(rel: str, path: Path, plan: CoursePlan) -> bool:
     """Tests, benchmarks and examples of a dropped assignment: in a folder named after its id
-    (tests/a2/), a benchmark named after it (bench/a2_train.py), or a file naming its folder."""
+    (tests/a2/), a benchmark named after it (bench/a2_train.py), or a file naming its folder
+    when none of that folder stays (a folder kept as given code does not drop its readers)."""
     if not rel.startswith(("tests/", "bench/", "examples/")) or path.is_dir():
         return False
     parts = rel.split("/")
@@ -82,7 +83,7 @@ def _names_dropped(rel: str, path: Path, plan: CoursePlan) -> bool:
         return True
     if path.suffix in (".py", ".toml", ".md", ".json", ".txt", ".ini") and not path.is_symlink():
         text = path.read_text(encoding="utf-8", errors="replace")
-        return any(folder in text for folder in plan.dropped)
+        return any(folder in text for folder in plan.dropped if folder not in plan.kept)
     return False
 
 
@@ -146,9 +147,9 @@ def summary(plan: CoursePlan) -> str:
     course = kit_course(plan.kit)
     lines = ["Assignments:", ""]
     lines += [f"- `{a.folder}`: {a.title}" for a in course.assignments if a.folder in plan.folders]
-    names = " and ".join({"mnist": "MNIST", "cifar10": "CIFAR-10"}[d] for d in plan.datasets)
+    names = " and ".join(NAMES[d] for d in plan.uses)
     kind = "a GPU course" if plan.gpu else "a CPU-only course"
-    lines += ["", f"This is {kind} on {names}."]
+    lines += ["", f"This is {kind} on {names} (`make datasets` fetches {'them' if len(plan.uses) > 1 else 'it'})."]
     if "a4_capstone" in plan.folders:
         lines[-1] += (" The capstone's accuracy thresholds and evaluation budgets are in "
                       "`course.toml` under `[capstone]`.")
@@ -185,7 +186,11 @@ def rewrite_points(plan: CoursePlan, dest: Path) -> list[str]:
         new.update({k: v for k, v in plan.task_points.items() if k in kept})
         for tid, pts in new.items():
             text = set_points(text, tid, pts, str(path))
-        if gone or new:
+        limits = checkpoint_timeouts(course, plan.capstone) if a.folder == A4 else {}
+        for tid, seconds in limits.items():
+            text = set_task_value(text, tid, "timeout_s", seconds, str(path))
+            log.append(f"new-course: task {tid}: timeout_s {seconds:g} (its evaluation budget grew)")
+        if gone or new or limits:
             save(path, text)
             log.append(f"new-course: {a.folder}: {len(kept)} tasks, {sum((kept | new).values()):g} points")
     return log

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from template.capstone import A4, dropped_tasks, kit_settings, thresholds
+from template.capstone import A4, DATASETS as ORDER, NAMES, dropped_tasks, kit_settings, retrain_dataset, thresholds
 from template.options import TemplateError, mapping, number, words, yes
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DATASETS = {"both": ("mnist", "cifar10"), "mnist": ("mnist",), "cifar10": ("cifar10",)}
+# Assignments that train on a dataset whatever the answer: a2's NumPy ViT and a3's recipes use MNIST.
+NEEDS = {"a2_numpy_vit": "mnist", "a3_torch_vit": "mnist"}
 
 
 @dataclass
@@ -26,7 +28,8 @@ class CoursePlan:
     kept: dict[str, list[str]] = field(default_factory=dict)   # unchosen folder -> files kept as given code
     totals: dict[str, float] = field(default_factory=dict)     # folder -> new points total
     task_points: dict[str, float] = field(default_factory=dict)  # task id -> points
-    datasets: tuple[str, ...] = ("mnist", "cifar10")
+    datasets: tuple[str, ...] = ("mnist", "cifar10")   # the answer: the capstone's checkpoint datasets
+    uses: tuple[str, ...] = ("mnist", "cifar10")       # course.toml `datasets`: what `make datasets` fetches
     gpu: bool = True
     capstone: dict[str, tuple[list[float], float]] = field(default_factory=dict)  # dataset -> (thresholds, budget_s)
     dropped_tasks: dict[str, str] = field(default_factory=dict)   # capstone task id -> checkpoint name
@@ -73,6 +76,12 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
     if ctx["dataset"] not in DATASETS:
         raise TemplateError(f"dataset: {ctx['dataset']!r} is not one of {', '.join(DATASETS)}")
     plan.datasets = DATASETS[ctx["dataset"]]
+    plan.uses = course_datasets(ctx["dataset"], folders)
+    extra = [d for d in plan.uses if d not in plan.datasets]
+    if extra:
+        users = ", ".join(f for f in folders if NEEDS.get(f) in extra)
+        plan.notes.append(f"dataset={ctx['dataset']}: course.toml `datasets` (what `make datasets` fetches) "
+                          f"also lists {' and '.join(NAMES[d] for d in extra)}, which {users} train on")
     for name in plan.datasets:
         plan.capstone[name] = (thresholds(f"{name}_thresholds", ctx[f"{name}_thresholds"]),
                                number(f"{name}_budget_s", ctx[f"{name}_budget_s"], low=0, low_open=True))
@@ -82,9 +91,12 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
         if plan.dropped_tasks:
             plan.notes.append(f"dataset={ctx['dataset']}: the capstone drops task(s) "
                               f"{', '.join(f'{t} ({n})' for t, n in sorted(plan.dropped_tasks.items()))}")
-        retrain = kit_settings(kit).get("capstone", {}).get("retrain", {}).get("dataset")
-        if retrain and retrain not in plan.datasets:
-            plan.notes.append(f"the capstone's re-training check uses {retrain}: the course still needs it (make datasets)")
+        kit_retrain = kit_settings(kit).get("capstone", {}).get("retrain", {})
+        retrain = retrain_dataset(kit_settings(kit), plan.datasets)
+        if retrain != kit_retrain.get("dataset"):
+            plan.notes.append(f"the capstone's re-training check (task {kit_retrain.get('task')}) runs on "
+                              f"{NAMES[retrain]} instead of {NAMES[kit_retrain['dataset']]} "
+                              "(course.toml [capstone.retrain])")
     _points(course, plan, ctx)
     plan.kept = needed_sources(kit, folders)
     for other, files in plan.kept.items():
@@ -92,9 +104,19 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
         plan.notes.append(f"kept {users} of solutions/{other} as given code for the chosen assignments "
                           f"({other} itself is not part of the course)")
     if not plan.gpu and A4 in folders:
-        plan.notes.append("CPU-only course: students train the capstone's models on a CPU; "
-                          "the thresholds in course.toml [capstone] should match what a CPU reaches")
+        plan.notes.append("CPU-only course: a recipe named without _cpu/_gpu "
+                          f"(`make train CONFIG=vit_{plan.datasets[0]}`) runs the *_cpu one; check that the thresholds in course.toml [capstone] match "
+                          "what a CPU reaches")
     return plan
+
+
+def course_datasets(answer: str, folders: list[str]) -> tuple[str, ...]:
+    """The datasets a course uses (course.toml `datasets`): the answer's, plus MNIST for the
+    assignments that train on it."""
+    if answer not in DATASETS:
+        raise TemplateError(f"dataset: {answer!r} is not one of {', '.join(DATASETS)}")
+    need = set(DATASETS[answer]) | {NEEDS[f] for f in folders if f in NEEDS}
+    return tuple(d for d in ORDER if d in need)
 
 
 def _chosen(course, text: str) -> list[str]:
@@ -218,3 +240,8 @@ def identifier(option: str, value: str) -> str:
 def course_plan_folders(kit: Path, choice: str) -> list[str]:
     """The chosen assignments' folders, in the kit's order."""
     return _chosen(kit_course(kit), choice)
+
+
+def course_plan_datasets(kit: Path, answer: str, choice: str) -> list[str]:
+    """course.toml `datasets` for a checked dataset answer and assignment choice."""
+    return list(course_datasets(answer, course_plan_folders(kit, choice)))

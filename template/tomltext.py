@@ -78,15 +78,20 @@ def task_id(section: Section) -> str | None:
 
 def set_points(text: str, tid: str, points: float, path: str = "assignment.toml") -> str:
     """`text` with task `tid`'s `points = ...` line set to `points`."""
+    return set_task_value(text, tid, "points", points, path)
+
+
+def set_task_value(text: str, tid: str, key: str, value: float, path: str = "assignment.toml") -> str:
+    """`text` with task `tid`'s `<key> = ...` line (points, timeout_s) set to the number `value`."""
     sections = split(text)
     hit = next((s for s in sections if task_id(s) == tid), None)
-    if hit is None or hit.get("points") is None:
-        raise TemplateError(f"{path}: task {tid} has no `points = ...` line to change")
-    set_value(hit, "points", fmt(points), path)
+    if hit is None or hit.get(key) is None:
+        raise TemplateError(f"{path}: task {tid} has no `{key} = ...` line to change")
+    set_value(hit, key, fmt(value), path)
     out = join(sections)
-    got = {str(t["id"]): t["points"] for t in parse(out, path).get("tasks", [])}
-    if got.get(tid) != points:
-        raise TemplateError(f"{path}: could not set the points of task {tid}")
+    got = {str(t["id"]): t.get(key) for t in parse(out, path).get("tasks", [])}
+    if got.get(tid) != value:
+        raise TemplateError(f"{path}: could not set the {key} of task {tid}")
     return out
 
 

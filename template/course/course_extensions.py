@@ -38,6 +38,16 @@ def kit_folders(choice: str, kit: str) -> list[str]:
     return course_plan_folders(Path(kit), choice)
 
 
+def course_datasets(answer: str, choice: str, kit: str) -> list[str]:
+    """course.toml `datasets`: the dataset answer's, plus MNIST for a2 and a3 (checked
+    by the pre-generation hook)."""
+    if kit not in sys.path:
+        sys.path.insert(0, kit)
+    from template.plan import course_plan_datasets
+
+    return course_plan_datasets(Path(kit), answer, choice)
+
+
 def kit_capstone(kit: str, dataset: str, key: str) -> str:
     """The kit's capstone setting for a dataset, as a default answer ('97,98,99', '120')."""
     if kit not in sys.path:
@@ -51,4 +61,4 @@ class CourseExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters.update(kit_root=kit_root, kit_assignments=kit_assignments, kit_folders=kit_folders,
-                                   kit_capstone=kit_capstone)
+                                   kit_capstone=kit_capstone, course_datasets=course_datasets)

@@ -146,7 +146,7 @@ def test_capstone_tables_are_the_kits_with_new_values():
     kit = tomllib.loads(text)["capstone"]
     assert set(out["checkpoints"]) == {n for n, s in kit["checkpoints"].items() if s["dataset"] == "cifar10"}
     assert all(s["thresholds"] == [60.0, 75.0] and s["budget_s"] == 200 for s in out["checkpoints"].values())
-    assert out["retrain"] == kit["retrain"]
+    assert out["retrain"]["dataset"] == "cifar10"                  # moved: test_a_course_without_mnist_...
     without = course_tables(text, ["a1_numpy_layers"], {})        # no capstone: no tables, no comments
     assert "capstone" not in without.lower()
 
@@ -197,3 +197,68 @@ def test_unwanted_keeps_only_the_linked_files_of_a_dropped_assignment():
             "course.toml", "solutions/a2_numpy_vit/runs/log.csv", "tests/template/test_x.py"]
     assert [p for p in keep if unwanted(p, plan)] == []
     assert [p for p in drop if not unwanted(p, plan)] == []
+
+
+def test_course_datasets_add_what_the_assignments_train_on():
+    assert plan(assignments="a1", dataset="cifar10").uses == ("cifar10",)
+    assert plan(assignments="a4", dataset="mnist").uses == ("mnist",)
+    p = plan(assignments="a1,a2,a4", dataset="cifar10")
+    assert p.uses == ("mnist", "cifar10") and p.datasets == ("cifar10",)
+    assert any("also lists MNIST, which a2_numpy_vit train on" in n for n in p.notes), p.notes
+
+
+def _capstone(datasets):
+    from template.capstone import course_tables
+
+    settings = {d: ([50.0], 100.0) for d in datasets}
+    text = course_tables((KIT / "course.toml").read_text(encoding="utf-8"), ["a4_capstone"], settings)
+    return text, tomllib.loads(text)["capstone"]
+
+
+def test_a_course_without_mnist_retrains_on_cifar10():
+    """Task 4.5 re-trains on the course's own dataset, with patches that tile its images."""
+    from template.capstone import RETRAIN
+
+    kit = tomllib.loads((KIT / "course.toml").read_text(encoding="utf-8"))["capstone"]["retrain"]
+    for datasets in (("mnist", "cifar10"), ("mnist",)):
+        assert _capstone(datasets)[1]["retrain"] == kit
+    text, cap = _capstone(("cifar10",))
+    r = cap["retrain"]
+    assert r["dataset"] == "cifar10" and r["min_accuracy"] == float(RETRAIN["cifar10"][0]["min_accuracy"])
+    assert {k: v for k, v in r.items() if k not in ("dataset", "min_accuracy", "runs")} == \
+        {k: v for k, v in kit.items() if k not in ("dataset", "min_accuracy", "runs")}
+    assert set(r["runs"]) == set(kit["runs"])
+    for name, run in r["runs"].items():
+        assert run == {**kit["runs"][name], "patch_size": 4} and 32 % run["patch_size"] == 0, name
+    retrain_text = text[text.index("# Task 4.5"):]
+    assert "small CIFAR-10 subset" in retrain_text and "MNIST" not in retrain_text
+
+
+def test_retrain_runs_build_on_their_dataset(tmp_path):
+    """Each moved run builds with the reference model at the dataset's image size (no training)."""
+    import json
+    import subprocess
+    import sys
+
+    runs = _capstone(("cifar10",))[1]["retrain"]["runs"]
+    code = ("import json, sys; from config import Config; from models import build_model\n"
+            "for run in json.loads(sys.argv[1]).values():\n"
+            "    cfg = Config.from_dict({'dataset': 'cifar10', 'img_size': 32, 'in_chans': 3, **run})\n"
+            "    print(run['model'], sum(p.numel() for p in build_model(cfg).parameters()))\n")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(runs)], cwd=KIT / "solutions/a3_torch_vit",
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(proc.stdout.split()) == 2 * len(runs)
+
+
+def test_a_larger_evaluation_budget_raises_the_tasks_time_limit():
+    from template.capstone import checkpoint_timeouts
+    from vitlab.course import load_course
+
+    course = load_course(KIT)
+    a4 = {t.id: t.timeout_s for t in course.assignment("a4").tasks}
+    kit = {"mnist": ([97.0], 120.0), "cifar10": ([70.0], 300.0)}
+    assert checkpoint_timeouts(course, kit) == {}
+    assert checkpoint_timeouts(course, {"mnist": ([97.0], 10.0)}) == {}        # a smaller budget keeps the limit
+    got = checkpoint_timeouts(course, {"cifar10": ([70.0], 600.0)})
+    assert got == {"4.3": a4["4.3"] + 300, "4.4": a4["4.4"] + 300}
