@@ -8,13 +8,28 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from autograder.engine import examples, gradescope
 from vitlab.course import load_course
 
 
+def first_assignment():
+    """The course's first assignment (what `make gradescope` builds without ASSIGNMENT=), passing
+    over the capstone (whose tasks course.toml [capstone.checkpoints] names): it is graded on
+    trained checkpoints, and its released code is given code that really trains, so its stubs
+    do not score a quick zero. tests/a4 grades it."""
+    course = load_course()
+    capstone = {str(s["task"]) for s in course.settings.get("capstone", {}).get("checkpoints", {}).values()}
+    a = next((a for a in course.assignments if not capstone & {t.id for t in a.tasks}), None)
+    if a is None:
+        pytest.skip("this course has only the capstone")
+    return a
+
+
 def test_zip_layout_and_run_autograder(tmp_path):
-    a = load_course().assignment("a1")
-    z = gradescope.build("a1", tmp_path / "autograder.zip")
+    a = first_assignment()
+    z = gradescope.build(a.id, tmp_path / "autograder.zip")
     root = tmp_path / "autograder"
     with zipfile.ZipFile(z) as zf:
         names = set(zf.namelist())
