@@ -128,9 +128,10 @@ def test_capstone_alone_keeps_its_a3_chain_and_takes_new_thresholds(bake_root):
         assert link.exists(), f"{link} dangles"
     assert not (course / "solutions/a3_torch_vit/assignment.toml").exists()
     assert not (course / "solutions/a1_numpy_layers").exists() and not (course / "solutions/a2_numpy_vit").exists()
-    for test in (course / "tests").rglob("*.py"):
+    for test in (course / "tests").rglob("*.py"):         # tests of the assignments that are gone
         text = test.read_text(encoding="utf-8")
-        assert not any(f in text for f in ("a1_numpy_layers", "a2_numpy_vit", "a3_torch_vit")), test
+        assert not any(f in text for f in ("a1_numpy_layers", "a2_numpy_vit")), test
+    assert (course / "tests/a4/test_recipes.py").is_file()   # names a3_torch_vit, whose linked files stay
 
 
 @pytest.mark.parametrize("opts, message", [
@@ -161,3 +162,33 @@ def test_a_baked_course_adds_exercises_but_does_not_bake_courses(a1_course):
     assert (a1_course / "template/exercise/cookiecutter.json").is_file()
     proc = make(a1_course, "new-course", "NO_INPUT=1", f"DEST={a1_course.parent}")
     assert proc.returncode != 0 and "bake new courses from the ViT Lab kit itself" in proc.stderr, proc.stderr
+
+
+def test_cifar_only_cpu_capstone_follows_its_options(bake_root):
+    """dataset=cifar10 gpu=no: the CIFAR-10 checkpoint tasks and the CPU thresholds; the
+    re-training check on CIFAR-10; `make datasets` fetches CIFAR-10 only and `make train`
+    takes the CPU recipes; a larger budget raises the tasks' time limit; the capstone's
+    public tests and recipe checks pass in the course."""
+    course = bake(bake_root, "cifar-cpu", "assignments=a4", "dataset=cifar10", "gpu=no", "cifar10_budget_s=600",
+                  "course_id=cifar_cpu")
+    cfg = toml(course / "course.toml")
+    assert (cfg["gpu"], cfg["datasets"]) == (False, ["cifar10"])
+    kit = toml(KIT / "course.toml")["capstone"]
+    want = {n for n, s in kit["checkpoints"].items() if s["dataset"] == "cifar10"}
+    assert set(cfg["capstone"]["checkpoints"]) == want
+    assert all(s["thresholds"] == [45.0, 50.0, 55.0] and s["budget_s"] == 600
+               for s in cfg["capstone"]["checkpoints"].values())                 # the CPU defaults
+    assert cfg["capstone"]["retrain"]["dataset"] == "cifar10"
+    tasks = {t["id"]: t for t in toml(course / "solutions/a4_capstone/assignment.toml")["tasks"]}
+    kit_tasks = {t.id: t for t in KIT_COURSE.assignment("a4").tasks}
+    assert sorted(tasks) == sorted(str(s["task"]) for s in kit["checkpoints"].values() if s["dataset"] == "cifar10") \
+        + [str(kit["retrain"]["task"])]
+    for name in want:
+        tid = str(kit["checkpoints"][name]["task"])
+        assert tasks[tid]["timeout_s"] == kit_tasks[tid].timeout_s + 600 - kit["checkpoints"][name]["budget_s"]
+    assert "-m vitdata fetch cifar10 " in ok(make(course, "-n", "datasets"))
+    assert "configs/vit_cifar10_cpu.toml" in ok(make(course, "-n", "train", "CONFIG=vit_cifar10"))
+    release_check(course)
+    assert " passed" in ok(make(course, "check", "ASSIGNMENT=a4"))
+    py = str(course / ".venv/bin/python")
+    assert " passed" in ok(run([py, "-m", "pytest", "-q", "tests/a4/test_recipes.py"], course))
