@@ -194,7 +194,8 @@ def _task_key(tid: str) -> tuple[int, int]:
 
 def needed_sources(kit: Path, folders: list[str]) -> dict[str, list[str]]:
     """Files of unchosen assignments that a chosen one reaches through symlinks (a2's
-    `layers.py -> ../a1_numpy_layers/layers.py`), following chains of links."""
+    `layers.py -> ../a1_numpy_layers/layers.py`), following chains of links, and those
+    folders' own links to the kit's code (a3's `vitdata`, which a4's linked `train.py` imports)."""
     solutions = kit / "solutions"
     need: dict[str, set[str]] = {}
     todo = [p for f in folders for p in _links(solutions / f)]
@@ -214,6 +215,10 @@ def needed_sources(kit: Path, folders: list[str]) -> dict[str, list[str]]:
             need.setdefault(owner, set()).add(str(Path(*rel.parts[1:])))
         if target.is_symlink():
             todo.append(target)
+    for owner, files in need.items():   # a linked script runs with its own folder first on sys.path:
+        for link in _links(solutions / owner):      # it imports the kit's code (vitdata) from there
+            if not Path(os.path.normpath(link.parent / os.readlink(link))).is_relative_to(solutions):
+                files.add(str(link.relative_to(solutions / owner)))
     return {k: sorted(v) for k, v in sorted(need.items())}
 
 

@@ -155,7 +155,7 @@ def test_later_assignments_keep_the_earlier_files_they_link_to():
     assert needed_sources(KIT, ["a2_numpy_vit"])["a1_numpy_layers"] == ["conv.py", "gradcheck.py", "layers.py"]
     assert "a1_numpy_layers" not in needed_sources(KIT, ["a1_numpy_layers", "a2_numpy_vit"])
     kept = plan(assignments="a4").kept["a3_torch_vit"]
-    assert {"modules.py", "train.py", "atomic_io.py"} <= set(kept)
+    assert {"modules.py", "train.py", "atomic_io.py", "vitdata"} <= set(kept)   # vitdata: train.py runs from a3
     assert any("a3_torch_vit" in n and "given code" in n for n in plan(assignments="a4").notes)
 
 
