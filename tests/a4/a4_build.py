@@ -5,7 +5,8 @@ the capstone's modules by their plain names (config, models, train), which other
 assignments use too. It writes
 
     DEST/course/course.toml                 the real course.toml with a4 only and a test [capstone]
-    DEST/course/solutions/a4_capstone       -> the real solutions/a4_capstone
+    DEST/course/solutions/a4_capstone/      links to the real solutions/a4_capstone's files, and
+                                            its assignment.toml with every task the test [capstone] grades
     DEST/course/data/<dataset>_<split>.npz  "motif" images (x uint8 (N, C, H, W), y int64 (N,))
     DEST/checkpoints/<name>/                four tiny checkpoints trained on them (submit.export)
 
@@ -16,6 +17,7 @@ CIFAR-10-shaped test set has 5 % of its labels flipped, so a perfect model score
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -108,10 +110,22 @@ def motif(dataset: str, n: int, seed: int, flip: float = 0.0) -> tuple[np.ndarra
 
 def write_course(dest: Path) -> Path:
     course = dest / "course"
-    (course / "solutions").mkdir(parents=True, exist_ok=True)
-    link = course / "solutions" / "a4_capstone"
-    if not link.exists():
-        link.symlink_to(A4)
+    folder = course / "solutions" / "a4_capstone"
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in A4.iterdir():               # the real folder, entry by entry ...
+        if entry.name != "assignment.toml" and not (folder / entry.name).exists():
+            (folder / entry.name).symlink_to(entry)
+    # ... with every task of the test [capstone]: a course baked for one dataset declares only
+    # that dataset's checkpoint tasks, but its graders are the same code and are tested whole.
+    # (6 points: a share per threshold, 2 or 3 of them here, is a whole number.)
+    text = (A4 / "assignment.toml").read_text(encoding="utf-8")
+    have = {t["id"] for t in tomllib.loads(text).get("tasks", [])}
+    for name, spec in tomllib.loads(CAPSTONE)["capstone"]["checkpoints"].items():
+        if spec["task"] not in have:
+            text += (f'\n[[tasks]]\nid = "{spec["task"]}"\ntitle = "{name} (checkpoints/{name})"\npoints = 6\n'
+                     f'files = ["checkpoints/{name}/checkpoint.safetensors", "checkpoints/{name}/config.json"]\n'
+                     'timeout_s = 120\n')
+    (folder / "assignment.toml").write_text(text, encoding="utf-8")
     raw = (ROOT / "course.toml").read_text(encoding="utf-8")
     head = raw.split("\n[capstone]")[0]
     head = "\n".join('assignments = ["a4_capstone"]' if line.startswith("assignments") else line
