@@ -6,14 +6,20 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .conftest import gradebook, make, ok, release_check, run, toml, tree_digest  # noqa: F401
+from vitlab.course import load_course
+
+from .conftest import KIT, gradebook, make, ok, release_check, run, toml, tree_digest  # noqa: F401
 
 A1 = "a1_numpy_layers"
+# The ids the two exercises get: the next free ones after a1's own tasks (1.9 and 1.10 for 1.1-1.8).
+_LAST = max(int(t.id.split(".")[1]) for t in load_course(KIT).assignment("a1").tasks)
+NEW, NEXT = f"1.{_LAST + 1}", f"1.{_LAST + 2}"
+M_NEW, M_NEXT = "task" + NEW.replace(".", "_"), "task" + NEXT.replace(".", "_")
 
 
 @pytest.fixture(scope="module")
 def added(a1_course):
-    """Task 1.9 (a leaky ReLU), added with the defaults the template offers."""
+    """The next free a1 task (a leaky ReLU), added with the defaults the template offers."""
     toml_before = (a1_course / "solutions" / A1 / "assignment.toml").read_text(encoding="utf-8")
     before = tree_digest(a1_course)
     out = ok(make(a1_course, "new-exercise", "NO_INPUT=1", "OPTS=assignment=a1 title='Leaky ReLU' points=5"))
@@ -23,19 +29,19 @@ def added(a1_course):
 def test_every_file_is_in_place(added):
     course, before, toml_before, out = added
     sol = course / "solutions" / A1
-    assert "task 1.9 (Leaky ReLU, 5 points, marker task1_9) added to a1_numpy_layers" in out
+    assert f"task {NEW} (Leaky ReLU, 5 points, marker {M_NEW}) added to a1_numpy_layers" in out
     module = (sol / "leaky_relu.py").read_text(encoding="utf-8")
-    assert module.count("### BEGIN SOLUTION Task 1.9: ") == 2 and "def leaky_relu_forward(x, alpha=0.01):" in module
-    assert "pytestmark = pytest.mark.task1_9" in (sol / "tests/test_leaky_relu.py").read_text(encoding="utf-8")
+    assert module.count(f"### BEGIN SOLUTION Task {NEW}: ") == 2 and "def leaky_relu_forward(x, alpha=0.01):" in module
+    assert f"pytestmark = pytest.mark.{M_NEW}" in (sol / "tests/test_leaky_relu.py").read_text(encoding="utf-8")
     grader = (course / "autograder/graders" / A1 / "test_leaky_relu.py").read_text(encoding="utf-8")
     assert "def test_forward_matches_reference(student, reference" in grader and "expect_close(" in grader
     text = (sol / "assignment.toml").read_text(encoding="utf-8")
     assert text.startswith(toml_before.rstrip("\n"))                   # appended: comments and layout kept
     assert toml(sol / "assignment.toml")["tasks"][-1] == {
-        "id": "1.9", "title": "Leaky ReLU", "points": 5, "files": ["leaky_relu.py"], "timeout_s": 30}
+        "id": NEW, "title": "Leaky ReLU", "points": 5, "files": ["leaky_relu.py"], "timeout_s": 30}
     nb = nbformat.read(sol / f"{A1}.ipynb", as_version=4)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    assert {"task1_9_leaky_relu_intro", "task1_9_leaky_relu_solution", "task1_9_leaky_relu_test"} <= set(ids)
+    assert {f"{M_NEW}_leaky_relu_intro", f"{M_NEW}_leaky_relu_solution", f"{M_NEW}_leaky_relu_test"} <= set(ids)
     changed = {p for p in set(before) | set(tree_digest(course)) if before.get(p) != tree_digest(course).get(p)}
     outside = {p for p in changed if not p.startswith(f"assignments/{A1}/")} - {
         f"solutions/{A1}/leaky_relu.py", f"solutions/{A1}/tests/test_leaky_relu.py", f"solutions/{A1}/assignment.toml",
@@ -46,26 +52,26 @@ def test_every_file_is_in_place(added):
 def test_release_picks_it_up(added):
     course = added[0]
     release_check(course)
-    assert "| 1.9 | Leaky ReLU | 5 | `leaky_relu.py` |" in (course / "README.md").read_text(encoding="utf-8")
+    assert f"| {NEW} | Leaky ReLU | 5 | `leaky_relu.py` |" in (course / "README.md").read_text(encoding="utf-8")
     released = course / "assignments" / A1
     stub = (released / "leaky_relu.py").read_text(encoding="utf-8")
-    assert 'raise NotImplementedError("Task 1.9: out = x where x > 0, else alpha * x")' in stub
+    assert f'raise NotImplementedError("Task {NEW}: out = x where x > 0, else alpha * x")' in stub
     assert "np.where(x > 0" not in stub
-    assert "task1_9: Task 1.9: Leaky ReLU (5 points)" in (released / "pytest.ini").read_text(encoding="utf-8")
+    assert f"{M_NEW}: Task {NEW}: Leaky ReLU (5 points)" in (released / "pytest.ini").read_text(encoding="utf-8")
     nb = (released / f"{A1}.ipynb").read_text(encoding="utf-8")
-    assert "slope_demo = np.where" not in nb and "HIDDEN TESTS" not in nb and "task1_9_leaky_relu_solution" in nb
+    assert "slope_demo = np.where" not in nb and "HIDDEN TESTS" not in nb and f"{M_NEW}_leaky_relu_solution" in nb
     py = str(course / ".venv/bin/python")
     leaks = ok(run([py, "-c", "from vitlab.course import load_course; from vitlab.release.leaks import scan; "
                     "c = load_course(); print(*scan(c, c.root / 'assignments'), sep='\\n')"], course))
-    assert "leaky_relu" not in leaks and "task1_9" not in leaks, leaks
+    assert "leaky_relu" not in leaks and M_NEW not in leaks, leaks
 
 
 def test_public_tests_pass_on_the_reference_and_fail_on_the_stub(added):
     course = added[0]
     py = str(course / ".venv/bin/python")
-    assert "2 passed" in ok(run([py, "-m", "pytest", "-m", "task1_9"], course / "solutions" / A1))
-    stub = run([py, "-m", "pytest", "-m", "task1_9"], course / "assignments" / A1)
-    assert "2 failed" in stub.stdout and stub.stdout.count("NotImplementedError: Task 1.9") >= 2, stub.stdout[-2000:]
+    assert "2 passed" in ok(run([py, "-m", "pytest", "-m", M_NEW], course / "solutions" / A1))
+    stub = run([py, "-m", "pytest", "-m", M_NEW], course / "assignments" / A1)
+    assert "2 failed" in stub.stdout and stub.stdout.count(f"NotImplementedError: Task {NEW}") >= 2, stub.stdout[-2000:]
 
 
 def test_make_grade_grades_the_new_task(added, tmp_path):
@@ -77,12 +83,12 @@ def test_make_grade_grades_the_new_task(added, tmp_path):
     shutil.copyfile(course / "solutions" / A1 / "leaky_relu.py", subs / "solved_new" / "leaky_relu.py")
     ok(make(course, "grade", "ASSIGNMENT=a1", f"SUBMISSIONS={subs}", f"OUT={tmp_path / 'out'}", "WORKERS=1"))
     rows = gradebook(tmp_path / "out" / "gradebook.csv")
-    assert (float(rows[("solved_new", "1.9")]["score"]), rows[("solved_new", "1.9")]["status"]) == (5.0, "passed")
-    assert (float(rows[("untouched", "1.9")]["score"]), rows[("untouched", "1.9")]["status"]) == (0.0, "not_implemented")
+    assert (float(rows[("solved_new", NEW)]["score"]), rows[("solved_new", NEW)]["status"]) == (5.0, "passed")
+    assert (float(rows[("untouched", NEW)]["score"]), rows[("untouched", NEW)]["status"]) == (0.0, "not_implemented")
     points = {t["id"]: t["points"] for t in toml(course / "solutions" / A1 / "assignment.toml")["tasks"]}
     for tid, pts in points.items():                                  # the course's own (scaled) points
         assert float(rows[("solved_new", tid)]["max_score"]) == pts, tid
-        if tid not in ("1.9", "1.10"):
+        if tid not in (NEW, NEXT):
             assert rows[("solved_new", tid)]["status"] == "not_implemented", rows[("solved_new", tid)]
 
 
@@ -90,12 +96,12 @@ def test_a_second_exercise_takes_the_next_id_and_appends_to_the_module(added):
     course = added[0]
     out = ok(make(course, "new-exercise", "NO_INPUT=1",
                   "OPTS=assignment=1 title='Scaled leak' module=leaky_relu function_name=scaled_leak points=2.5"))
-    assert "task 1.10 (Scaled leak, 2.5 points, marker task1_10)" in out
+    assert f"task {NEXT} (Scaled leak, 2.5 points, marker {M_NEXT})" in out
     module = (course / "solutions" / A1 / "leaky_relu.py").read_text(encoding="utf-8")
     assert "def leaky_relu_forward(" in module and "def scaled_leak_backward(" in module
-    assert module.count('"""Task 1.9: Leaky ReLU."""') == 1                  # one module header
+    assert module.count(f'"""Task {NEW}: Leaky ReLU."""') == 1                  # one module header
     assert (course / "solutions" / A1 / "tests/test_scaled_leak.py").exists()
-    assert "2 passed" in ok(run([str(course / ".venv/bin/python"), "-m", "pytest", "-m", "task1_10"], course / "solutions" / A1))
+    assert "2 passed" in ok(run([str(course / ".venv/bin/python"), "-m", "pytest", "-m", M_NEXT], course / "solutions" / A1))
 
 
 @pytest.mark.parametrize("opts, message", [
