@@ -4,7 +4,9 @@ The kit's course.toml drives the capstone graders: each `[capstone.checkpoints.<
 (a task, a dataset, accuracy thresholds in percent, an evaluation budget in seconds)
 becomes that task's tests. A baked course gets the kit's `[capstone]` tables as text
 (comments kept), with the chosen thresholds and budgets, and without the checkpoints (and
-their tasks) of a dataset it does not use.
+their tasks) of a dataset it does not use. The re-training check (`[capstone.retrain]`)
+moves to the course's dataset when the kit's is not one of them (`RETRAIN`), and a larger
+evaluation budget raises its checkpoint task's hard time limit (`checkpoint_timeouts`).
 """
 from __future__ import annotations
 
