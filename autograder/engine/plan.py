@@ -18,7 +18,7 @@ from vitlab.release import fences, sources
 
 from autograder.engine import notebooks
 from autograder.engine.notebooks import NotebookPlan
-from autograder.engine.sandbox import Limits, probe_bwrap, stage_grader_lib
+from autograder.engine.sandbox import Limits, gpu_devices, probe_bwrap, stage_grader_lib
 from autograder.engine.session import Job, TaskInfo
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -69,6 +69,8 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     work.mkdir(parents=True, exist_ok=True)
     if "memory_limit_gb" in a.extra:   # assignment.toml may raise the 4 GiB address-space limit
         plan.limits.address_space = int(float(a.extra["memory_limit_gb"]) * (1 << 30))
+    if a.extra.get("gpu"):   # assignment.toml `gpu = true`: its sandboxes may use this machine's GPU
+        plan.limits.devices = gpu_devices()
     plan.notebooks = notebooks.prepare(a, work)
     py_tasks = [t for t in a.tasks if t.id not in notebooks.notebook_tasks(a)]
     if py_tasks and not plan.graders_dir.is_dir():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -45,12 +46,21 @@ class Limits:
     open_files: int = 256            # RLIMIT_NOFILE
     tmp_size: int = 256 << 20        # size of the writable tmpfs
     output_keep: int = 16 << 10      # bytes of stdout/stderr kept at the head and the tail
+    devices: tuple[str, ...] = ()    # device nodes bound in (a GPU's /dev/nvidia*); see gpu_devices
 
     def rlimits(self) -> dict[str, int]:
         """Applied by the worker to itself before it imports any student code."""
-        return {"RLIMIT_AS": self.address_space, "RLIMIT_CPU": self.cpu_s,
-                "RLIMIT_NPROC": self.nproc, "RLIMIT_FSIZE": self.file_size,
+        # CUDA reserves far more address space than it ever touches, so with a GPU the
+        # memory bound moves from RLIMIT_AS to RLIMIT_DATA (private writable memory).
+        memory = ({"RLIMIT_AS": resource.RLIM_INFINITY, "RLIMIT_DATA": self.address_space} if self.devices
+                  else {"RLIMIT_AS": self.address_space})
+        return {**memory, "RLIMIT_CPU": self.cpu_s, "RLIMIT_NPROC": self.nproc, "RLIMIT_FSIZE": self.file_size,
                 "RLIMIT_NOFILE": self.open_files, "RLIMIT_CORE": 0}
+
+
+def gpu_devices(dev: Path = Path("/dev")) -> tuple[str, ...]:
+    """The NVIDIA device nodes of this machine (none without a GPU)."""
+    return tuple(sorted(str(p) for p in dev.glob("nvidia*") if not p.is_dir()))
 
 
 def bwrap_path() -> str | None:
@@ -139,6 +149,10 @@ class Sandbox:
         args += ["--ro-bind", str(self.grader_lib), GRADER_LIB, "--ro-bind", str(submission), SUBMISSION,
                  "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp",
                  "--hostname", "sandbox", "--clearenv"]
+        for d in self.limits.devices:   # CUDA also reads the PCI topology under /sys
+            args += ["--dev-bind", d, d]
+        if self.limits.devices:
+            args += ["--ro-bind-try", "/sys", "/sys"]
         for k, v in ENV.items():
             args += ["--setenv", k, v]
         script = f"{GRADER_LIB}/autograder/engine/zygote.py"
