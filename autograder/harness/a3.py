@@ -21,6 +21,8 @@ import tempfile
 import torch
 from torch.overrides import TorchFunctionMode
 
+from autograder.harness.torch_state import settle_torch
+
 # --------------------------------------------------------------------------------------
 # The ban on library attention
 # --------------------------------------------------------------------------------------
@@ -149,29 +151,6 @@ def _grads(module: torch.nn.Module) -> dict:
     return {n: (p.grad.detach().clone() if p.grad is not None else None) for n, p in module.named_parameters()}
 
 
-def _settle_torch() -> None:
-    """Import torch._dynamo now and undo what that import changes in torch's public namespaces.
-
-    Creating any torch.optim optimizer imports torch._dynamo, and that import replaces
-    `torch.manual_seed` with a wrapper; the engine's tamper check (a snapshot of torch,
-    torch.nn.functional, ... taken before student code is imported) would blame the student.
-    Nothing here compiles, so the original functions are put back. Called only where an
-    optimizer is built; a no-op when torch._dynamo was already imported (e.g. preloaded).
-    """
-    if "torch._dynamo" in sys.modules:
-        return
-    import torch.autograd
-    import torch.linalg
-    import torch.nn.functional
-    watched = (torch, torch.nn.functional, torch.linalg, torch.autograd, torch.Tensor)
-    before = [dict(vars(m)) for m in watched]
-    import torch._dynamo  # noqa: F401
-    for m, old in zip(watched, before):
-        for k, v in old.items():
-            if vars(m).get(k, v) is not v:
-                setattr(m, k, v)
-
-
 def _config(cfg: dict):
     from config import Config
     return Config.from_dict(cfg, "grader config")
@@ -265,7 +244,7 @@ def adamw_run(params: list, groups: list[dict], defaults: dict, steps: int, seed
     `groups`: [{"idx": [param indices], **options}]. With `reload_at`, the optimiser is
     rebuilt from its state_dict after that many steps. Returns final params and state.
     """
-    _settle_torch()
+    settle_torch()
     AdamW = _resolve("optim.AdamW")
     ps = [p.detach().clone().requires_grad_() for p in params]
 
@@ -289,7 +268,7 @@ def adamw_run(params: list, groups: list[dict], defaults: dict, steps: int, seed
 @_guarded
 def param_group_names(cfg: dict, weight_decay: float) -> list:
     """Student's param_groups on a model built from cfg: [(sorted names, weight_decay), ...]."""
-    _settle_torch()
+    settle_torch()
     from models import build_model
     model = build_model(_config(cfg))
     names = {id(p): n for n, p in model.named_parameters()}
@@ -303,7 +282,7 @@ def param_group_names(cfg: dict, weight_decay: float) -> list:
 @_guarded
 def schedule(base_lrs: list, warmup: int, total: int, min_lr: float, steps: int) -> list:
     """Learning rates of each group after 0..steps scheduler steps: list of lists."""
-    _settle_torch()
+    settle_torch()
     from optim import AdamW, WarmupCosine
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in base_lrs]
     opt = AdamW([{"params": [p], "lr": lr} for p, lr in zip(params, base_lrs)])
@@ -338,7 +317,7 @@ def _model(cfg: dict, state: dict | None):
 def sgd_steps(cfg: dict, state: dict, batches: list, lr: float) -> dict:
     """Student's train_step with plain SGD(lr) on each (x, y) in `batches`; returns losses,
     logits of the last step and the final weights."""
-    _settle_torch()
+    settle_torch()
     c = _config(cfg)
     model = _model(cfg, state)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -353,7 +332,7 @@ def sgd_steps(cfg: dict, state: dict, batches: list, lr: float) -> dict:
 def overfit(cfg: dict, x, y, steps: int, seed: int = 0) -> dict:
     """Train a fresh model on one batch with the student's train_step for `steps` steps (AdamW,
     no augmentation); returns the final weights for the grader to evaluate."""
-    _settle_torch()
+    settle_torch()
     from optim import AdamW, param_groups
     torch.manual_seed(seed)
     c = _config(cfg)

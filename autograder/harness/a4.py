@@ -13,11 +13,12 @@ Labels of the test images never come here: accuracy is computed in the trusted p
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import numpy as np
 import torch
+
+from autograder.harness.torch_state import settle_torch
 
 
 def device() -> torch.device:
@@ -67,27 +68,6 @@ def load_model(cfg_dict: dict, tensors: dict, threads: int = 0) -> torch.nn.Modu
     return model.to(device()).eval()
 
 
-def _settle_torch() -> None:
-    """Import torch._dynamo now and put back what that import replaces in torch's namespaces.
-
-    Building any torch.optim optimizer imports torch._dynamo, which wraps `torch.manual_seed`;
-    the engine's tamper check (a snapshot taken before student code is imported) would blame
-    the student for it. Nothing here compiles, so the originals go back (as in harness a3).
-    """
-    if "torch._dynamo" in sys.modules:
-        return
-    import torch.autograd
-    import torch.linalg
-    import torch.nn.functional
-    watched = (torch, torch.nn.functional, torch.linalg, torch.autograd, torch.Tensor)
-    before = [dict(vars(m)) for m in watched]
-    import torch._dynamo  # noqa: F401
-    for m, old in zip(watched, before):
-        for k, v in old.items():
-            if vars(m).get(k, v) is not v:
-                setattr(m, k, v)
-
-
 @torch.no_grad()
 def predict(model: torch.nn.Module, images: np.ndarray, dataset: str, batch_size: int = 500,
             threads: int = 0) -> np.ndarray:
@@ -120,7 +100,7 @@ def retrain(cfg_dict: dict, x_train: np.ndarray, y_train: np.ndarray, x_val: np.
     from safetensors.torch import load_file
 
     _threads(threads)
-    _settle_torch()
+    settle_torch()
     out_dir = tempfile.mkdtemp(prefix="a4-retrain-")
     extra = {"out_dir": out_dir}
     if hasattr(config.Config(), "progress"):
