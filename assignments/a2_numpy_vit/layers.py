@@ -269,7 +269,7 @@ def softmax_backward(dout, cache):
     """Backward of softmax_forward. dout: shape of x. Returns dx (shape of x)."""
     out, axis = cache
     _check_dout("softmax_backward", dout, out.shape)
-    dx = dout - _sum(dout * out, axis)
+    dx = dout - _sum(dout, axis, out)
     dx *= out
     return dx
 

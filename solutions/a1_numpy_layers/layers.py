@@ -286,7 +286,7 @@ def softmax_backward(dout, cache):
     out, axis = cache
     _check_dout("softmax_backward", dout, out.shape)
     ### BEGIN SOLUTION Task 1.3: dx = out * (dout - sum(dout * out, axis))
-    dx = dout - _sum(dout * out, axis)
+    dx = dout - _sum(dout, axis, out)
     dx *= out
     ### END SOLUTION
     return dx
