@@ -6,7 +6,7 @@ The committed .ipynb is the source of truth for the release; this script only ma
 reproducible. Cells: locked Markdown (derivations), plain code cells (gradient checks
 that print PASS/FAIL), and graded answers: a solution cell plus a locked test cell with
 points whose `### BEGIN HIDDEN TESTS` part nbgrader strips from the release. Graded cells
-are named `task1_X_<name>` after the task they belong to.
+are named `task1_X_<name>` after the task they belong to (nbgrader's own grading uses them).
 """
 from __future__ import annotations
 
@@ -456,6 +456,8 @@ def build() -> nbformat.NotebookNode:
         md("md_pool", POOL), code(POOL_RUN),
         md("md_summary", SUMMARY), code(SUMMARY_RUN),
     ]
+    for i, cell in enumerate(cells):  # stable ids: regenerating changes only what changed
+        cell.id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell{i:02d}"
     nb = new_notebook(cells=cells)
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
