@@ -22,7 +22,10 @@ if ! command -v bwrap >/dev/null 2>&1; then
     echo "setup: WARNING: bubblewrap (bwrap) not found; install it (apt-get install bubblewrap) so grading is sandboxed"
   fi
 fi
-.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+# by the venv's real path: a course baked with a linked .venv must not point the shared
+# kernel at its own (later deleted) folder
+venv="$(cd .venv && pwd -P)"
+"$venv/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
 rm -f .venv/.stamp-*
 touch "$stamp"
 echo "setup: done ($stamp)"

@@ -8,12 +8,14 @@ and hidden round trips, grading engine, Gradescope, datasets, notebooks, a1 and 
 graders); about 3 minutes on 2 idle cores. a1 keeps the kit's points: the kit's a1 tests
 check the a1 reference's exact scores.
 """
+import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
-from .conftest import bake, make, ok, toml
+from .conftest import KIT, bake, make, ok, toml
 
 
 @pytest.mark.slow
@@ -33,3 +35,6 @@ def test_a_baked_course_passes_its_own_make_test(bake_root):
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary)}
     assert counts.get("passed", 0) > 0 and not counts.get("failed") and not counts.get("error") \
         and not counts.get("errors"), summary
+    # the course shares the kit's venv: its set-up must leave the kit's Jupyter kernel runnable
+    spec = json.loads((KIT / ".venv/share/jupyter/kernels/python3/kernel.json").read_text())
+    assert Path(spec["argv"][0]).is_file() and str(course) not in spec["argv"][0], spec["argv"]
