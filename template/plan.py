@@ -91,8 +91,9 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
         if plan.dropped_tasks:
             plan.notes.append(f"dataset={ctx['dataset']}: the capstone drops task(s) "
                               f"{', '.join(f'{t} ({n})' for t, n in sorted(plan.dropped_tasks.items()))}")
-        kit_retrain = kit_settings(kit).get("capstone", {}).get("retrain", {})
-        retrain = retrain_dataset(kit_settings(kit), plan.datasets)
+        settings = kit_settings(kit)
+        kit_retrain = settings.get("capstone", {}).get("retrain", {})
+        retrain = retrain_dataset(settings, plan.datasets)
         if retrain != kit_retrain.get("dataset"):
             plan.notes.append(f"the capstone's re-training check (task {kit_retrain.get('task')}) runs on "
                               f"{NAMES[retrain]} instead of {NAMES[kit_retrain['dataset']]} "
