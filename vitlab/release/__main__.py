@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from vitlab.course import CourseError, load_course
+from vitlab.release import guides
 from vitlab.release.build import build, readme_with_course_map, release
 from vitlab.release.fences import FenceError
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             readme = readme_with_course_map(course)
             if readme is not None and readme != (course.root / "README.md").read_text(encoding="utf-8"):
                 diffs.append("README.md (course map)")
+            diffs += [f"{g.relative_to(course.root)} (generated blocks)" for g in guides.refreshed(course)]
             if diffs:
                 print("assignments/ is out of sync with solutions/ (run `make release`):")
                 print("\n".join(f"  {d}" for d in diffs))

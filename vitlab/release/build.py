@@ -12,10 +12,10 @@ from pathlib import Path
 
 from vitlab.course import Assignment, Course, course_map
 from vitlab.io import atomic_write
-from vitlab.release import fences, generated, notebooks, sources
+from vitlab.release import fences, generated, guides, notebooks, sources
 
 
-def build_assignment(a: Assignment, out: Path) -> tuple[list[str], dict[Path, Path]]:
+def build_assignment(course: Course, a: Assignment, out: Path) -> tuple[list[str], dict[Path, Path]]:
     """Write the student release of `a` into `out` (an empty folder), notebooks aside.
 
     Returns a log and the notebooks still to be released by nbgrader.
@@ -38,7 +38,7 @@ def build_assignment(a: Assignment, out: Path) -> tuple[list[str], dict[Path, Pa
     (out / "pytest.ini").write_text(generated.pytest_ini(a), encoding="utf-8")
     (out / "Makefile").write_text(generated.makefile(a), encoding="utf-8")
     guide = a.source_dir / "README.md"     # an assignment's own guide follows the generated task table
-    extra = guide.read_text(encoding="utf-8") if guide.is_file() else ""
+    extra = guides.render(course, a, guide.read_text(encoding="utf-8"), str(guide)) if guide.is_file() else ""
     (out / "README.md").write_text(generated.readme(a) + (f"\n{extra}" if extra else ""), encoding="utf-8")
     n_stub = sum(1 for f in files if f.kind == "python" and not f.given)
     n_given = sum(1 for f in files if f.given)
@@ -78,7 +78,7 @@ def build(course: Course, dest: Path) -> list[str]:
     for a in course.assignments:
         out = dest / a.folder
         out.mkdir(parents=True)
-        lines, jobs[a.folder] = build_assignment(a, out)
+        lines, jobs[a.folder] = build_assignment(course, a, out)
         log += lines
     notebooks.generate(jobs, dest)
     return log
@@ -92,6 +92,8 @@ def release(course: Course, target: Path | None = None) -> list[str]:
         staged = Path(tmp)
         log = build(course, staged)      # raises before anything in target changes
         write_solution_configs(course)
+        for guide, text in guides.refreshed(course).items():
+            atomic_write(guide, text)
         if (readme := readme_with_course_map(course)) is not None:
             atomic_write(course.root / "README.md", readme)
         for a in course.assignments:
