@@ -28,8 +28,10 @@ A4 = "a4_capstone"
 # (ViT) and 67.8 % (ConViT); CIFAR-10 (JPEG copy) 35.7 % and 35.8 %, in 12 s per run on
 # 2 cores. Both thresholds are far above chance (10 %).
 RETRAIN = {
-    "mnist": ({"dataset": '"mnist"', "min_accuracy": "60.0"}, {"patch_size": "7"}),
-    "cifar10": ({"dataset": '"cifar10"', "min_accuracy": "28.0"}, {"patch_size": "4"}),
+    "mnist": ({"dataset": '"mnist"', "min_accuracy": "60.0", "reference": '"68.8 % (ViT) and 67.8 % (ConViT)"'},
+              {"patch_size": "7"}),
+    "cifar10": ({"dataset": '"cifar10"', "min_accuracy": "28.0",
+                 "reference": '"35.7 % (ViT) and 35.8 % (ConViT) on the JPEG copy"'}, {"patch_size": "4"}),
 }
 
 

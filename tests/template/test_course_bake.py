@@ -167,8 +167,9 @@ def test_a_baked_course_adds_exercises_but_does_not_bake_courses(a1_course):
 def test_cifar_only_cpu_capstone_follows_its_options(bake_root):
     """dataset=cifar10 gpu=no: the CIFAR-10 checkpoint tasks and the CPU thresholds; the
     re-training check on CIFAR-10; `make datasets` fetches CIFAR-10 only and `make train`
-    takes the CPU recipes; a larger budget raises the tasks' time limit; the capstone's
-    public tests and recipe checks pass in the course."""
+    takes the CPU recipes; a larger budget raises the tasks' time limit; the capstone guide
+    states the course's tasks, thresholds and re-training check; the capstone's public
+    tests, recipe checks and notebook (which exports vit_cifar10) pass in the course."""
     course = bake(bake_root, "cifar-cpu", "assignments=a4", "dataset=cifar10", "gpu=no", "cifar10_budget_s=600",
                   "course_id=cifar_cpu")
     cfg = toml(course / "course.toml")
@@ -189,7 +190,11 @@ def test_cifar_only_cpu_capstone_follows_its_options(bake_root):
     assert "-m vitdata fetch cifar10 " in ok(make(course, "-n", "datasets"))
     assert "configs/vit_cifar10_cpu.toml" in ok(make(course, "-n", "train", "CONFIG=vit_cifar10"))
     release_check(course)
+    guide = (course / "assignments/a4_capstone/README.md").read_text(encoding="utf-8")
+    assert "checkpoints/vit_mnist/" not in guide and "checkpoints/convit_mnist/" not in guide
+    assert "| `vit_cifar10` | 4.3 | 45 %, 50 %, 55 % | 600 s |" in guide
+    assert "the first 6,000 CIFAR-10 training images" in guide and "must reach 28 %" in guide
     assert " passed" in ok(make(course, "check", "ASSIGNMENT=a4"))
     py = str(course / ".venv/bin/python")
-    assert " passed" in ok(run([py, "-m", "pytest", "-q", "tests/a4/test_recipes.py",
+    assert " passed" in ok(run([py, "-m", "pytest", "-q", "tests/a4/test_recipes.py", "tests/a4/test_a4_notebook.py",
                                 "tests/a4/test_bench_train.py::test_make_train_runs_a_recipe"], course))

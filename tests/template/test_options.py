@@ -225,8 +225,9 @@ def test_a_course_without_mnist_retrains_on_cifar10():
     text, cap = _capstone(("cifar10",))
     r = cap["retrain"]
     assert r["dataset"] == "cifar10" and r["min_accuracy"] == float(RETRAIN["cifar10"][0]["min_accuracy"])
-    assert {k: v for k, v in r.items() if k not in ("dataset", "min_accuracy", "runs")} == \
-        {k: v for k, v in kit.items() if k not in ("dataset", "min_accuracy", "runs")}
+    assert r["reference"] == RETRAIN["cifar10"][0]["reference"].strip('"') and "JPEG copy" in r["reference"]
+    moved = ("dataset", "min_accuracy", "reference", "runs")
+    assert {k: v for k, v in r.items() if k not in moved} == {k: v for k, v in kit.items() if k not in moved}
     assert set(r["runs"]) == set(kit["runs"])
     for name, run in r["runs"].items():
         assert run == {**kit["runs"][name], "patch_size": 4} and 32 % run["patch_size"] == 0, name
