@@ -259,12 +259,13 @@ def _run_epoch(model, optimizer, scheduler, x_train, y_train, cfg, generator, ep
             bar.set_postfix(loss=f"{loss.item():.3f}")
         if cfg.time_budget_s and progress["train_s"] + time.perf_counter() - t0 >= cfg.time_budget_s:
             break
+    loss_total = loss_sum.item()        # waits for the device, so `seconds` counts all queued work
     seconds = time.perf_counter() - t0
     progress["train_s"] += seconds
-    if not math.isfinite(loss_sum.item()):
+    if not math.isfinite(loss_total):
         raise FloatingPointError(f"epoch {epoch}: the training loss is not finite; lower lr or enable grad_clip")
     return {"epoch": epoch, "step": progress["step"] + done, "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
+            "train_loss": loss_total / seen, "train_acc": correct.item() / seen,
             "test_loss": None, "test_acc": None, "wall_s": time.perf_counter() - start,
             "train_images_per_s": seen / seconds}
 

@@ -121,6 +121,8 @@ def test_capstone_alone_keeps_its_a3_chain_and_takes_new_thresholds(bake_root):
         want = ([95.5, 96.0], kit["checkpoints"][name]["budget_s"]) if spec["dataset"] == "mnist" else ([60.5, 75.0], 200)
         assert (spec["thresholds"], spec["budget_s"]) == want, name
     assert cfg["capstone"]["retrain"] == kit["retrain"]
+    guide = (course / "assignments/a4_capstone/README.md").read_text(encoding="utf-8")
+    assert "| `vit_mnist` | 4.1 | 95.5 %, 96 % |" in guide and "| `vit_cifar10` | 4.3 | 60.5 %, 75 % | 200 s |" in guide
     tasks = toml(course / "solutions/a4_capstone/assignment.toml")["tasks"]
     assert [t["id"] for t in tasks] == [t.id for t in KIT_COURSE.assignment("a4").tasks]
     assert sum(t["points"] for t in tasks) == 90
