@@ -143,12 +143,12 @@ class Sandbox:
         if not self.isolated:
             script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
             return [self.python, *PY_FLAGS, script, str(ctl_fd), preload], str(submission)
-        args = [bwrap_path(), *_namespaces(), *_system_binds()]
+        # The tmpfs goes first: a Python installed under /tmp (a course baked there) is bound on top of it.
+        args = [bwrap_path(), *_namespaces(), *_system_binds(), "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp"]
         for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
             args += ["--ro-bind", p, p]
         args += ["--ro-bind", str(self.grader_lib), GRADER_LIB, "--ro-bind", str(submission), SUBMISSION,
-                 "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp",
-                 "--hostname", "sandbox", "--clearenv"]
+                 "--chdir", "/tmp", "--hostname", "sandbox", "--clearenv"]
         for d in self.limits.devices:   # CUDA also reads the PCI topology under /sys
             args += ["--dev-bind", d, d]
         if self.limits.devices:
