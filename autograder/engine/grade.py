@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -128,6 +128,11 @@ def _up_to_date(out_dir: Path, student: str, chash: str, plan: Plan) -> dict | N
     return None
 
 
+def cpu_share(n_workers: int, cores: int | None = None) -> int:
+    """CPU threads each of `n_workers` students graded at once may use: an equal share of the cores."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, n_workers))
+
+
 def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | None = None,
               force: bool = False, progress=None, plan: Plan | None = None,
               course_root: Path | None = None, graders_root: Path | None = None,
@@ -141,7 +146,9 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
         plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
         subs = discover(Path(submissions), plan.assignment.folder, plan.assignment.id)
         summary = RunSummary(plan, out_dir)
-        _run(plan, subs, work / "stage", out_dir, workers or os.cpu_count() or 1, force, summary, progress)
+        n_workers = workers or os.cpu_count() or 1
+        plan.limits = replace(plan.limits, cpu_share=cpu_share(n_workers))
+        _run(plan, subs, work / "stage", out_dir, n_workers, force, summary, progress)
         students = [s.student for s in subs]
         summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
         report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))

@@ -47,6 +47,7 @@ class Limits:
     tmp_size: int = 256 << 20        # size of the writable tmpfs
     output_keep: int = 16 << 10      # bytes of stdout/stderr kept at the head and the tail
     devices: tuple[str, ...] = ()    # device nodes bound in (a GPU's /dev/nvidia*); see gpu_devices
+    cpu_share: int = 0               # CPU threads one sandbox may ask for (0: no cap); see env()
 
     def rlimits(self) -> dict[str, int]:
         """Applied by the worker to itself before it imports any student code."""
@@ -137,6 +138,15 @@ class Sandbox:
     cpu_s: float = 0.0                # CPU seconds the sandboxes reported (benchmarks only)
     _zygote: "Zygote | None" = field(default=None, repr=False)
 
+    def env(self) -> dict[str, str]:
+        """The sandbox's whole environment. VITLAB_CPU_SHARE tells harness code how many threads
+        it may use: students graded in parallel that each ask for every core oversubscribe the
+        machine, and OpenMP's spinning threads then slow everyone down many times over."""
+        env = dict(ENV)
+        if self.limits.cpu_share > 0:
+            env["VITLAB_CPU_SHARE"] = str(self.limits.cpu_share)
+        return env
+
     def command(self, submission: Path, ctl_fd: int) -> tuple[list[str], str]:
         """argv and cwd of the zygote for `submission`."""
         preload = json.dumps(["numpy", *self.preload])
@@ -153,7 +163,7 @@ class Sandbox:
             args += ["--dev-bind", d, d]
         if self.limits.devices:
             args += ["--ro-bind-try", "/sys", "/sys"]
-        for k, v in ENV.items():
+        for k, v in self.env().items():
             args += ["--setenv", k, v]
         script = f"{GRADER_LIB}/autograder/engine/zygote.py"
         return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload], "/"
@@ -236,7 +246,7 @@ class Zygote:
         cmd, cwd = sandbox.command(submission, theirs.fileno())
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=[theirs.fileno()], env=dict(ENV), cwd=cwd,
+                                         pass_fds=[theirs.fileno()], env=sandbox.env(), cwd=cwd,
                                          start_new_session=True)
         finally:
             theirs.close()

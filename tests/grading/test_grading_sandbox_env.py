@@ -1,4 +1,5 @@
-"""The sandbox finds its Python wherever the course lives, /tmp included.
+"""Where the sandbox runs and what it may use: its Python wherever the course lives (/tmp
+included), and its share of the cores when students are graded in parallel.
 
 The sandbox mounts a fresh tmpfs on /tmp; a course baked under /tmp (its .venv a link to the
 kit's) runs Python from a path under /tmp, which must be bound on top of that tmpfs, not
@@ -43,3 +44,25 @@ def test_a_python_under_tmp_runs_in_the_sandbox():
         assert proc.stdout.startswith(f"0 inside {where / '.venv'}"), proc.stdout
     finally:
         shutil.rmtree(where, ignore_errors=True)
+
+
+def test_students_graded_in_parallel_share_the_cores():
+    from autograder.engine.grade import cpu_share
+    assert [cpu_share(w, cores=2) for w in (1, 2, 3)] == [2, 1, 1]
+    assert cpu_share(2, cores=16) == 8 and cpu_share(0, cores=4) == 4
+
+
+def test_the_share_reaches_the_sandbox_and_caps_the_capstone_harness(tmp_path, monkeypatch):
+    from autograder.engine.sandbox import Limits, Sandbox
+    monkeypatch.setattr("autograder.engine.sandbox.bwrap_path", lambda: "/usr/bin/bwrap")
+    assert "VITLAB_CPU_SHARE" not in Sandbox(tmp_path, Limits()).env()
+    box = Sandbox(tmp_path, Limits(cpu_share=1))
+    assert box.env()["VITLAB_CPU_SHARE"] == "1"
+    argv, _ = box.command(tmp_path, 3)
+    i = argv.index("VITLAB_CPU_SHARE")
+    assert argv[i - 1:i + 2] == ["--setenv", "VITLAB_CPU_SHARE", "1"]
+    code = ("import torch; from autograder.harness import a4; a4._threads(2); print(torch.get_num_threads())")
+    for share, want in (("1", "1"), ("", "2")):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "VITLAB_CPU_SHARE": share}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert proc.returncode == 0 and proc.stdout.strip() == want, (share, proc.stdout, proc.stderr[-500:])
