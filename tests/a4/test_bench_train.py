@@ -54,3 +54,12 @@ def test_compiled_training_saves_the_plain_model(tmp_path):
         keys = list(f.keys())
     assert keys and not any("_orig_mod" in k for k in keys), keys[:5]
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 1
+
+
+def test_eval_cost_bench_prints_the_table():
+    code = ("import sys; sys.path[:0] = [sys.argv[1]]; import bench.capstone_eval as b; "
+            "m = b.main(['--recipes', 'smoke', '--threads', '1']); print('METRICS', len(m), m[0]['unit'], m[0]['budget_s'])")
+    proc = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "margin" in proc.stdout and "smoke" in proc.stdout
+    assert "METRICS 1 s " in proc.stdout, proc.stdout     # the budget follows the course's [capstone]
