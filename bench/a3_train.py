@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import plain_modules
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "a3_torch_vit"
 RESULTS = ROOT / "bench" / "results"
@@ -44,17 +46,7 @@ GOAL = {"vit": 0.98}
 
 def _a3():
     """Import the a3 reference by plain names, evicting same-named modules of other assignments."""
-    for name in A3_MODULES:
-        mod = sys.modules.get(name)
-        if mod is not None and not str(getattr(mod, "__file__", "")).startswith(str(SOLUTION)):
-            del sys.modules[name]
-    if str(SOLUTION) not in sys.path:
-        sys.path.insert(0, str(SOLUTION))
-    import config
-    import models
-    import optim
-    import train
-    return config, models, optim, train
+    return plain_modules(SOLUTION, ("config", "models", "optim", "train"), evict=A3_MODULES)
 
 
 def throughput(cfg, device: str, steps: int = 12, batch: int = 128, eval_batch: int = 1000) -> dict:

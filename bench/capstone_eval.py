@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import plain_modules
+
 ROOT = Path(__file__).resolve().parent.parent
 A4 = ROOT / "solutions" / "a4_capstone"
 IMAGES = 10_000
@@ -28,15 +30,7 @@ IMAGES = 10_000
 
 def _a4():
     """config and models of the capstone, by their plain names."""
-    for name in ("config", "models", "modules", "convit"):
-        mod = sys.modules.get(name)
-        if mod is not None and not str(getattr(mod, "__file__", "")).startswith(str(A4.parent)):
-            del sys.modules[name]
-    if str(A4) not in sys.path:
-        sys.path.insert(0, str(A4))
-    import config
-    import models
-    return config, models
+    return plain_modules(A4, ("config", "models"), evict=("modules", "convit"))
 
 
 def budgets() -> tuple[dict[str, float], int]:
