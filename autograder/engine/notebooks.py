@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.engine.sandbox import GRADER_LIB, Sandbox, _namespaces, _system_binds, bwrap_path
+from autograder.engine.sandbox import ENV, GRADER_LIB, Sandbox, bwrap_args
 
 KERNEL = "vitlab-sandbox"
 
@@ -155,20 +155,10 @@ def kernel_argv(sandbox: Sandbox, workdir: Path, runtime: Path) -> list[str]:
     if not sandbox.isolated:
         return [sandbox.python, *tail, str(sandbox.grader_lib / "autograder" / "engine" / "kernel.py"),
                 limits, "-f", "{connection_file}"]
-    args = [bwrap_path(), *_namespaces(), *_system_binds()]
-    for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
-        args += ["--ro-bind", p, p]
-    # the tmpfs first: the writable binds may live under the host's /tmp
-    args += ["--size", str(sandbox.limits.tmp_size), "--tmpfs", "/tmp",
-             "--ro-bind", str(sandbox.grader_lib), GRADER_LIB,
-             "--bind", str(runtime), str(runtime), "--bind", str(workdir), str(workdir),
-             "--chdir", str(workdir), "--hostname", "sandbox", "--clearenv"]
-    for k, v in {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                 "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                 "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                 "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": str(runtime),
-                 "MALLOC_ARENA_MAX": "2"}.items():
-        args += ["--setenv", k, v]
+    env = {**ENV, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "IPYTHONDIR": "/tmp/.ipython",
+           "JUPYTER_RUNTIME_DIR": str(runtime)}
+    binds = [("bind", str(runtime), str(runtime)), ("bind", str(workdir), str(workdir))]
+    args = bwrap_args(sandbox.limits, sandbox.grader_lib, binds, env, chdir=str(workdir))
     return [*args, sandbox.python, *tail, f"{GRADER_LIB}/autograder/engine/kernel.py", limits,
             "-f", "{connection_file}"]
 

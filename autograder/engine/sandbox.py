@@ -127,6 +127,35 @@ ENV = {"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF
 PY_FLAGS = ["-I", "-u", "-X", "utf8"]   # isolated (no PYTHONPATH, user site, script dir), unbuffered
 
 
+def python_prefixes() -> list[str]:
+    """The interpreter's and the venv's folders, as bound read-only into every sandbox."""
+    return sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
+
+
+def bwrap_args(limits: Limits, grader_lib: Path, binds: list[tuple[str, str, str]], env: dict[str, str],
+               chdir: str = "/tmp") -> list[str]:
+    """bubblewrap's argv up to the command: the one place that builds a sandbox's mount table.
+
+    `binds` are (bwrap option without dashes, host path, sandbox path), e.g.
+    ("ro-bind", "/host/sub", "/submission"). The tmpfs goes first: a Python installed
+    under /tmp (a course baked there), and any bind from under the host's /tmp, is mounted
+    on top of it instead of being hidden by it."""
+    args = [bwrap_path(), *_namespaces(), *_system_binds(), "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    for p in python_prefixes():
+        args += ["--ro-bind", p, p]
+    args += ["--ro-bind", str(grader_lib), GRADER_LIB]
+    for option, src, dst in binds:
+        args += [f"--{option}", src, dst]
+    args += ["--chdir", chdir, "--hostname", "sandbox", "--clearenv"]
+    for d in limits.devices:   # CUDA also reads the PCI topology under /sys
+        args += ["--dev-bind", d, d]
+    if limits.devices:
+        args += ["--ro-bind-try", "/sys", "/sys"]
+    for k, v in env.items():
+        args += ["--setenv", k, v]
+    return args
+
+
 @dataclass
 class Sandbox:
     """How to start sandboxes for one student: one zygote, one forked worker per task."""
@@ -153,18 +182,7 @@ class Sandbox:
         if not self.isolated:
             script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
             return [self.python, *PY_FLAGS, script, str(ctl_fd), preload], str(submission)
-        # The tmpfs goes first: a Python installed under /tmp (a course baked there) is bound on top of it.
-        args = [bwrap_path(), *_namespaces(), *_system_binds(), "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp"]
-        for p in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}):
-            args += ["--ro-bind", p, p]
-        args += ["--ro-bind", str(self.grader_lib), GRADER_LIB, "--ro-bind", str(submission), SUBMISSION,
-                 "--chdir", "/tmp", "--hostname", "sandbox", "--clearenv"]
-        for d in self.limits.devices:   # CUDA also reads the PCI topology under /sys
-            args += ["--dev-bind", d, d]
-        if self.limits.devices:
-            args += ["--ro-bind-try", "/sys", "/sys"]
-        for k, v in self.env().items():
-            args += ["--setenv", k, v]
+        args = bwrap_args(self.limits, self.grader_lib, [("ro-bind", str(submission), SUBMISSION)], self.env())
         script = f"{GRADER_LIB}/autograder/engine/zygote.py"
         return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload], "/"
 
