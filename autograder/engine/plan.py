@@ -1,9 +1,10 @@
 """Per-run preparation shared by every student of one assignment.
 
 - the owners map: which task owns each top-level function/class/method (from the fences);
-- one reference variant per task T: every fenced module rendered with only T's fences
-  stubbed (`vitlab.release.fences.render(..., stub_tasks={T})`), so T's sandbox can get
-  the other tasks' reference code without ever seeing T's;
+- the given modules (earlier assignments' code shipped in the release) as released, so a
+  student's edited copy of given code cannot cost points; no solution of this
+  assignment's own tasks is ever sent to a sandbox (tasks are isolated with the harness's
+  test doubles instead: autograder/harness/doubles/);
 - the grader library the sandbox may see (engine wire/worker + harness);
 - the grader hash (graders, engine, harness, reference), which decides re-grading.
 """
@@ -33,9 +34,9 @@ class Plan:
     assignment: Assignment
     graders_dir: Path
     harness_dir: Path
-    work: Path                                   # scratch for this run (variants, grader lib)
+    work: Path                                   # scratch for this run (grader lib, notebooks)
     owners: dict[str, dict[str, str]] = field(default_factory=dict)
-    variants_dir: Path | None = None
+    given: dict[str, str] = field(default_factory=dict)   # given module -> its released source
     grader_lib: Path | None = None
     sandbox_problem: str | None = None           # None: bubblewrap works
     grader_hash: str = ""
@@ -55,8 +56,8 @@ class Plan:
             tasks=[TaskInfo(t.id, t.title, t.points, t.timeout_s) for t in a.tasks],
             all_markers=[t.marker for _, t in self.course.all_tasks()],
             graders_dir=str(self.graders_dir), solutions_dir=str(a.source_dir),
-            submission=str(submission), variants_dir=str(self.variants_dir) if self.variants_dir else None,
-            owners=self.owners, grader_lib=str(self.grader_lib), isolated=self.isolated,
+            submission=str(submission), given=self.given, owners=self.owners,
+            grader_lib=str(self.grader_lib), harness_dir=str(self.harness_dir), isolated=self.isolated,
             limits=self.limits, preload=list(self.preload), notebooks=self.notebooks)
 
 
@@ -76,11 +77,12 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     if py_tasks and not plan.graders_dir.is_dir():
         raise FileNotFoundError(f"no hidden graders for {a.folder}: {plan.graders_dir} does not exist")
     modules = _fenced_modules(a)
-    plan.owners = {mod: owners for mod, (_, _, owners) in modules.items()}
-    plan.variants_dir = _write_variants(a, modules, work / "variants")
+    plan.owners = {mod: owners for mod, (_, _, owners, _) in modules.items()}
+    plan.given = {mod: fences.render(text, rel, stub_tasks=set())
+                  for mod, (rel, text, _, given) in modules.items() if given}
     plan.grader_lib = stage_grader_lib(work / "lib", plan.harness_dir)
     plan.sandbox_problem = probe_bwrap()
-    plan.preload = ["torch"] if any("import torch" in text for _, text, _ in modules.values()) \
+    plan.preload = ["torch"] if any("import torch" in text for _, text, _, _ in modules.values()) \
         or _uses_torch(a) else []
     plan.trusted_preload = (["torch", "autograder.engine.warmup"]
                             if plan.preload or _graders_use_torch(plan.graders_dir) else [])
@@ -90,8 +92,8 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     return plan
 
 
-def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict]]:
-    """module name -> (relative path, reference text, owners) for every fenced .py file."""
+def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict, bool]]:
+    """module name -> (relative path, reference text, owners, given) for every fenced .py file."""
     out = {}
     for f in sources.walk(a):
         if f.kind != "python" or f.rel.parts[0] == "tests":
@@ -102,17 +104,8 @@ def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict]]:
         owners = fences.task_owners(text, str(a.source_dir / f.rel))
         if owners:
             mod = ".".join(f.rel.with_suffix("").parts)
-            out[mod] = (str(f.rel), text, owners)
+            out[mod] = (str(f.rel), text, owners, f.given)
     return out
-
-
-def _write_variants(a: Assignment, modules: dict, dest: Path) -> Path:
-    for t in a.tasks:
-        for mod, (rel, text, _) in modules.items():
-            target = dest / t.id / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(fences.render(text, str(a.source_dir / rel), stub_tasks={t.id}), encoding="utf-8")
-    return dest
 
 
 def _uses_torch(a: Assignment) -> bool:

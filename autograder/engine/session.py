@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.engine import doubles
 from autograder.engine.checks import GradingFailure
 from autograder.engine.sandbox import Limits, Sandbox
 from autograder.engine.student import StudentError, TaskWorker
@@ -44,9 +45,10 @@ class Job:
     graders_dir: str
     solutions_dir: str                  # reference modules, importable by the graders
     submission: str                     # the staged submission (read-only in the sandbox)
-    variants_dir: str | None            # <variants>/<task id>/: the reference with that task stubbed
+    given: dict[str, str]               # given module -> its released source (earlier assignments' code)
     owners: dict[str, dict[str, str]]   # module -> {qualname: task id}
     grader_lib: str
+    harness_dir: str                    # the harness staged into every sandbox (test doubles included)
     isolated: bool
     limits: Limits = field(default_factory=Limits)
     preload: list[str] = field(default_factory=list)
@@ -77,6 +79,9 @@ class GradingSession:
         self.records: dict[str, TestRecord] = {}
         self.collect_errors: list[str] = []
         self._refs: dict[str, object] = {}
+        self._doubles = doubles.table(job.harness_dir, job.assignment_id)
+        self._doubled_for: str | None = None
+        self._undo: list = []
 
     # -- pytest hooks ----------------------------------------------------------------------
     def pytest_configure(self, config) -> None:
@@ -151,11 +156,27 @@ class GradingSession:
     def worker(self, task_id: str) -> TaskWorker:
         if task_id not in self.workers:
             t = self.tasks[task_id]
-            ref = Path(self.job.variants_dir) / task_id if self.job.variants_dir else None
-            init = {"owners": self.job.owners}
-            self.workers[task_id] = TaskWorker(self.sandbox, Path(self.job.submission), ref, init,
+            init = {"owners": self.job.owners, "given_sources": self.job.given,
+                    "assignment": self.job.assignment_id,
+                    "doubles": self.double_pairs(task_id)}
+            self.workers[task_id] = TaskWorker(self.sandbox, Path(self.job.submission), init,
                                                task_id, t.timeout_s)
         return self.workers[task_id]
+
+    # -- test doubles on the trusted side ---------------------------------------------------
+    def double_pairs(self, task_id: str) -> list[tuple[str, str]]:
+        return doubles.pairs_for(self.job.owners, task_id, set(self.job.given), self._doubles)
+
+    def pytest_runtest_setup(self, item) -> None:
+        """Before the first test of each task, the reference modules get the same doubles
+        as that task's sandbox, so expected values are T's reference over T's stand-ins."""
+        task = self.task_of(item)
+        if task is None or task == self._doubled_for:
+            return
+        doubles.uninstall(self._undo)
+        pairs = self.double_pairs(task)
+        modules = {mod: self.reference(mod) for mod in {m for m, _ in pairs}}
+        self._undo, self._doubled_for = doubles.install(modules, pairs, self._doubles), task
 
     def close(self, task_id: str) -> None:
         w = self.workers.get(task_id)

@@ -39,9 +39,8 @@ class StudentError(Exception):
 class TaskWorker:
     """The sandbox of one task for one student."""
 
-    def __init__(self, sandbox: Sandbox, submission: Path, reference: Path | None, init: dict,
-                 task_id: str, timeout_s: float):
-        self.sandbox, self.submission, self.reference = sandbox, submission, reference
+    def __init__(self, sandbox: Sandbox, submission: Path, init: dict, task_id: str, timeout_s: float):
+        self.sandbox, self.submission = sandbox, submission
         self.init, self.task_id, self.timeout_s = init, task_id, timeout_s
         self.worker: ForkedWorker | None = None
         self.deadline: float | None = None
@@ -52,17 +51,6 @@ class TaskWorker:
         self.calls = 0
 
     # -- life cycle ------------------------------------------------------------------------
-    def _reference_sources(self) -> dict[str, str]:
-        """The reference variant of this task (its own fences stubbed), module by module."""
-        if self.reference is None:
-            return {}
-        out = {}
-        for mod in self.init.get("owners", {}):
-            path = self.reference / (mod.replace(".", "/") + ".py")
-            if path.is_file():
-                out[mod] = path.read_text(encoding="utf-8")
-        return out
-
     def _start(self) -> ForkedWorker:
         if self.deadline is None:
             self.deadline = time.monotonic() + self.timeout_s
@@ -70,9 +58,7 @@ class TaskWorker:
         w = self.sandbox.start(self.submission)
         self.worker = w
         sub = self.sandbox.paths(self.submission)
-        init = dict(self.init, task=self.task_id, submission_dir=sub,
-                    reference_sources=self._reference_sources(),
-                    cwd="/tmp" if self.sandbox.isolated else sub,
+        init = dict(self.init, task=self.task_id, submission_dir=sub, cwd="/tmp" if self.sandbox.isolated else sub,
                     rlimits=self.sandbox.limits.rlimits(), seccomp=True)
         reply, _ = self._request(init, [], "importing your modules")
         if not isinstance(reply.get("import_errors", {}), dict):

@@ -22,7 +22,7 @@ sys.path.insert(0, GRADER_LIB)
 
 import numpy as np  # noqa: E402  (preloaded before any student code)
 
-from autograder.engine import wire  # noqa: E402
+from autograder.engine import doubles, wire  # noqa: E402
 
 WATCHED = ("builtins", "numpy", "numpy.linalg", "numpy.random", "numpy.testing", "math",
            "torch", "torch.nn.functional", "torch.linalg", "torch.autograd")
@@ -36,8 +36,10 @@ class Worker:
     def __init__(self, init: dict):
         self.task = init["task"]
         self.submission = init["submission_dir"]
-        self.reference: dict[str, str] = init.get("reference_sources") or {}
+        self.given: dict[str, str] = init.get("given_sources") or {}
         self.owners: dict[str, dict[str, str]] = init.get("owners", {})
+        self.doubles = [tuple(p) for p in init.get("doubles", [])]
+        self.assignment = init.get("assignment", "")
         self.objects: dict[int, object] = {}
         self.ids: dict[int, int] = {}
         self.import_errors: dict[str, BaseException] = {}
@@ -54,29 +56,31 @@ class Worker:
                 importlib.import_module(mod)
             except BaseException as e:  # noqa: BLE001 - SyntaxError, SystemExit, anything
                 self.import_errors[mod] = e
-        if self.reference:
-            self.isolate()
+        self.isolate()
 
     def isolate(self) -> None:
-        """Replace every object owned by another task with its reference version."""
+        """Given code goes back to its released version, and the code of this assignment's
+        other tasks is replaced by the harness's test doubles (engine/doubles.py)."""
         replaced: dict[int, tuple[object, object]] = {}   # id(old) -> (old, new); old kept alive so ids stay unique
-        for mod, owned in self.owners.items():
+        for mod, source in self.given.items():
             student = sys.modules.get(mod)
-            others = {q: t for q, t in owned.items() if t != self.task}
-            if student is None or not others:
-                continue
-            if mod not in self.reference:
+            if student is None:
                 continue
             try:
-                ref = _load_reference(self.reference[mod], mod)
+                released = _load_given(source, mod)
             except BaseException:  # noqa: BLE001 - e.g. it imports a student module that fails
                 continue
-            for qual, _task in sorted(others.items()):
-                old = _swap(student, ref, qual)
+            for qual in sorted(self.owners.get(mod, {})):
+                old = _swap(student, released, qual)
                 if old is not None:
                     replaced[id(old[0])] = old
+        if self.doubles:
+            table = doubles.table(os.path.join(GRADER_LIB, "autograder", "harness"), self.assignment)
+            for owner, name, old in doubles.install(sys.modules, self.doubles, table):
+                if callable(old) and not isinstance(owner, type):
+                    replaced[id(old)] = (old, getattr(owner, name))
         if replaced:
-            _rebind(replaced, (self.submission, REFERENCE_FILE))
+            _rebind(replaced, (self.submission, GIVEN_FILE))
 
     # -- calls ---------------------------------------------------------------------------
     def keep(self, obj) -> int:
@@ -180,15 +184,14 @@ def _name(target) -> str:
     return target if isinstance(target, str) else f"<handle #{target.get('handle')}>.{target.get('attr')}"
 
 
-REFERENCE_FILE = "<reference>"
+GIVEN_FILE = "<given>"
 
 
-def _load_reference(source: str, mod: str):
-    """The reference variant of `mod` for this task (its own fences stubbed), from source
-    sent by the grader: it never exists as a file the sandbox could list."""
+def _load_given(source: str, mod: str):
+    """Given code (an earlier assignment's, shipped whole in this release) as released."""
     import types
-    module = types.ModuleType(f"_vitlab_reference.{mod}")
-    module.__file__ = f"{REFERENCE_FILE}/{mod.replace('.', '/')}.py"
+    module = types.ModuleType(f"_vitlab_given.{mod}")
+    module.__file__ = f"{GIVEN_FILE}/{mod.replace('.', '/')}.py"
     sys.modules[module.__name__] = module
     exec(compile(source, module.__file__, "exec"), module.__dict__)
     return module

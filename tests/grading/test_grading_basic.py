@@ -18,7 +18,8 @@ def test_reference_release_and_isolation(tmp_path):
     assert sum(r["score"] for r in got["ref"].values()) == 10
     assert {r["status"] for r in got["release"].values()} == {"not_implemented"}
     assert sum(r["score"] for r in got["release"].values()) == 0
-    # task 1.2 calls add(); its sandbox gets the reference add, so a wrong add costs only 1.1
+    # task 1.2 calls add(); its sandbox gets the harness's stand-in add (never the solution),
+    # and so does the reference it is compared with: a wrong add costs only 1.1
     assert got["wrong_add"]["1.1"]["status"] == "failed"
     assert "max relative error" in got["wrong_add"]["1.1"]["message"]
     assert got["wrong_add"]["1.2"]["status"] == "passed"
