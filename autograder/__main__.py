@@ -42,10 +42,27 @@ def _gradescope_run(args) -> int:
     return run_command(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every mistake on the command line is one line naming the value and what is allowed."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; use a whole number >= 1")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = _Parser(prog="python -m autograder", description=DESCRIPTION,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     g = sub.add_parser("grade", help="grade a folder of submissions (default: the bundled examples)",
                        description="Grade every submission in SUBMISSIONS (one folder or .zip per student, "
@@ -55,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("-s", "--submissions", type=Path, help="folder of submissions (default: bundled examples)")
     g.add_argument("-o", "--out", type=Path, help="output folder (default: grading/<assignment>/ or "
                    "grading/examples/ for the examples)")
-    g.add_argument("-j", "--workers", type=int, default=None, help="parallel students (default: one per core)")
+    g.add_argument("-j", "--workers", type=workers, default=None, help="parallel students (default: one per core)")
     g.add_argument("-f", "--force", action="store_true", help="re-grade unchanged submissions too")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     for flag in ("--course-root", "--graders-root", "--harness"):  # for the kit's own tests

@@ -8,16 +8,45 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder.engine import examples, report
-from autograder.engine.grade import grade_all
-from vitlab.course import load_course
+from autograder.engine.grade import SandboxUnavailable, grade_all
+from autograder.engine.safe_text import one_line
+from autograder.engine.submissions import SubmissionsFolderError, discover_all
+from vitlab.course import CourseError, load_course
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class UsageError(ValueError):
+    """A wrong value on the command line: reported in one line, exit status 2."""
+
+
+def usage_errors(fn):
+    """Run a command; a wrong assignment, path or folder ends in one line on stderr."""
+    def wrapped(args) -> int:
+        try:
+            return fn(args)
+        except (UsageError, CourseError, SubmissionsFolderError, SandboxUnavailable) as e:
+            print(f"{getattr(args, 'cmd', None) or 'autograder'}: {one_line(str(e))}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+def _check_paths(subs: Path, out: Path) -> None:
+    """OUT must be a folder that is neither inside SUBMISSIONS (its folders would be graded
+    as students next time) nor holds it (a student's id could overwrite a submission)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    s, o = subs.resolve(), out.resolve()
+    if s.is_dir() and (o == s or o.is_relative_to(s) or s.is_relative_to(o)):
+        raise UsageError(f"--out {out} and --submissions {subs} overlap; "
+                         "write the results to a folder outside the submissions")
 
 
 def _progress(total: int, quiet: bool):
     """A rich progress bar; returns (callback, stop)."""
     if quiet or total == 0:
         return None, lambda: None
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -26,12 +55,13 @@ def _progress(total: int, quiet: bool):
     bar.start()
 
     def step(outcome) -> None:
-        what = "unchanged" if not outcome.graded else f"{outcome.results['score']:g} pts"
-        bar.update(task, advance=1, description=f"{outcome.student}: {what}")
+        what = "unchanged" if not outcome.graded else f"{report.score_text(outcome.results['score'])} pts"
+        bar.update(task, advance=1, description=escape(f"{one_line(outcome.student, 40)}: {what}"))
 
     return step, bar.stop
 
 
+@usage_errors
 def grade_command(args) -> int:
     course = load_course(args.course_root or ROOT)
     a = course.assignment(args.assignment)
@@ -41,11 +71,15 @@ def grade_command(args) -> int:
         names = examples.materialize(a, subs)
         print(f"grade: {len(names)} example submissions of {a.folder} rebuilt in {subs.relative_to(ROOT)}")
     out = args.out or (ROOT / "grading" / ("examples" if args.submissions is None else a.folder))
-    from autograder.engine.submissions import discover
-    n = len(discover(Path(subs), a.folder, a.id))
-    step, stop = _progress(n, args.quiet)
+    _check_paths(Path(subs), Path(out))
+    task_files = tuple(sorted({f for t in a.tasks for f in t.files}))
+    found = discover_all(Path(subs), a.folder, a.id, task_files)
+    for line in found.ignored:
+        print(f"grade: passed over {one_line(line)}", file=sys.stderr)
+    step, stop = _progress(len(found.submissions), args.quiet)
     try:
         summary = grade_all(a.folder, Path(subs), Path(out), workers=args.workers, force=args.force,
+                            allow_unsandboxed=args.unsafe_no_sandbox,
                             progress=step, course_root=args.course_root, graders_root=args.graders_root,
                             harness_dir=args.harness)
     finally:
@@ -58,11 +92,14 @@ def grade_command(args) -> int:
     console.print(report.summary_table(summary.results, f"{a.folder}: {len(summary.results)} students"))
     book = Path(out).resolve() / "gradebook.csv"
     shown = book.relative_to(Path.cwd()) if book.is_relative_to(Path.cwd()) else book
-    print(f"grade: {summary.graded} graded, {len(summary.outcomes) - summary.graded} unchanged, "
-          f"{summary.wall_s:.1f} s; gradebook: {shown}")
+    unreadable = sum(1 for r in summary.results if r["extra_data"].get("content_hash") == "unreadable")
+    print(f"grade: {summary.graded} graded, {len(summary.outcomes) - summary.graded} unchanged"
+          + (f" ({unreadable} could not be read: see their messages)" if unreadable else "")
+          + f", {summary.wall_s:.1f} s; gradebook: {one_line(str(shown))}; ids: students.csv")
     return 0
 
 
+@usage_errors
 def check_command(args) -> int:
     """Reference must get full marks and the release zero, cleanly (not_implemented)."""
     course = load_course()
@@ -79,13 +116,13 @@ def check_command(args) -> int:
         problems = []
         for t in by["reference"]["extra_data"]["tasks"]:
             if t["status"] != "passed":
-                problems.append(f"reference: task {t['task']} is {t['status']}: {t['message']}")
+                problems.append(f"reference: task {t['task']} is {t['status']}: {one_line(t['message'])}")
         for t in by["release"]["extra_data"]["tasks"]:
             if t["score"] != 0 or t["status"] != "not_implemented":
-                problems.append(f"release: task {t['task']} is {t['status']} with {t['score']:g} points")
+                problems.append(f"release: task {t['task']} is {t['status']} with {report.score_text(t['score'])} points")
         for p in problems:
             print("check:", p, file=sys.stderr)
         if problems:
             log = (Path(out) / "reference" / "grader.log").read_text(encoding="utf-8")
-            print(f"check: graders' log for the reference:\n{log[-6000:]}", file=sys.stderr)
+            print(f"check: graders' log for the reference:\n{log[-6000:]}", file=sys.stderr)  # written escaped
         return 1 if problems else 0

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from autograder.engine import report
+from autograder.engine import report, safe_text
 from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.session import Job
-from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover, stage
+from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover_all, stage
 
 # imported once by the forkserver; every per-student process starts with them loaded
 PRELOAD = ["numpy", "numpy.random", "pytest", "hypothesis", "autograder.engine.runner",
@@ -50,6 +50,7 @@ class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
+    ignored: list[str] = field(default_factory=list)   # entries of SUBMISSIONS passed over, and why
     sandbox_cpu_s: float = 0.0     # as reported by the sandboxes (for benchmarks)
 
     @property
@@ -90,10 +91,14 @@ def _context(plan: Plan):
     return ctx
 
 
-def _meta(plan: Plan, chash: str, complete: bool) -> dict:
-    return {"content_hash": chash, "grader_hash": plan.grader_hash, "complete": complete,
+def _meta(plan: Plan, chash: str, complete: bool, sub: Submission | None = None,
+          notes: list[str] = ()) -> dict:
+    meta = {"content_hash": chash, "grader_hash": plan.grader_hash, "complete": complete,
             "sandbox": "bubblewrap" if plan.isolated else "rlimits-only",
             "sandbox_problem": plan.sandbox_problem}
+    if sub is not None:   # which entry of SUBMISSIONS this id stands for, and what was left out of it
+        meta.update(submission=safe_text.clean(sub.name), left_out=[safe_text.clean(n) for n in notes])
+    return meta
 
 
 def _failed_tasks(plan: Plan, message: str, status: str = "error") -> list[dict]:
@@ -103,9 +108,12 @@ def _failed_tasks(plan: Plan, message: str, status: str = "error") -> list[dict]
 
 
 def _finish(plan: Plan, out_dir: Path, student: str, chash: str, tasks: list[dict], log: str,
-            complete: bool, files: dict[str, bytes] | None = None) -> dict:
-    res = report.results_json(student, plan.assignment.folder, tasks, _meta(plan, chash, complete))
-    fb = report.feedback_md(student, plan.assignment.folder, tasks, plan.isolated)
+            complete: bool, files: dict[str, bytes] | None = None, sub: Submission | None = None,
+            notes: list[str] = ()) -> dict:
+    res = report.results_json(student, plan.assignment.folder, tasks, _meta(plan, chash, complete, sub, notes))
+    fb = report.feedback_md(student, plan.assignment.folder, tasks, plan.isolated, notes)
+    if notes:
+        log = "left out of the submission:\n" + "".join(f"  {n}\n" for n in notes) + "\n" + log
     report.write_student(out_dir, student, res, fb, log, files or {})
     return res
 
@@ -144,14 +152,17 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
     work = Path(tempfile.mkdtemp(prefix="vitlab-grade-"))
     try:
         plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
-        subs = discover(Path(submissions), plan.assignment.folder, plan.assignment.id)
-        summary = RunSummary(plan, out_dir)
+        task_files = tuple(sorted({f for t in plan.assignment.tasks for f in t.files}))
+        found = discover_all(Path(submissions), plan.assignment.folder, plan.assignment.id, task_files)
+        subs = found.submissions
+        summary = RunSummary(plan, out_dir, ignored=found.ignored)
         n_workers = workers or os.cpu_count() or 1
         plan.limits = replace(plan.limits, cpu_share=cpu_share(n_workers))
         _run(plan, subs, work / "stage", out_dir, n_workers, force, summary, progress)
         students = [s.student for s in subs]
         summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
         report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
+        report.write_students(out_dir / "students.csv", subs, found.ignored)
         if not plan.isolated:
             atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
                                 f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
@@ -177,13 +188,15 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
         while queue and len(running) < n_workers:
             sub = queue.pop(0)
             try:
-                staged = stage(sub, stage_root / sub.student, plan.assignment.folder)
-            except SubmissionError as e:
-                res = _finish(plan, out_dir, sub.student, "unreadable", _failed_tasks(plan, str(e), "missing"),
-                              str(e), complete=True)
+                staged, notes = stage(sub, stage_root / sub.student, plan.assignment.folder)
+                chash = content_hash(staged, notes)
+            except Exception as e:  # noqa: BLE001 - one submission never stops the class
+                why = str(e) if isinstance(e, SubmissionError) else \
+                    f"{sub.name}: could not be staged ({type(e).__name__}: {e})"
+                res = _finish(plan, out_dir, sub.student, "unreadable", _failed_tasks(plan, why, "missing"),
+                              why, complete=True, sub=sub)
                 done(Outcome(sub.student, True, res))
                 continue
-            chash = content_hash(staged)
             old = None if force else _up_to_date(out_dir, sub.student, chash, plan)
             if old is not None:
                 done(Outcome(sub.student, False, old))
@@ -193,13 +206,13 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
             p = ctx.Process(target=_child, args=(plan.job(sub.student, staged), child), daemon=True)
             p.start()
             child.close()
-            running[parent] = (p, sub.student, chash, time.monotonic())
+            running[parent] = (p, sub.student, chash, time.monotonic(), sub, notes)
         if not running:
             continue
         ready = wait(list(running) + [], timeout=1.0)
         now = time.monotonic()
         for conn in list(running):
-            p, student, chash, started = running[conn]
+            p, student, chash, started, sub, notes = running[conn]
             msg = None
             if conn in ready:
                 try:
@@ -218,10 +231,10 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
                 msg[1]["log"] = _test_table(msg[1]["tasks"]) + msg[1]["log"]
                 summary.sandbox_cpu_s += float(msg[1].get("sandbox_cpu_s", 0.0))
                 res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True,
-                              files=msg[1].get("files"))
+                              files=msg[1].get("files"), sub=sub, notes=notes)
             else:
-                print(f"grade: internal error while grading {student}:\n{msg[1]}", file=sys.stderr)
+                print(f"grade: internal error while grading {student}:\n{safe_text.clean(msg[1])}", file=sys.stderr)
                 res = _finish(plan, out_dir, student, chash,
                               _failed_tasks(plan, "internal grader error (reported to the instructor)"),
-                              msg[1], complete=False)
+                              msg[1], complete=False, sub=sub, notes=notes)
             done(Outcome(student, True, res, now - started))

@@ -2,14 +2,19 @@
 
 Everything here is deterministic (no timestamps, no durations) so grading the same
 submission twice gives byte-identical files, and every file is written atomically.
+Messages, printed output, type names and student ids are student-controlled: each passes
+through `safe_text` on its way into a file or the terminal (never a formula, an escape
+sequence or markup). Scores are rounded for display only; results.json keeps them exact.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
+from autograder.engine.safe_text import clean, csv_cell, md_code_block, md_code_span, md_text, one_line, rich_text
 from vitlab.io import atomic_write
 
 STATUS_TEXT = {
@@ -20,17 +25,39 @@ STATUS_TEXT = {
 }
 UNSANDBOXED = "UNSANDBOXED (bubblewrap unavailable: {}); "
 GRADEBOOK_COLUMNS = ("student", "assignment", "task", "score", "max_score", "status", "message")
+STUDENTS_COLUMNS = ("student", "submission", "note")
+DISPLAY_PLACES = 2      # terminal, feedback.md, Gradescope's output text
+GRADEBOOK_PLACES = 4    # a spreadsheet sums these: enough places that totals stay right
+
+
+def score_text(x: float, places: int = DISPLAY_PLACES) -> str:
+    """3.333333 -> "3.33", 10.0 -> "10": rounded, no trailing zeros, never an exponent."""
+    text = f"{round(float(x), places):.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _status(t: dict) -> str:
+    return STATUS_TEXT.get(t["status"], one_line(t["status"]))
 
 
 def task_output(t: dict) -> str:
-    lines = [f"{STATUS_TEXT.get(t['status'], t['status'])}: {t['passed']} of {t['total']} checks passed"]
+    """Gradescope's per-test output (shown as plain text: output_format "text")."""
+    lines = [f"{_status(t)}: {t['passed']} of {t['total']} checks passed"]
     if t["message"]:
-        lines.append(t["message"])
+        lines.append(clean(t["message"]))
     if t.get("hint"):
-        lines.append(f"Hint: {t['hint']}")
+        lines.append(f"Hint: {clean(t['hint'])}")
     if t.get("output"):
-        lines.append(f"Your code printed ({t['output_bytes']} bytes):\n{t['output']}")
+        lines.append(f"Your code printed ({t['output_bytes']} bytes):\n{clean(t['output'])}")
     return "\n".join(lines)
+
+
+def _clean_task(t: dict) -> dict:
+    out = {k: v for k, v in t.items() if k != "tests"}
+    for k in ("message", "hint", "output", "title", "status"):
+        if isinstance(out.get(k), str):
+            out[k] = clean(out[k])
+    return out
 
 
 def results_json(student: str, assignment: str, tasks: list[dict], meta: dict) -> dict:
@@ -43,41 +70,51 @@ def results_json(student: str, assignment: str, tasks: list[dict], meta: dict) -
         "max_score": t["max_score"],
         "status": "passed" if t["status"] == "passed" else "failed",
         "output": task_output(t),
+        "output_format": "text",
         "visibility": "visible",
         "extra_data": {"status": t["status"], "passed": t["passed"], "total": t["total"]},
     } for t in tasks]
-    score = round(sum(t["score"] for t in tasks), 4)
-    max_score = round(sum(t["max_score"] for t in tasks), 4)
+    score = math.fsum(t["score"] for t in tasks)
+    max_score = math.fsum(t["max_score"] for t in tasks)
     return {
         "score": score,
-        "output": f"{assignment}: {score:g} / {max_score:g}",
+        "output": f"{assignment}: {score_text(score)} / {score_text(max_score)}",
+        "output_format": "text",
+        "test_output_format": "text",
         "tests": tests,
         # per-test names stay in grader.log: a hidden test's name says what it checks
         "extra_data": dict(meta, student=student, assignment=assignment, max_score=max_score,
-                           tasks=[{k: v for k, v in t.items() if k != "tests"} for t in tasks]),
+                           tasks=[_clean_task(t) for t in tasks]),
     }
 
 
-def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: bool) -> str:
-    score = sum(t["score"] for t in tasks)
-    max_score = sum(t["max_score"] for t in tasks)
-    out = [f"# Feedback: {assignment} ({student})", "", f"**Score: {score:g} / {max_score:g}**", ""]
+def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: bool,
+                left_out: list[str] = ()) -> str:
+    """Markdown in which every student-controlled string is either escaped inline text or
+    the body of a code block its content cannot close."""
+    score = math.fsum(t["score"] for t in tasks)
+    max_score = math.fsum(t["max_score"] for t in tasks)
+    out = [f"# Feedback: {md_text(assignment)} ({md_code_span(student)})", "",
+           f"**Score: {score_text(score)} / {score_text(max_score)}**", ""]
     if not sandboxed:
         out += ["> Graded without the bubblewrap sandbox (resource limits only).", ""]
+    if left_out:
+        out += ["Left out of your submission (not graded):", "", *md_code_block("\n".join(left_out)), ""]
     out += ["| Task | Status | Score |", "|---|---|---|"]
     for t in tasks:
-        out.append(f"| {t['task']} {t['title']} | {STATUS_TEXT.get(t['status'], t['status'])} "
-                   f"| {t['score']:g} / {t['max_score']:g} |")
+        out.append(f"| {t['task']} {md_text(t['title'])} | {md_text(_status(t))} "
+                   f"| {score_text(t['score'])} / {score_text(t['max_score'])} |")
     for t in tasks:
-        out += ["", f"## Task {t['task']}: {t['title']} ({STATUS_TEXT.get(t['status'], t['status'])})", ""]
-        out.append(f"{t['passed']} of {t['total']} hidden checks passed; score {t['score']:g} / {t['max_score']:g}.")
+        out += ["", f"## Task {t['task']}: {md_text(t['title'])} ({md_text(_status(t))})", ""]
+        out.append(f"{t['passed']} of {t['total']} hidden checks passed; "
+                   f"score {score_text(t['score'])} / {score_text(t['max_score'])}.")
         if t["status"] != "passed" and t["message"]:
-            out += ["", "First failing check:", "", "```", t["message"].rstrip(), "```"]
+            out += ["", "First failing check:", "", *md_code_block(t["message"])]
         if t.get("hint"):
-            out += ["", f"Hint: {t['hint']}"]
+            out += ["", f"Hint: {md_code_span(t['hint'])}"]
         if t.get("output"):
-            out += ["", f"Your code printed {t['output_bytes']} bytes (shown truncated):", "", "```",
-                    t["output"].replace("```", "'''").rstrip(), "```"]
+            out += ["", f"Your code printed {t['output_bytes']} bytes (shown truncated):", "",
+                    *md_code_block(t["output"])]
     return "\n".join(out) + "\n"
 
 
@@ -87,7 +124,7 @@ def write_student(out_dir: Path, student: str, results: dict, feedback: str, log
     for rel, data in sorted(files.items()):   # e.g. nbgrader's feedback/<notebook>.html
         atomic_write(d / rel, data)
     atomic_write(d / "feedback.md", feedback)
-    atomic_write(d / "grader.log", log)
+    atomic_write(d / "grader.log", clean(log))
     # results.json last: its presence (with matching hashes) means "this student is done"
     atomic_write(d / "results.json", json.dumps(results, indent=2, sort_keys=True) + "\n")
 
@@ -106,18 +143,33 @@ def gradebook_rows(results: list[dict]) -> list[dict]:
         meta = res.get("extra_data", {})
         warn = UNSANDBOXED.format(meta.get("sandbox_problem")) if meta.get("sandbox") != "bubblewrap" else ""
         for t in meta.get("tasks", []):
-            msg = " ".join((t.get("message") or "").split())[:300]
-            rows.append({"student": meta["student"], "assignment": meta["assignment"], "task": t["task"],
-                         "score": f"{t['score']:g}", "max_score": f"{t['max_score']:g}",
-                         "status": t["status"], "message": (warn + msg).strip()})
+            msg = one_line(warn + (t.get("message") or ""), limit=300)
+            rows.append({"student": csv_cell(meta["student"]), "assignment": csv_cell(meta["assignment"]),
+                         "task": csv_cell(t["task"]), "score": score_text(t["score"], GRADEBOOK_PLACES),
+                         "max_score": score_text(t["max_score"], GRADEBOOK_PLACES),
+                         "status": csv_cell(t["status"]), "message": csv_cell(msg)})
     return rows
 
 
 def write_gradebook(path: Path, rows: list[dict]) -> None:
+    _write_csv(path, GRADEBOOK_COLUMNS,
+               sorted(rows, key=lambda r: (r["student"], r["assignment"], _task_key(r["task"]))))
+
+
+def write_students(path: Path, subs, ignored: list[str]) -> None:
+    """students.csv: which entry of SUBMISSIONS each id stands for, and what was passed over."""
+    rows = [{"student": csv_cell(s.student), "submission": csv_cell(s.name),
+             "note": csv_cell(s.problem or "")} for s in subs]
+    rows += [{"student": "", "submission": csv_cell(line.split(": ", 1)[0]),
+              "note": csv_cell("passed over: " + line.split(": ", 1)[-1])} for line in ignored]
+    _write_csv(path, STUDENTS_COLUMNS, rows)
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=GRADEBOOK_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
-    w.writerows(sorted(rows, key=lambda r: (r["student"], r["assignment"], _task_key(r["task"]))))
+    w.writerows(rows)
     atomic_write(path, buf.getvalue())
 
 
@@ -129,7 +181,8 @@ def _task_key(task: str):
 
 
 def summary_table(results: list[dict], title: str):
-    """A rich Table: one row per student, one column per task, then the total."""
+    """A rich Table: one row per student, one column per task, then the total. Cells are
+    Text objects, so nothing in a student id or status is read as console markup."""
     from rich.table import Table
 
     tasks = []
@@ -138,25 +191,27 @@ def summary_table(results: list[dict], title: str):
             if t["task"] not in tasks:
                 tasks.append(t["task"])
     tasks.sort(key=_task_key)
-    table = Table(title=title)
+    table = Table(title=rich_text(title))
     table.add_column("student", no_wrap=True)
     for t in tasks:
-        table.add_column(t, justify="right")
+        table.add_column(rich_text(t), justify="right")
     table.add_column("total", justify="right")
     for res in results:
         meta = res.get("extra_data", {})
         by = {t["task"]: t for t in meta.get("tasks", [])}
-        cells = []
-        for tid in tasks:
-            t = by.get(tid)
-            cells.append("" if t is None else _cell(t))
-        table.add_row(meta.get("student", "?"), *cells, f"{res['score']:g}/{meta.get('max_score', 0):g}")
+        cells = [_cell(by[tid]) if tid in by else "" for tid in tasks]
+        total = f"{score_text(res['score'])}/{score_text(meta.get('max_score', 0))}"
+        table.add_row(rich_text(meta.get("student", "?"), limit=60), *cells, rich_text(total))
     return table
 
 
-def _cell(t: dict) -> str:
-    s = f"{t['score']:g}"
-    if t["status"] in ("passed",):
-        return f"[green]{s}[/green]"
-    short = {"not_implemented": "todo", "partial": "part"}.get(t["status"], t["status"])
-    return f"[yellow]{s}[/yellow] {short}" if t["score"] > 0 else f"[red]{s}[/red] {short}"
+def _cell(t: dict):
+    from rich.text import Text
+
+    s = score_text(t["score"])
+    if t["status"] == "passed":
+        return Text(s, style="green")
+    short = {"not_implemented": "todo", "partial": "part"}.get(t["status"], one_line(t["status"], limit=12))
+    cell = Text(s, style="yellow" if t["score"] > 0 else "red")
+    cell.append(f" {short}")
+    return cell

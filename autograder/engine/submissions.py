@@ -1,65 +1,182 @@
-"""Find, stage and hash student submissions.
+"""Find, name, stage and hash student submissions.
 
 A submissions folder holds one entry per student: a folder (the student's copy of the
-released assignment folder) or a `.zip` of it. nbgrader's `submitted/<student>/<assignment>/`
-layout is accepted too. Each submission is staged as a plain copy (regular files only: no
-symlinks, no caches, bounded sizes) that the sandbox mounts read-only; the content hash
-is taken from the staged copy, so a folder and a zip of the same files hash alike.
+released assignment folder, or a symbolic link to one), or an archive of it (.zip, .tar,
+.tar.gz/.tgz, .tar.bz2, .tar.xz; recognised by content, so `.ZIP` or no extension works).
+nbgrader's `submitted/<student>/<assignment>/` layout is accepted too. Every other entry
+becomes a student whose rows say what is wrong with it; only operating-system metadata and
+hidden entries are passed over, and those are listed (`Discovery.ignored`).
+
+Student ids are the entry's name (archive suffix removed) in NFC with Unicode letters,
+digits and `._-` kept and anything else turned into `_`. Ids that would collide (`ann lee`
+and `ann_lee`; `Ann` and `ann`, which are one folder on macOS) or that name an output file
+(`gradebook.csv`) get a suffix from a hash of the entry's name: distinct and stable.
 """
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
-import stat
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
 
-SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis", ".git", ".venv"}
-MAX_FILE = 64 << 20
-MAX_TOTAL = 512 << 20
-MAX_FILES = 5000
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+from autograder.engine.staging import (MAX_FILE, MAX_FILES, MAX_TOTAL, SubmissionError, Stager,  # noqa: F401
+                                       archive_kind, copy_tree, extract_tar, extract_zip, junk, unwrap)
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".zip")
+# files grade_all writes at the top of OUT: no student folder may take their names
+OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt"}
+_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+MAX_ID_CHARS = 80
+MAX_ID_BYTES = 120
 
 
-class SubmissionError(ValueError):
-    """A submission that cannot be staged (corrupt zip, too large ...)."""
+class SubmissionsFolderError(ValueError):
+    """SUBMISSIONS itself is wrong (missing, empty, one student's folder): a usage error."""
 
 
 @dataclass
 class Submission:
-    student: str
-    source: Path          # folder or .zip as found
+    student: str               # the id: folder name under OUT, gradebook's student column
+    source: Path               # folder or archive as found
+    name: str = ""             # the entry's name in SUBMISSIONS, as found
+    kind: str = "folder"       # folder, zip or tar
+    problem: str | None = None   # set when the entry cannot be graded at all
+
+
+@dataclass
+class Discovery:
+    submissions: list[Submission] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)     # "name: why", one per entry passed over
 
 
 def student_name(raw: str) -> str:
-    name = SAFE_NAME.sub("_", raw).strip("._") or "student"
-    return name[:80]
+    """The id part of a name: NFC, letters/digits/marks and ._- kept, runs of anything
+    else one `_`, no leading punctuation (never a formula, option or hidden file)."""
+    out, gap = [], False
+    for c in unicodedata.normalize("NFC", raw):
+        if c in "._-" or unicodedata.category(c)[0] in "LNM":
+            if gap and out:
+                out.append("_")
+            out.append(c)
+            gap = False
+        else:
+            gap = True
+    name = "".join(out).lstrip("._-").rstrip("._")
+    while unicodedata.category(name[:1] or "x")[0] == "M":     # a lone combining mark
+        name = name[1:]
+    name = name[:MAX_ID_CHARS]
+    while len(name.encode("utf-8")) > MAX_ID_BYTES:
+        name = name[:-1]
+    return name.rstrip("._") or "student"
 
 
-def discover(root: Path, assignment_folder: str, assignment_id: str) -> list[Submission]:
-    """Every student's submission under `root`, sorted by student name."""
+def _stem(name: str) -> str:
+    low = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if low.endswith(suffix) and len(name) > len(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
+def _kind_by_name(name: str) -> str | None:
+    """What the name promises (any case); a broken `.zip` is then reported as a broken zip."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        return "zip"
+    return "tar" if low.endswith(ARCHIVE_SUFFIXES) else None
+
+
+def _reserved(sid: str) -> bool:
+    low = sid.casefold()
+    return low in OUTPUT_NAMES or low.split(".")[0] in _DEVICES
+
+
+def assign_ids(subs: list[Submission]) -> None:
+    """Give every submission a distinct id (in place): the plain id when it is free, else
+    the id plus a hash of the entry's name. Case-insensitively distinct."""
+    groups: dict[str, list[Submission]] = {}
+    for s in subs:
+        s.student = student_name(_stem(s.name))
+        groups.setdefault(s.student.casefold(), []).append(s)
+    taken: set[str] = set()
+    for key in sorted(groups):
+        members = sorted(groups[key], key=lambda s: (_stem(s.name) != s.student, s.kind != "folder", s.name))
+        plain_ok = not _reserved(members[0].student)
+        for i, s in enumerate(members):
+            if i == 0 and plain_ok and s.student.casefold() not in taken:
+                taken.add(s.student.casefold())
+                continue
+            s.student = _suffixed(s, taken)
+
+
+def _suffixed(s: Submission, taken: set[str]) -> str:
+    digest = hashlib.sha256(s.name.encode("utf-8", "surrogatepass")).hexdigest()
+    for n in range(6, 65, 2):
+        sid = f"{s.student[:MAX_ID_CHARS - 1 - n]}-{digest[:n]}"
+        if sid.casefold() not in taken:
+            taken.add(sid.casefold())
+            return sid
+    raise AssertionError("sha256 prefixes collided")   # pragma: no cover
+
+
+def discover(root: Path, assignment_folder: str, assignment_id: str,
+             task_files: tuple[str, ...] = ()) -> list[Submission]:
+    return discover_all(root, assignment_folder, assignment_id, task_files).submissions
+
+
+def discover_all(root: Path, assignment_folder: str, assignment_id: str,
+                 task_files: tuple[str, ...] = ()) -> Discovery:
+    """Every entry under `root`: a Submission (sorted by id) or a line in `ignored`."""
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"submissions folder {root} does not exist")
+    _check_root(root, task_files)
     if (root / "submitted").is_dir():
         root = root / "submitted"
-    found: dict[str, Submission] = {}
+    found = Discovery()
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink():
+        if entry.name.startswith(".") or junk(entry.name):
+            found.ignored.append(f"{entry.name}: hidden or operating-system file")
             continue
+        found.submissions.append(_classify(entry, assignment_folder, assignment_id))
+    if not found.submissions:
+        extra = f" (passed over: {', '.join(found.ignored)})" if found.ignored else ""
+        raise SubmissionsFolderError(f"submissions folder {root}: no submissions in it; expected one folder or archive "
+                                     f"(.zip, .tar.gz ...) per student{extra}")
+    assign_ids(found.submissions)
+    found.submissions.sort(key=lambda s: s.student)
+    return found
+
+
+def _check_root(root: Path, task_files: tuple[str, ...]) -> None:
+    if not root.exists():
+        raise SubmissionsFolderError(f"submissions folder {root}: no such folder")
+    if not root.is_dir():
+        raise SubmissionsFolderError(f"submissions folder {root}: not a folder; it must be a folder that holds one "
+                                     "folder or archive per student (unpack a class archive first)")
+    own = sorted(f for f in task_files if (root / f).is_file())
+    if own:
+        raise SubmissionsFolderError(
+            f"submissions folder {root}: looks like one student's assignment folder (it holds {', '.join(own)}); "
+            "SUBMISSIONS must be the folder that holds one folder or archive per student")
+
+
+def _classify(entry: Path, folder: str, aid: str) -> Submission:
+    sub = Submission("", entry, entry.name)
+    try:
         if entry.is_dir():
-            name = student_name(entry.name)
-            src = _nbgrader_inner(entry, assignment_folder, assignment_id) or entry
-        elif entry.suffix == ".zip" and entry.is_file():
-            name, src = student_name(entry.stem), entry
+            sub.source = _nbgrader_inner(entry, folder, aid) or entry
+        elif entry.is_file():
+            sub.kind = _kind_by_name(entry.name) or archive_kind(entry) or "file"
+            if sub.kind == "file":
+                sub.problem = (f"{entry.name}: not a folder or a readable archive "
+                               "(accepted: a folder, .zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)")
+        elif entry.is_symlink():
+            sub.kind, sub.problem = "link", f"{entry.name}: a symbolic link to nothing (its target is missing)"
         else:
-            continue
-        if name in found:
-            raise SubmissionError(f"{entry}: two submissions for student {name!r}")
-        found[name] = Submission(name, src)
-    return [found[k] for k in sorted(found)]
+            sub.kind, sub.problem = "special", f"{entry.name}: not a folder or a regular file"
+    except OSError as e:
+        sub.kind, sub.problem = "unreadable", f"{entry.name}: cannot be read ({e.strerror or e})"
+    return sub
 
 
 def _nbgrader_inner(entry: Path, folder: str, aid: str) -> Path | None:
@@ -70,76 +187,32 @@ def _nbgrader_inner(entry: Path, folder: str, aid: str) -> Path | None:
     return None
 
 
-def stage(sub: Submission, dest: Path, assignment_folder: str) -> Path:
-    """Copy the submission's regular files into `dest` (fresh) and return it."""
+def stage(sub: Submission, dest: Path, assignment_folder: str = "") -> tuple[Path, list[str]]:
+    """Copy the submission's regular files into `dest` (fresh). Returns (dest, notes on
+    what was left out). Raises SubmissionError when nothing can be staged."""
+    if sub.problem:
+        raise SubmissionError(sub.problem)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    if sub.source.is_dir():
-        _copy_tree(sub.source, dest)
+    st = Stager(dest, sub.name)
+    if sub.kind == "zip":
+        extract_zip(sub.source, st)
+    elif sub.kind == "tar":
+        extract_tar(sub.source, st)
     else:
-        _extract_zip(sub.source, dest)
-    _unwrap(dest, assignment_folder)
-    return dest
+        copy_tree(sub.source, st)
+    unwrap(dest)
+    return dest, st.all_notes()
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
-    count = size = 0
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if any(p in SKIP for p in rel.parts):
-            continue
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
-            continue  # symlinks, devices, fifos and huge files are never graded
-        count, size = count + 1, size + st.st_size
-        if count > MAX_FILES or size > MAX_TOTAL:
-            raise SubmissionError(f"{src}: more than {MAX_FILES} files or {MAX_TOTAL >> 20} MB")
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "rb") as fin, open(target, "wb") as fout:
-            shutil.copyfileobj(fin, fout)
-
-
-def _extract_zip(src: Path, dest: Path) -> None:
-    try:
-        zf = zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise SubmissionError(f"{src.name}: not a readable zip file ({e})") from None
-    with zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
-        if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_TOTAL:
-            raise SubmissionError(f"{src.name}: more than {MAX_FILES} files or {MAX_TOTAL >> 20} MB unpacked")
-        for m in members:
-            rel = PurePosixPath(m.filename)
-            mode = (m.external_attr >> 16) & 0o170000
-            if rel.is_absolute() or ".." in rel.parts or any(p in SKIP for p in rel.parts) \
-                    or mode == stat.S_IFLNK or m.file_size > MAX_FILE or "\\" in m.filename:
-                continue
-            target = dest.joinpath(*rel.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(m) as fin, open(target, "wb") as fout:
-                    shutil.copyfileobj(fin, fout)
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
-                raise SubmissionError(f"{src.name}: corrupt member {m.filename!r} ({e})") from None
-
-
-def _unwrap(dest: Path, folder: str) -> None:
-    """A zip or folder holding just `<assignment folder>/...` is unwrapped one level."""
-    entries = [p for p in dest.iterdir()]
-    if len(entries) == 1 and entries[0].is_dir() and not any(dest.glob("*.py")):
-        inner = entries[0]
-        tmp = dest.parent / f".{dest.name}.unwrap"
-        inner.rename(tmp)
-        dest.rmdir()
-        tmp.rename(dest)
-
-
-def content_hash(staged: Path) -> str:
-    """sha256 over sorted relative paths and bytes of the staged files."""
+def content_hash(staged: Path, notes: list[str] = ()) -> str:
+    """sha256 over sorted relative paths and bytes of the staged files (and the notes on
+    what was left out, which the feedback shows)."""
     h = hashlib.sha256()
     for path in sorted(p for p in staged.rglob("*") if p.is_file()):
         h.update(str(path.relative_to(staged)).encode("utf-8", "surrogateescape") + b"\0")
         h.update(path.read_bytes() + b"\0")
+    for note in notes:
+        h.update(note.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()[:16]
