@@ -57,7 +57,7 @@ def run_job(job: Job) -> dict:
     if nb_tasks:
         nb_results, nb_log, feedback = _notebooks(job, session)
         results.update(nb_results)
-        log += ["---- nbgrader ----", nb_log[-20000:]]
+        log += ["---- notebooks ----", nb_log[-20000:]]
         files = {f"feedback/{name}": data for name, data in feedback.items()}
     session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
@@ -65,24 +65,14 @@ def run_job(job: Job) -> dict:
 
 
 def _notebooks(job: Job, session: GradingSession):
-    """nbgrader autograde for the notebook tasks, in a scratch folder of this process."""
+    """The notebook tasks: the kernel in the sandbox, the hidden notebook graders here."""
     import tempfile
 
     from autograder.engine import notebooks
 
-    tasks = {t.id: t for t in job.tasks if t.id in job.notebooks.tasks}
-    timeout = max(t.timeout_s for t in tasks.values())
     out = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="vitlab-nb-") as tmp, warnings.catch_warnings(), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         warnings.simplefilter("ignore")   # nbgrader's sqlalchemy warnings are noise here
-        partial, log, feedback = notebooks.autograde(job.notebooks, job.student, Path(job.submission),
-                                                     session.sandbox, Path(tmp), timeout)
-    log += out.getvalue()[-5000:]
-    results = {}
-    for tid, t in tasks.items():
-        p = partial[tid]
-        score = 0.0 if p["status"] in scoring.ZERO else round(t.points * p["fraction"], 4)
-        results[tid] = scoring.TaskResult(tid, t.title, t.points, score, p["status"], p["message"],
-                                          passed=int(p["status"] == "passed"), total=1)
-    return results, log, feedback
+        results, log, feedback = notebooks.grade(job.notebooks, job, session.sandbox, Path(tmp))
+    return results, log + "\n" + out.getvalue()[-5000:], feedback

@@ -1,28 +1,18 @@
-"""Notebook tasks: nbgrader autograde and generate_feedback with the kernel in the sandbox,
-merged into the same gradebook; broken and tampered notebooks get the right status."""
+"""Notebook tasks: the student's cells run in the sandboxed kernel, the hidden notebook
+graders run on the trusted side; statuses, scores, feedback HTML and the gradebook.
+Hostile notebooks (forged passes, history, links, FIFOs, a disk fill, bad metadata) are in
+test_notebook_hostile.py."""
 import json
 
 import nbformat
 import pytest
 
 from grading_helpers import FIXTURE, by_student, make_submission
+from notebook_helpers import SOLVED, STUB, grade_notebooks, notebook, page_text
 
-SOURCE = FIXTURE / "solutions" / "a2_nb" / "tiny.ipynb"
-STUB = {"task2_1_impl": "def double(x):\n    raise NotImplementedError('Task 2.1')\n",
-        "task2_2_impl": "def square(x):\n    raise NotImplementedError('Task 2.2')\n"}
-SOLVED = {"task2_1_impl": "def double(x):\n    return 2 * x\n", "task2_2_impl": "def square(x):\n    return x * x\n"}
-
-
-def notebook(cells: dict[str, str], edit=None) -> str:
-    """The fixture notebook with the given cells' sources replaced (by grade_id)."""
-    nb = nbformat.read(SOURCE, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in cells:
-            cell.source = cells[gid]
-    if edit is not None:
-        edit(nb)
-    return nbformat.writes(nb)
+SNOOP = ("import os\nprint('GB', os.path.exists('../../../gradebook.db'), sorted(os.listdir('/')))\n"
+         "try:\n    open('../../../gradebook.db', 'w').write('forged')\nexcept OSError as e:\n    print('denied', e)\n"
+         "def double(x):\n    return 2 * x\n")
 
 
 def _ids(nb):
@@ -39,28 +29,27 @@ def retype_tests_2_1(nb):
     nb.cells[i] = nbformat.v4.new_markdown_cell(old.source, metadata=old.metadata)
 
 
-SNOOP = ("import os\nprint('GB', os.path.exists('../../../gradebook.db'), sorted(os.listdir('/')))\n"
-         "try:\n    open('../../../gradebook.db', 'w').write('forged')\nexcept OSError as e:\n    print('denied', e)\n"
-         "def double(x):\n    return 2 * x\n")
-
 def deleted_and_retyped(nb):
     delete_tests_2_2(nb)
     retype_tests_2_1(nb)
 
 
-# few students, each showing several things: every notebook costs a kernel start
-STUDENTS = {
-    "solved_snoop": notebook({**SOLVED, "task2_1_impl": SNOOP}),
-    "release_edited_tests": notebook({**STUB, "task2_1_tests": "pass"}),  # nbgrader restores locked cells
-    "wrong": notebook({**SOLVED, "task2_1_impl": "def double(x):\n    return 3 * x\n"}),
-    "deleted_retyped": notebook(SOLVED, deleted_and_retyped),
-    "hang": notebook({**SOLVED, "task2_1_impl": "while True:\n    pass\n"}),
-    "truncated": notebook(SOLVED)[:400],
-}
+def students():
+    return {
+        "solved_snoop": notebook({**SOLVED, "task2_1_impl": SNOOP}),
+        "edited_tests": notebook({**STUB, "task2_1_tests": "pass"}),
+        "wrong": notebook({**SOLVED, "task2_1_impl": "def double(x):\n    return 2 * x if x > 0 else x\n"}),
+        "deleted_retyped": notebook(SOLVED, deleted_and_retyped),
+        "hang": notebook({**SOLVED, "task2_1_impl": "while True:\n    pass\n"}),
+        "truncated": notebook(SOLVED)[:400],
+        "nbgrader_release": notebook({}),
+    }
+
+
 EXPECTED = {
     "solved_snoop": ("passed", "passed"),
-    "release_edited_tests": ("not_implemented", "not_implemented"),
-    "wrong": ("failed", "passed"),
+    "edited_tests": ("tampered", "not_implemented"),   # a locked test cell edited: nbgrader's checksum
+    "wrong": ("partial", "passed"),
     "deleted_retyped": ("tampered", "tampered"),
     "hang": ("timeout", "passed"),
     "truncated": ("error", "error"),
@@ -71,26 +60,9 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from autograder.engine.grade import grade_all
-
     tmp = tmp_path_factory.mktemp("nb")
-    subs = tmp / "subs"
-    for name, text in STUDENTS.items():
-        make_submission(subs, name, {"tiny.ipynb": text})
-    make_submission(subs, "empty", {})
-    # the notebook exactly as nbgrader's generate_assignment releases it
-    from types import SimpleNamespace
-    from autograder.engine import notebooks
-    a = SimpleNamespace(folder="a2_nb", source_dir=SOURCE.parent,
-                        tasks=[SimpleNamespace(id="2.1", files=["tiny.ipynb"], marker="task2_1"),
-                               SimpleNamespace(id="2.2", files=["tiny.ipynb"], marker="task2_2")])
-    plan = notebooks.prepare(a, tmp / "nbplan")
-    released = (plan.template / "release" / "a2_nb" / "tiny.ipynb").read_text()
-    assert "### BEGIN SOLUTION" not in released and "HIDDEN-MARK" not in released
-    make_submission(subs, "nbgrader_release", {"tiny.ipynb": released})
-    summary = grade_all("a2", subs, tmp / "out", workers=2, course_root=FIXTURE,
-                        graders_root=FIXTURE / "graders", harness_dir=FIXTURE / "harness")
-    return by_student(summary), tmp / "out", summary
+    make_submission(tmp / "subs", "empty", {})
+    return grade_notebooks(tmp, students())
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -104,27 +76,40 @@ def test_scores_and_gradebook(graded):
     got, out, _ = graded
     assert got["solved_snoop"]["2.1"]["score"] == 2 and got["solved_snoop"]["2.2"]["score"] == 3
     assert got["deleted_retyped"]["2.2"]["score"] == 0 and got["wrong"]["2.2"]["score"] == 3
+    assert got["wrong"]["2.1"]["score"] == 1          # one of the cell's two hidden checks passed
     rows = (out / "gradebook.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * len(EXPECTED)
     assert "cell task2_2_tests was deleted" in got["deleted_retyped"]["2.2"]["message"]
     assert "cell task2_1_tests changed type" in got["deleted_retyped"]["2.1"]["message"]
+    assert "locked cell task2_1_tests was edited" in got["edited_tests"]["2.1"]["message"]
     assert "not a readable notebook" in got["truncated"]["2.1"]["message"]
+    assert "double(-1.5): relative error" in got["wrong"]["2.1"]["message"]
+    assert "task2_1_impl ran past its 5 s" in got["hang"]["2.1"]["message"]
 
 
-def test_feedback_html_hides_hidden_tests(graded):
+def test_feedback_html_shows_trusted_results(graded):
     _, out, _ = graded
     html = (out / "wrong" / "feedback" / "tiny.html").read_text()
     assert "double" in html                      # the student's own code is there
-    assert "HIDDEN-MARK" not in html and "-1.5" not in html
+    assert "HIDDEN-MARK" not in html
+    assert "hidden check 1: passed" in html
+    assert "hidden check 2: partial: double(-1.5): relative error" not in html
+    assert "hidden check 2: failed: double(-1.5): relative error" in html
     res = json.loads((out / "wrong" / "results.json").read_text())
-    assert "AssertionError in hidden tests" in res["tests"][0]["output"]
+    assert res["tests"][0]["score"] == 1
 
 
-def test_kernel_cannot_touch_the_gradebook(graded):
-    got, out, summary = graded
-    assert got["solved_snoop"]["2.1"]["status"] == "passed"
+def test_kernel_works_in_the_sandboxs_tmpfs(graded):
+    got, out, _ = graded
     log = (out / "solved_snoop" / "grader.log").read_text()
-    assert "nbgrader autograde: success=True" in log
-    # the cell ran in the sandbox: the course folder (and its gradebook.db) was not there
+    assert "nbgrader generate_feedback: success=True" in log
     html = (out / "solved_snoop" / "feedback" / "tiny.html").read_text()
-    assert "GB False" in html
+    assert "GB False" in html and "denied" in html
+    assert "submission" in html   # the kernel sees the sandbox's root, not the host's
+
+
+def test_test_cells_never_reach_the_kernel(graded):
+    _, out, _ = graded
+    # the edited test cell `pass` was neither run nor restored into the kernel: its task is tampered
+    html = page_text(out / "edited_tests" / "feedback" / "tiny.html")
+    assert "assert double(3) == 6" in html       # feedback shows the released cell, not the edit

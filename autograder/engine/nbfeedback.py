@@ -1,0 +1,108 @@
+"""The executed notebook, rebuilt on the trusted side, and nbgrader's feedback HTML for it.
+
+The kernel's outputs arrive as bounded plain data (nbexec.clean_outputs); here they are
+put back into the trusted copy of the submitted notebook, test cells get their released
+source (hidden tests already removed) and, as output, what the hidden graders found, and
+the result is validated with nbformat. The scores go into a private copy of the course's
+gradebook.db (one grade per test cell, from the trusted checks only), and nbgrader's
+`generate_feedback` writes the HTML, with student markdown sanitised.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+from autograder.engine.notebooks import config, is_test, nbmeta, venv_on_path
+
+
+def cell_scores(plan, runs: dict, records: list, results: dict) -> dict[str, float]:
+    """grade_id -> autograded score: the cell's points x the weight of its passed tests."""
+    from autograder.engine.nbplugin import _cell_facts, owned_by
+
+    _, points = _cell_facts(plan)
+    zero = {plan.markers[t] for t, r in results.items() if r.status in ("tampered", "banned")}
+    out = {}
+    for gid, pts in points.items():
+        recs = [r for r in records if r.cell == gid and r.outcome != "skipped"]
+        total = sum(r.weight for r in recs)
+        won = sum(r.weight for r in recs if r.status == "passed")
+        tampered = any(owned_by(gid, m) for m in zero)
+        out[gid] = 0.0 if tampered or total <= 0 else round(pts * won / total, 4)
+    return out
+
+
+def _test_output(gid: str, records: list) -> list[dict]:
+    recs = [r for r in records if r.cell == gid and r.outcome != "skipped"]
+    if not recs:
+        return [{"output_type": "stream", "name": "stdout", "text": "not graded\n"}]
+    lines = [f"hidden check {i}: " + ("passed" if r.status == "passed" else f"{r.status}: {r.message}")
+             for i, r in enumerate(recs, 1)]
+    return [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines)[:8000] + "\n"}]
+
+
+def rebuild(released, ex, records: list):
+    """The submitted notebook with the kernel's outputs, as nbgrader should see it."""
+    import nbformat
+
+    rel = {nbmeta(c)["grade_id"]: c for c in released.cells if nbmeta(c).get("grade_id")}
+    nb = copy.deepcopy(ex.nb)
+    for i, cell in enumerate(nb.cells):
+        gid = nbmeta(cell).get("grade_id") or ""
+        if gid in rel and (nbmeta(rel[gid]).get("locked") or is_test(rel[gid])):
+            cell.source = rel[gid].source
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if is_test(cell):
+            cell.outputs = [nbformat.from_dict(o) for o in _test_output(gid, records)]
+            continue
+        ran = ex.cells.get(gid or f"cell {i + 1}")
+        outputs = list(ran["outputs"]) if ran else []
+        if ran and ran["error"]:
+            e = ran["error"]
+            outputs.append({"output_type": "error", "ename": e["ename"], "evalue": e["evalue"],
+                            "traceback": e["traceback"].splitlines()[-40:]})
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    try:
+        nbformat.validate(nb)
+    except Exception:  # noqa: BLE001 - drop outputs rather than feed nbgrader a bad notebook
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+        nbformat.validate(nb)
+    return nb
+
+
+def feedback(plan, student: str, runs: dict, records: list, results: dict, work: Path):
+    """({feedback file name: html bytes}, log)."""
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+
+    ready = {nb: ex for nb, ex in runs.items() if ex.nb is not None}
+    if not ready:
+        return {}, ""
+    root = work / "course"
+    shutil.copytree(plan.template, root)
+    for nb_name, ex in ready.items():
+        released = nbformat.read(plan.release(nb_name), as_version=4)
+        dest = root / "autograded" / student / plan.folder / nb_name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(rebuild(released, ex, records), dest)
+    scores = cell_scores(plan, runs, records, results)
+    tests = {nbmeta(c).get("grade_id") for nb_name in ready
+             for c in nbformat.read(plan.source(nb_name), as_version=4).cells if is_test(c)}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        gb.update_or_create_student(student)
+        gb.add_submission(plan.folder, student)
+        for nb_name in ready:
+            for grade in gb.find_submission_notebook(Path(nb_name).stem, plan.folder, student).grades:
+                if grade.name in scores and grade.name in tests:   # manual answers wait for formgrader
+                    grade.auto_score = scores[grade.name]
+        gb.db.commit()
+    venv_on_path()
+    result = NbGraderAPI(config=config(root)).generate_feedback(plan.folder, student, force=True)
+    log = f"nbgrader generate_feedback: success={result.get('success')}\n{result.get('error', '') or ''}"
+    html = {p.name: p.read_bytes() for p in sorted((root / "feedback" / student / plan.folder).rglob("*.html"))}
+    return html, log
