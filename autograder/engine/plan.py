@@ -39,6 +39,7 @@ class Plan:
     given: dict[str, str] = field(default_factory=dict)   # given module -> its released source
     grader_lib: Path | None = None
     sandbox_problem: str | None = None           # None: bubblewrap works
+    run_as: tuple[int, int] | None = None        # without bubblewrap (allowed by name): nobody's uid/gid
     grader_hash: str = ""
     preload: list[str] = field(default_factory=list)          # imported by each sandboxed worker
     trusted_preload: list[str] = field(default_factory=list)  # imported once by the forkserver
@@ -58,6 +59,7 @@ class Plan:
             graders_dir=str(self.graders_dir), solutions_dir=str(a.source_dir),
             submission=str(submission), given=self.given, owners=self.owners,
             grader_lib=str(self.grader_lib), harness_dir=str(self.harness_dir), isolated=self.isolated,
+            run_as=self.run_as,
             limits=self.limits, preload=list(self.preload), notebooks=self.notebooks)
 
 

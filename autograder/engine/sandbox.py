@@ -9,7 +9,10 @@ forbids new processes before it imports any student code. A worker's stdout/stde
 a pipe that keeps only the head and tail (a student printing 100 MB costs nothing);
 requests and replies use two other pipes (wire.py). Without bubblewrap the zygote runs
 unsandboxed with the same per-worker limits, and `Sandbox.isolated` is False so the
-gradebook can say so.
+gradebook can say so: only when the instructor asks for it by name (--unsafe-no-sandbox),
+only as root, and then every student process runs as the unprivileged user nobody, which
+can write nothing the grader later imports or reads, and read none of the graders, the
+reference, the other submissions or the results (`unsandboxed_problem` checks that first).
 """
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ import resource
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +36,12 @@ ENGINE_DIR = Path(__file__).resolve().parent
 WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py", "doubles.py")
 GRADER_LIB = "/opt/grader"       # engine + harness, inside the sandbox
 SUBMISSION = "/submission"       # the student's files, read-only
+SCRATCH = ("/tmp", "/dev/shm")   # writable inside the sandbox; emptied before every task's worker
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
              "/etc/localtime", "/etc/nsswitch.conf")
 GiB = 1 << 30
+UNPRIVILEGED = (65534, 65534)    # nobody:nogroup, who runs student code when bubblewrap cannot
 
 
 @dataclass
@@ -67,6 +74,34 @@ def gpu_devices(dev: Path = Path("/dev")) -> tuple[str, ...]:
 def bwrap_path() -> str | None:
     path = os.environ.get("VITLAB_BWRAP", shutil.which("bwrap") or "")
     return path if path and os.access(path, os.X_OK) else None
+
+
+def reachable_by_others(path: Path) -> bool:
+    """Could a user that is neither the owner nor in the group (nobody) read `path`? It needs
+    search (x) permission on every folder above it."""
+    path = Path(path).resolve()
+    for folder in [*reversed(path.parents), path]:
+        mode = folder.stat().st_mode
+        need = stat.S_IXOTH if folder != path or folder.is_dir() else stat.S_IROTH
+        if not mode & need or folder.stat().st_gid == UNPRIVILEGED[1] and not mode & stat.S_IXGRP:
+            return False
+    return True
+
+
+def unsandboxed_problem(private: list[Path]) -> str | None:
+    """Why student code may not run without bubblewrap here (None: it may, as nobody)."""
+    if os.geteuid() != 0:
+        return ("without bubblewrap student code must run as another user (nobody), which needs root; "
+                "install bubblewrap instead")
+    for p in (os.path.realpath(sys.executable), *python_prefixes()):
+        if not reachable_by_others(Path(p)):
+            return (f"the Python at {p} cannot be used by other users (a folder above it is private), so "
+                    f"nobody could not run it; use a Python and venv installed where other users can read them")
+    for p in private:
+        if Path(p).exists() and reachable_by_others(p):
+            return (f"{p} is readable by other users, so student code running as nobody could read it; "
+                    f"make it private first (chmod o-rwx on it or a folder above it)")
+    return None
 
 
 _PROBE: dict[str, str | None] = {}
@@ -164,7 +199,9 @@ class Sandbox:
     isolated: bool = True             # False: bubblewrap unavailable, rlimits + seccomp only
     python: str = sys.executable
     preload: tuple[str, ...] = ()     # imported once by the zygote (e.g. torch)
+    run_as: tuple[int, int] | None = None   # without bubblewrap: the uid/gid student code runs as
     cpu_s: float = 0.0                # CPU seconds the sandboxes reported (benchmarks only)
+    scratch: Path | None = None       # without bubblewrap: the student's private writable folder
     _zygote: "Zygote | None" = field(default=None, repr=False)
 
     def env(self) -> dict[str, str]:
@@ -172,6 +209,8 @@ class Sandbox:
         it may use: students graded in parallel that each ask for every core oversubscribe the
         machine, and OpenMP's spinning threads then slow everyone down many times over."""
         env = dict(ENV)
+        if not self.isolated:
+            env["HOME"] = env["TMPDIR"] = str(self.scratch_dir())
         if self.limits.cpu_share > 0:
             env["VITLAB_CPU_SHARE"] = str(self.limits.cpu_share)
         return env
@@ -181,14 +220,28 @@ class Sandbox:
         preload = json.dumps(["numpy", *self.preload])
         if not self.isolated:
             script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
-            return [self.python, *PY_FLAGS, script, str(ctl_fd), preload], str(submission)
+            scratch = str(self.scratch_dir())
+            return [self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps([scratch])], scratch
         args = bwrap_args(self.limits, self.grader_lib, [("ro-bind", str(submission), SUBMISSION)], self.env())
         script = f"{GRADER_LIB}/autograder/engine/zygote.py"
-        return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload], "/"
+        return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(list(SCRATCH))], "/"
 
     def paths(self, submission: Path) -> str:
         """Where workers see the submission."""
         return SUBMISSION if self.isolated else str(submission)
+
+    def scratch_dir(self) -> Path:
+        """Outside bubblewrap: a private folder of the student's own, the one place it may write."""
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="vitlab-scratch-"))
+            if self.run_as is not None:
+                os.chown(self.scratch, *self.run_as)
+        return self.scratch
+
+    def popen_user(self) -> dict:
+        if self.run_as is None:
+            return {}
+        return {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
 
     def start(self, submission: Path) -> "ForkedWorker":
         """A fresh worker process for one task (the student's zygote is started once)."""
@@ -202,6 +255,9 @@ class Sandbox:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
 class OutputTail(threading.Thread):
@@ -265,7 +321,7 @@ class Zygote:
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
                                          pass_fds=[theirs.fileno()], env=sandbox.env(), cwd=cwd,
-                                         start_new_session=True)
+                                         start_new_session=True, **sandbox.popen_user())
         finally:
             theirs.close()
             os.close(out_w)

@@ -50,6 +50,7 @@ class Job:
     grader_lib: str
     harness_dir: str                    # the harness staged into every sandbox (test doubles included)
     isolated: bool
+    run_as: tuple[int, int] | None      # without bubblewrap: the unprivileged uid/gid of student code
     limits: Limits = field(default_factory=Limits)
     preload: list[str] = field(default_factory=list)
     notebooks: object = None            # notebooks.NotebookPlan when some tasks are notebooks
@@ -72,7 +73,7 @@ class GradingSession:
     def __init__(self, job: Job):
         self.job = job
         self.sandbox = Sandbox(Path(job.grader_lib), job.limits, isolated=job.isolated,
-                               preload=tuple(job.preload))
+                               preload=tuple(job.preload), run_as=job.run_as)
         self.tasks = {t.id: t for t in job.tasks}
         self.by_marker = {t.marker: t.id for t in job.tasks}
         self.workers: dict[str, TaskWorker] = {}

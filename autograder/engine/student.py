@@ -58,7 +58,8 @@ class TaskWorker:
         w = self.sandbox.start(self.submission)
         self.worker = w
         sub = self.sandbox.paths(self.submission)
-        init = dict(self.init, task=self.task_id, submission_dir=sub, cwd="/tmp" if self.sandbox.isolated else sub,
+        cwd = "/tmp" if self.sandbox.isolated else str(self.sandbox.scratch_dir())
+        init = dict(self.init, task=self.task_id, submission_dir=sub, cwd=cwd,
                     rlimits=self.sandbox.limits.rlimits(), seccomp=True)
         reply, _ = self._request(init, [], "importing your modules")
         if not isinstance(reply.get("import_errors", {}), dict):
