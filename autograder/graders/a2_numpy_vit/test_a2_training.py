@@ -123,7 +123,7 @@ def test_training_loop_learns(student, reference):
                              f"({source} data, measured by the grader)")
 
 
-def test_history_and_schedule(student):
+def test_history_and_schedule(student, reference):
     data, _ = mnist_subset(300, 100, seed=1)
     kw = {**SOLVER, "num_epochs": 2, "batch_size": 50}
     h = student.call("harness:a2.train", TRAIN, data, kw)["history"]
@@ -134,8 +134,8 @@ def test_history_and_schedule(student):
         raise GradingFailure("history['loss'] and history['lr'] should have one entry per step")
     steps = 12
     warm = round(0.3 * 6)
-    expected = [kw["lr"] * (s + 1) / warm if s < warm else
-                kw["lr"] * 0.5 * (1 + np.cos(np.pi * (s - warm) / (steps - warm))) for s in range(steps)]
+    # the schedule is task 2.6's: the Solver must use optim.warmup_cosine as it is while 2.8 is graded
+    expected = [reference("optim").warmup_cosine(s, kw["lr"], warm, steps, 0.0) for s in range(steps)]
     expect_close(np.array(h["lr"]), np.array(expected), rtol=1e-9, name="learning rate used at each step")
 
 
