@@ -9,20 +9,24 @@ plus one folder per graded checkpoint:
 
     checkpoints/<name>/checkpoint.safetensors    the weights (safetensors only; < 64 MB)
     checkpoints/<name>/config.json               the Config they were trained with
+    checkpoints/<name>/provenance.json           how the run was trained (written by export)
 
-The graders build each model with *your* models.py from config.json, load the weights and
-evaluate them on the full official test set. A pickle or torch.save file is never loaded.
+The graders build the course's own ViT / ConViT from config.json (none of your code runs
+there), load the weights strictly and evaluate them on the full official test set. A pickle
+or torch.save file is never loaded. `export` refuses a run trained on synthetic data.
 """
 from __future__ import annotations
 
 import argparse
+import platform
 import re
 import shutil
 import sys
+import time
 import tomllib
 from pathlib import Path
 
-from atomic_io import atomic_path
+from atomic_io import atomic_path, atomic_write_json
 from checkpoint import CheckpointError, load_checkpoint
 from config import ConfigError
 
@@ -71,18 +75,67 @@ def check_run(ckpt: Path, name: str):
     return model, cfg
 
 
+def provenance(src: Path, cfg) -> dict:
+    """How the run that wrote `src` was trained, from its metrics.json (train.py writes it
+    beside the checkpoint): data (real or synthetic, and which copy), recipe, epochs, wall
+    time, device and the accuracy the run measured last. SubmitError when there is none."""
+    import json
+
+    metrics_path = src.with_name("metrics.json")
+    if not metrics_path.is_file():
+        raise SubmitError(f"{src}: no metrics.json beside it; export the out_dir of a train.py run "
+                          "(it records how the checkpoint was trained)")
+    try:
+        m = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise SubmitError(f"{metrics_path}: not valid JSON ({e})") from None
+    from config import Config
+    defaults = Config().to_dict()
+    recipe = {k: v for k, v in cfg.to_dict().items() if defaults.get(k) != v and k not in ("out_dir", "progress")}
+    return {"format": 1, "data": "synthetic" if cfg.synthetic else "real", "dataset": cfg.dataset,
+            "data_copy": _data_copy(cfg), "recipe": Path(cfg.out_dir).name, "recipe_settings": recipe,
+            "epochs": m.get("epochs_run"), "epochs_planned": cfg.epochs, "wall_s": m.get("wall_s"),
+            "train_s": m.get("train_s"), "device": m.get("device"), "params": m.get("params"),
+            "train_acc": m.get("train_acc"), "test_acc": m.get("test_acc"),
+            "torch": _torch_version(), "python": platform.python_version(),
+            "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _data_copy(cfg) -> str:
+    """Which copy of the data the run used, e.g. "CIFAR-10 (JPEG copy)" (vitdata's cache record)."""
+    if cfg.synthetic:
+        return f"vitdata.synthetic({cfg.dataset!r})"
+    try:
+        import vitdata
+        info = vitdata.info(cfg.dataset, cfg.data_root or None)
+    except Exception as e:  # noqa: BLE001 - a missing cache only means the copy is unknown
+        return f"unknown ({type(e).__name__})"
+    return f"{info.get('display_name')}; source {info.get('source_kind', info.get('source'))}"
+
+
+def _torch_version() -> str:
+    import torch
+    return torch.__version__
+
+
 def export(run_dir: str | Path, name: str, dest: str | Path = "checkpoints") -> Path:
     """Copy run_dir/checkpoint.safetensors + config.json to dest/<name>/ after checking that they
-    load into your model. Returns the exported checkpoint's path."""
+    load into your model and come from a run on the real data set, and write provenance.json
+    beside them. Returns the exported checkpoint's path."""
     run_dir = Path(run_dir)
     src = run_dir / "checkpoint.safetensors" if run_dir.is_dir() else run_dir
-    check_run(src, name)
+    _, cfg = check_run(src, name)
+    if cfg.synthetic:
+        raise SubmitError(f"{src}: trained on synthetic data (synthetic = true, e.g. the smoke recipe); "
+                          f"{name!r} must be trained on the real {cfg.dataset} training set")
+    record = provenance(src, cfg)
     out = Path(dest) / name
     out.mkdir(parents=True, exist_ok=True)
     for source, target in ((src.with_name("config.json"), out / "config.json"),
                            (src, out / "checkpoint.safetensors")):
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
+    atomic_write_json(out / "provenance.json", record)
     return out / "checkpoint.safetensors"
 
 
@@ -99,6 +152,10 @@ def check(dest: str | Path = "checkpoints", evaluate: bool = False, data_dir=Non
             model, cfg = check_run(ckpt, name)
         except SubmitError as e:
             status[name] = f"error: {e}"
+            continue
+        if cfg.synthetic or not ckpt.with_name("provenance.json").is_file():
+            why = "trained on synthetic data" if cfg.synthetic else "no provenance.json beside it"
+            status[name] = f"error: {why}; export a real run with `python submit.py export runs/<recipe> {name}`"
             continue
         params = sum(p.numel() for p in model.parameters())
         line = f"ok: {cfg.model}, {params:,} parameters, {ckpt.stat().st_size / 2**20:.1f} MB"
@@ -136,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         except SubmitError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        print(f"exported {path} (+ config.json)")
+        print(f"exported {path} (+ config.json, provenance.json)")
         if args.name not in graded_names():
             print(f"note: this course does not grade {args.name} (it grades: {', '.join(graded_names())})",
                   file=sys.stderr)

@@ -1,9 +1,10 @@
-"""The capstone's hidden graders, run through the grading engine on four submissions in one
-batch: a good one, and two that carry every kind of bad input the graders must survive
-(a pickle, NaN weights, the wrong number of classes, a missing checkpoint, a checkpoint that
-does not fit the model, a file that is not safetensors, a model too slow for its budget,
-the wrong dataset, a training loop that does not learn, one that crashes), and one whose
-own model code differs from the reference (graded as it is, not swapped for the reference).
+"""The capstone's hidden graders, run through the grading engine on one batch of submissions:
+a good one, the untouched release, two that carry every kind of bad input the graders must
+survive (a pickle, NaN weights, the wrong number of classes, a missing checkpoint, weights
+that do not fit their config, a file that is not safetensors, a model too slow for its
+budget, the wrong dataset), one that attacks the trusted side (a 100,000-deep config.json,
+a header bomb, an oversized architecture, a nearest-neighbour "model"), one
+whose own code is broken (not run, so not graded), and one whose provenance does not match.
 
 Each bad input must give its task a clear status and zero points, and never stop the batch.
 The course graded here is a copy of course.toml with a test [capstone] section: small
@@ -21,22 +22,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 A4 = ROOT / "solutions" / "a4_capstone"
+RELEASE = ROOT / "assignments" / "a4_capstone"
 BUILD = Path(__file__).resolve().parent / "a4_build.py"
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "runs", "checkpoints", ".ipynb_checkpoints")
+TASKS = ["4.1", "4.2", "4.3", "4.4"]
 
 pytestmark = pytest.mark.slow
 
 
-def reference_copy(dest: Path) -> Path:
+def reference_copy(dest: Path, src: Path = A4) -> Path:
     """The capstone folder as a student has it: plain files (symlinks followed)."""
-    shutil.copytree(A4, dest, symlinks=False, ignore=SKIP)
+    shutil.copytree(src, dest, symlinks=False, ignore=SKIP)
     return dest
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{path.name}: {old!r} not found (the reference changed?)"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def copy_ckpt(src: Path, dest: Path) -> Path:
@@ -44,10 +41,10 @@ def copy_ckpt(src: Path, dest: Path) -> Path:
     return dest
 
 
-def set_config(folder: Path, **changes) -> None:
-    cfg = json.loads((folder / "config.json").read_text())
-    cfg.update(changes)
-    (folder / "config.json").write_text(json.dumps(cfg))
+def set_json(path: Path, **changes) -> None:
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
 
 
 def load_tensors(path: Path) -> dict:
@@ -61,60 +58,90 @@ def make_good(subs: Path, ckpts: Path) -> None:
     shutil.copytree(ckpts, sub / "checkpoints")
 
 
+def make_untouched(subs: Path, ckpts: Path) -> None:
+    reference_copy(subs / "untouched", RELEASE)
+
+
 def make_bad(subs: Path, ckpts: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    sub = reference_copy(subs / "bad")
-    out = sub / "checkpoints"
-    # 4.1: a torch.save pickle under the safetensors name
-    d = copy_ckpt(ckpts / "vit_mnist", out / "vit_mnist")
+    out = reference_copy(subs / "bad") / "checkpoints"
+    d = copy_ckpt(ckpts / "vit_mnist", out / "vit_mnist")                       # 4.1: a pickle
     torch.save(load_tensors(d / "checkpoint.safetensors"), d / "checkpoint.safetensors")
-    # 4.2: a diverged run: NaN in one weight
-    d = copy_ckpt(ckpts / "convit_mnist", out / "convit_mnist")
+    d = copy_ckpt(ckpts / "convit_mnist", out / "convit_mnist")                 # 4.2: NaN weights
     tensors = load_tensors(d / "checkpoint.safetensors")
     key = sorted(k for k in tensors if k.endswith("weight"))[0]
     tensors[key][0] = float("nan")
     save_file(tensors, d / "checkpoint.safetensors")
-    # 4.3: the wrong number of classes
-    d = copy_ckpt(ckpts / "vit_cifar10", out / "vit_cifar10")
-    set_config(d, num_classes=5)
-    # 4.4: missing, with only a torch.save file where it should be
-    torch.save({"w": torch.zeros(2)}, out / "convit_cifar10.pt")
-    # 4.5: a training loop whose optimiser never moves (lr 0), outside any a3 fence
-    edit(sub / "train.py", "optimizer = AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr,",
-         "optimizer = AdamW(param_groups(model, cfg.weight_decay), lr=0.0,")
+    d = copy_ckpt(ckpts / "vit_cifar10", out / "vit_cifar10")                   # 4.3: 5 classes
+    set_json(d / "config.json", num_classes=5)
+    torch.save({"w": torch.zeros(2)}, out / "convit_cifar10.pt")                # 4.4: only a .pt
 
 
 def make_worse(subs: Path, ckpts: Path) -> None:
+    from safetensors.torch import save_file
+
     sub = reference_copy(subs / "worse")
     out = sub / "checkpoints"
-    # 4.1: config.json asks for a deeper model than the tensors hold
-    d = copy_ckpt(ckpts / "vit_mnist", out / "vit_mnist")
-    set_config(d, depth=3)
-    # 4.2: not a safetensors file at all
-    (out / "convit_mnist").mkdir(parents=True)
+    d = copy_ckpt(ckpts / "vit_mnist", out / "vit_mnist")                       # 4.1: deeper than its tensors
+    set_json(d / "config.json", depth=3)
+    (out / "convit_mnist").mkdir(parents=True)                                  # 4.2: not safetensors
     (out / "convit_mnist" / "checkpoint.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json")
-    # 4.3: a model that takes 5 s per forward pass: past the 8 s budget after two chunks
-    copy_ckpt(ckpts / "vit_cifar10", out / "vit_cifar10")
+    # 4.3: a valid ViT too slow for its 1 s budget (256 tokens of width 96), random weights
+    d = copy_ckpt(ckpts / "vit_cifar10", out / "vit_cifar10")
+    set_json(d / "config.json", patch_size=2, embed_dim=96)
+    sys.path.insert(0, str(A4))
+    from config import Config
+    from models import build_model
+    cfg = Config.from_dict(json.loads((d / "config.json").read_text()))
+    save_file({k: v.contiguous() for k, v in build_model(cfg).state_dict().items()}, d / "checkpoint.safetensors")
+    copy_ckpt(ckpts / "convit_mnist", out / "convit_cifar10")                   # 4.4: the MNIST one
+
+
+def make_hostile(subs: Path, ckpts: Path) -> None:
+    """Inputs aimed at the trusted process itself, and a model that is no ViT."""
+    import torch
+    from safetensors.torch import save_file
+
+    sub = reference_copy(subs / "hostile")
+    out = sub / "checkpoints"
+    d = copy_ckpt(ckpts / "vit_mnist", out / "vit_mnist")                       # 4.1: 30,000-deep JSON
+    (d / "config.json").write_text('{"model": ' + "[" * 30_000 + "]" * 30_000 + "}")
+    d = copy_ckpt(ckpts / "convit_mnist", out / "convit_mnist")                 # 4.2: header bomb
+    raw = (d / "checkpoint.safetensors").read_bytes()
+    (d / "checkpoint.safetensors").write_bytes((1 << 40).to_bytes(8, "little") + raw[8:])
+    d = copy_ckpt(ckpts / "vit_cifar10", out / "vit_cifar10")                   # 4.3: a huge architecture
+    set_json(d / "config.json", embed_dim=1024, depth=24, num_heads=16)
+    # 4.4: a projection of every test image with its label as "weights", and a build_model that
+    # returns a nearest-neighbour lookup over them (what the student's own code would grade)
+    d = out / "convit_cifar10"
+    d.mkdir(parents=True)
+    rng = torch.Generator().manual_seed(0)
+    save_file({"lookup.keys": torch.randn(400, 64, generator=rng), "lookup.labels": torch.zeros(400),
+               "lookup.proj": torch.randn(3072, 64, generator=rng)}, d / "checkpoint.safetensors")
+    cfg = json.loads((ckpts / "convit_cifar10" / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps(cfg))
     with open(sub / "models.py", "a", encoding="utf-8") as f:
-        f.write("\n\n_build = build_model\n\n\ndef build_model(cfg):\n    import time\n    model = _build(cfg)\n"
-                "    if cfg.dataset == 'cifar10' and cfg.model == 'vit':\n"
-                "        model.register_forward_pre_hook(lambda m, a: time.sleep(5))\n    return model\n")
-    # 4.4: an MNIST checkpoint submitted as the CIFAR-10 one
-    d = copy_ckpt(ckpts / "convit_mnist", out / "convit_cifar10")
-    # 4.5: train() crashes
-    edit(sub / "train.py", "    cfg.validate()\n    device = resolve_device(cfg)",
-         "    cfg.validate()\n    raise RuntimeError('oops')\n    device = resolve_device(cfg)")
+        f.write("\n\ndef build_model(cfg):\n    raise SystemExit('a lookup table, not a ViT')\n")
 
 
 def make_own(subs: Path, ckpts: Path) -> None:
-    """The student's own a3 code differs from the reference inside an a3 fence (patch
-    embeddings zeroed): the capstone must grade that code, not swap the reference in."""
+    """The student's own code is broken (modules.py zeroes the patch embeddings, models.py
+    cannot even be imported): it is not run, so the checkpoint is graded as it is."""
     sub = reference_copy(subs / "own")
     copy_ckpt(ckpts / "vit_mnist", sub / "checkpoints" / "vit_mnist")
-    edit(sub / "modules.py", "x = x.flatten(2).transpose(1, 2)     # (B, N, D)",
-         "x = 0 * x.flatten(2).transpose(1, 2)")
+    text = (sub / "modules.py").read_text()
+    (sub / "modules.py").write_text(text.replace("x = x.flatten(2).transpose(1, 2)", "x = 0 * x.flatten(2).transpose(1, 2)"))
+    (sub / "models.py").write_text("raise ImportError('broken')\n")
+
+
+def make_liar(subs: Path, ckpts: Path) -> None:
+    """Good checkpoints whose provenance is wrong (4.1) or missing (4.2)."""
+    sub = reference_copy(subs / "liar")
+    shutil.copytree(ckpts, sub / "checkpoints")
+    set_json(sub / "checkpoints" / "vit_mnist" / "provenance.json", test_acc=0.5)
+    (sub / "checkpoints" / "convit_mnist" / "provenance.json").unlink()
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +151,7 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("a4grade")
     subprocess.run([sys.executable, str(BUILD), str(base)], check=True, capture_output=True, text=True)
     subs = base / "subs"
-    for make in (make_good, make_bad, make_worse, make_own):
+    for make in (make_good, make_untouched, make_bad, make_worse, make_hostile, make_own, make_liar):
         make(subs, base / "checkpoints")
     summary = grade_all("a4", subs, base / "out", workers=2, course_root=base / "course")
     results = {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]}
@@ -134,15 +161,15 @@ def graded(tmp_path_factory):
 
 def test_every_submission_is_graded(graded):
     results, summary = graded
-    assert sorted(results) == ["bad", "good", "own", "worse"]
+    assert sorted(results) == ["bad", "good", "hostile", "liar", "own", "untouched", "worse"]
     assert (summary.out_dir / "gradebook.csv").is_file()
     for student, tasks in results.items():
-        assert sorted(tasks) == ["4.1", "4.2", "4.3", "4.4", "4.5"], student
+        assert sorted(tasks) == TASKS, student
 
 
 def test_good_submission(graded):
     good = graded[0]["good"]
-    for task in ("4.1", "4.2", "4.4", "4.5"):
+    for task in ("4.1", "4.2", "4.4"):
         assert good[task]["status"] == "passed", (task, good[task]["message"])
         assert good[task]["score"] == good[task]["max_score"]
     # 95 % reachable on the CIFAR-10-shaped test set: 70 and 80 pass, 99 does not
@@ -152,10 +179,14 @@ def test_good_submission(graded):
     assert "below the 99% threshold" in t["message"] and "95.00%" in t["message"]
 
 
-def test_the_students_own_code_is_graded(graded):
+def test_the_untouched_release_scores_zero(graded):
+    for task, t in graded[0]["untouched"].items():
+        assert t["score"] == 0.0 and t["status"] == "missing", (task, t["status"], t["message"])
+
+
+def test_no_student_code_runs_for_a_checkpoint(graded):
     own = graded[0]["own"]
-    assert own["4.1"]["status"] == "failed", own["4.1"]["message"]
-    assert "below the 90% threshold" in own["4.1"]["message"]
+    assert own["4.1"]["status"] == "passed", own["4.1"]["message"]
     assert own["4.2"]["status"] == "missing"
 
 
@@ -164,12 +195,14 @@ def test_the_students_own_code_is_graded(graded):
     ("bad", "4.2", "failed", ["NaN"]),
     ("bad", "4.3", "failed", ["num_classes = 5"]),
     ("bad", "4.4", "missing", ["convit_cifar10.pt", "safetensors"]),
-    ("bad", "4.5", "failed", ["held-out", "learns"]),
-    ("worse", "4.1", "error", ["does not fit", "blocks.2"]),
+    ("worse", "4.1", "failed", ["do not fit", "blocks.2"]),
     ("worse", "4.2", "failed", ["not a safetensors file"]),
-    ("worse", "4.3", "timeout", ["8 s budget", "of 400 test images"]),
+    ("worse", "4.3", "timeout", ["time budget", "test images"]),
     ("worse", "4.4", "failed", ["'mnist'", "'cifar10'"]),
-    ("worse", "4.5", "error", ["RuntimeError", "oops"]),
+    ("hostile", "4.1", "failed", ["config.json", "nested 30001 deep"]),
+    ("hostile", "4.2", "failed", ["checkpoint.safetensors", "not a safetensors file"]),
+    ("hostile", "4.3", "failed", ["parameters", "at most 200,000"]),
+    ("hostile", "4.4", "failed", ["do not fit", "lookup.keys"]),
 ])
 def test_bad_input_gives_status_and_zero(graded, student, task, status, words):
     t = graded[0][student][task]
@@ -177,3 +210,20 @@ def test_bad_input_gives_status_and_zero(graded, student, task, status, words):
     assert t["score"] == 0.0
     for w in words:
         assert w in t["message"], (w, t["message"])
+
+
+def test_provenance_gaps_go_to_the_instructor_only(graded):
+    results, summary = graded
+    liar = results["liar"]
+    assert liar["4.1"]["status"] == "passed" and liar["4.2"]["status"] == "passed"
+    log = (summary.out_dir / "liar" / "grader.log").read_text()
+    assert "FLAG vit_mnist: the export recorded 50.00% test accuracy" in log
+    assert "FLAG convit_mnist: no provenance.json" in log
+    for name in ("feedback.md", "results.json"):
+        shown = (summary.out_dir / "liar" / name).read_text()
+        assert "FLAG" not in shown and "provenance" not in shown and "review" not in shown, name
+    # (the good CIFAR-10 runs measured 100 % on clean held-out images during training; the
+    # grader's test set has 5 % of its labels flipped, so those are flagged, rightly)
+    good = (summary.out_dir / "good" / "grader.log").read_text()
+    assert "FLAG vit_mnist" not in good and "FLAG convit_mnist" not in good
+    assert "vit_mnist: measured test 100.00%, train slice 100.00%; provenance recipe=vit_mnist" in good

@@ -1,5 +1,6 @@
 """submit.py export/check: what a student runs before submitting. A run that would not load
-for the graders, or does not suit the checkpoint it is exported as, is refused with the reason.
+for the graders, does not suit the checkpoint it is exported as, or was trained on synthetic
+data is refused with the reason; an exported run carries its provenance.
 
 Runs in a subprocess (the capstone's modules have plain names other assignments use too)."""
 from __future__ import annotations
@@ -25,8 +26,15 @@ from models import build_model
 from checkpoint import save_checkpoint
 
 def run(name, **kw):
-    cfg = Config(embed_dim=16, depth=1, num_heads=4, **kw)
-    save_checkpoint(tmp / name / "checkpoint.safetensors", build_model(cfg), cfg)
+    # a real train.py run (one epoch on a few random images): checkpoint, config.json, metrics.json
+    import numpy as np
+    from train import train
+    cfg = Config(embed_dim=16, depth=1, num_heads=4, epochs=1, batch_size=16, device="cpu", amp="none",
+                 progress=False, out_dir=str(tmp / name), **kw)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (32, cfg.in_chans, cfg.img_size, cfg.img_size), dtype=np.uint8)
+    y = np.arange(32) % 10
+    train(cfg, data=None if cfg.synthetic else (x, y, x[:16], y[:16]))
     return tmp / name
 
 out = {}
@@ -44,6 +52,14 @@ attempt("unknown_name", lambda: submit.export(vit, "vit_imagenet", tmp / "checkp
 pickled = run("pickled")
 torch.save({"w": torch.zeros(1)}, pickled / "checkpoint.safetensors")
 attempt("pickle", lambda: submit.export(pickled, "vit_mnist", tmp / "checkpoints"))
+synthetic = run("synthetic", synthetic=True, train_subset=32)
+attempt("synthetic", lambda: submit.export(synthetic, "vit_mnist", tmp / "other"))
+bare = tmp / "bare"
+small = Config(embed_dim=16, depth=1, num_heads=4)
+save_checkpoint(bare / "checkpoint.safetensors", build_model(small), small)
+attempt("no_metrics", lambda: submit.export(bare, "vit_mnist", tmp / "other"))
+out["provenance"] = json.loads((tmp / "checkpoints" / "vit_mnist" / "provenance.json").read_text())
+out["metrics"] = json.loads((vit / "metrics.json").read_text())
 out["check"] = submit.check(tmp / "checkpoints")
 print(json.dumps(out))
 """
@@ -71,9 +87,21 @@ def test_export_copies_both_files(results):
 
 
 @pytest.mark.parametrize("key,words", [("wrong_family", ["'vit'", "convit"]), ("wrong_dataset", ["'mnist'", "'cifar10'"]),
-                                       ("unknown_name", ["vit_imagenet"]), ("pickle", ["pickle"])])
+                                       ("unknown_name", ["vit_imagenet"]), ("pickle", ["pickle"]),
+                                       ("synthetic", ["synthetic data", "real mnist"]),
+                                       ("no_metrics", ["no metrics.json"])])
 def test_export_refuses_with_the_reason(results, key, words):
     out, _ = results
     assert out[key].startswith("SubmitError"), out[key]
     for w in words:
         assert w in out[key], (w, out[key])
+
+
+def test_export_records_the_provenance(results):
+    out, tmp = results
+    prov, metrics = out["provenance"], out["metrics"]
+    assert prov["data"] == "real" and prov["dataset"] == "mnist" and prov["recipe"] == "vit"
+    assert prov["epochs"] == 1 and prov["device"] == "cpu" and prov["wall_s"] > 0
+    assert prov["test_acc"] == metrics["test_acc"] and prov["train_acc"] == metrics["train_acc"]
+    assert prov["recipe_settings"]["embed_dim"] == 16 and "data_copy" in prov
+    assert not (tmp / "other").exists(), "a refused export writes nothing"

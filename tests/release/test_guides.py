@@ -12,6 +12,9 @@ from vitlab.release.guides import render
 GOLDEN = Path(__file__).parent / "golden"
 CAPSTONE = """
 [capstone]
+max_params = 5_000_000
+train_slice = 1000
+
 [capstone.checkpoints.vit_cifar10]
 task = "4.1"
 dataset = "cifar10"
@@ -27,27 +30,11 @@ models = ["convit", "convit_hybrid"]
 thresholds = [45.0, 50.0, 55.0]
 budget_s = 600
 
-[capstone.retrain]
-task = "4.3"
-dataset = "cifar10"
-train_images = 6000
-test_images = 2000
-min_accuracy = 28.0
-reference = "35.7 % (ViT) and 35.8 % (ConViT)"
-
-[capstone.retrain.runs.vit]
-model = "vit"
-epochs = 3
-
-[capstone.retrain.runs.convit]
-model = "convit"
-epochs = 3
 """
 TASKS = "".join(f'\n[[tasks]]\nid = "{i}"\ntitle = "{t}"\npoints = {p}\n' for i, t, p in [
     ("4.1", "CIFAR-10 ViT checkpoint (checkpoints/vit_cifar10)", 15),
     ("4.2", "CIFAR-10 ConViT checkpoint (checkpoints/convit_cifar10)", 15),
-    ("4.3", "Re-training check", 10),
-    ("4.4", "Explain the GPSA gates", 5)])
+    ("4.3", "Explain the GPSA gates", 5)])
 GUIDE = """# Capstone
 
 <!-- generated:capstone-tasks -->
@@ -56,8 +43,8 @@ stale text
 
 Hand-written text stays as it is.
 
-<!-- generated:capstone-retrain -->
-<!-- /generated:capstone-retrain -->
+<!-- generated:capstone-review -->
+<!-- /generated:capstone-review -->
 
 <!-- generated:capstone-thresholds -->
 <!-- /generated:capstone-thresholds -->
@@ -86,7 +73,7 @@ def test_release_refreshes_the_guide_and_check_reports_a_stale_one(capstone_cour
     assert release_main(["--root", str(capstone_course)]) == 0
     assert guide.read_text() == (GOLDEN / "capstone_guide.md").read_text(encoding="utf-8")
     released = (capstone_course / "assignments/a4_capstone/README.md").read_text()
-    assert released.endswith(guide.read_text()) and "| 4.4 | Explain the GPSA gates | 5 |" in released
+    assert released.endswith(guide.read_text()) and "| 4.3 | Explain the GPSA gates | 5 |" in released
     assert release_main(["--root", str(capstone_course), "--check"]) == 0
     toml = capstone_course / "course.toml"
     toml.write_text(toml.read_text().replace("thresholds = [45.0, 50.0]", "thresholds = [40.0, 50.0]"))
@@ -110,4 +97,14 @@ def test_a_guide_without_capstone_settings_is_an_error(capstone_course):
     toml.write_text(toml.read_text().split("[capstone]")[0])
     course = load_course(capstone_course)
     with pytest.raises(CourseError, match=r"course\.toml: the capstone guide needs a \[capstone\] section"):
+        render(course, course.assignment("a4"), GUIDE)
+
+
+def test_a_retrain_table_is_refused(capstone_course):
+    """The capstone grades checkpoints only: a course.toml still carrying the old re-training
+    check is told so, rather than getting a guide that promises a task nothing grades."""
+    toml = capstone_course / "course.toml"
+    toml.write_text(toml.read_text() + '\n[capstone.retrain]\ntask = "4.3"\n')
+    course = load_course(capstone_course)
+    with pytest.raises(CourseError, match=r"\[capstone\.retrain\] is not graded any more"):
         render(course, course.assignment("a4"), GUIDE)

@@ -1,7 +1,7 @@
 """The capstone guide's course-specific text, from course.toml `[capstone]`.
 
-Which checkpoints are graded, their thresholds and budgets, and what the re-training check
-runs differ per course (a baked course may keep one dataset, or CPU thresholds). These
+Which checkpoints are graded, their thresholds and budgets, and the limits and review rules
+of the grader differ per course (a baked course may keep one dataset, or CPU thresholds). These
 functions write that text; `guides.py` puts it into solutions/a4_capstone/README.md.
 """
 from __future__ import annotations
@@ -18,6 +18,9 @@ def _capstone(course: Course) -> dict:
     cap = course.settings.get("capstone")
     if not isinstance(cap, dict):
         raise CourseError(f"{course.root / 'course.toml'}: the capstone guide needs a [capstone] section")
+    if "retrain" in cap:
+        raise CourseError(f"{course.root / 'course.toml'}: [capstone.retrain] is not graded any more (the "
+                          "capstone grades checkpoints only); remove the table and its task")
     return cap
 
 
@@ -42,15 +45,12 @@ def _pct(v: float) -> str:
 def tasks_table(course: Course, a: Assignment) -> str:
     """One row per task: what it grades and its points."""
     ckpt = {str(s["task"]): (n, s) for n, s in _checkpoints(course, a).items()}
-    retrain = str(_capstone(course).get("retrain", {}).get("task", ""))
     rows = ["| task | graded on | points |", "| --- | --- | --- |"]
     for t in a.tasks:
         if t.id in ckpt:
             name, spec = ckpt[t.id]
             what = (f"`checkpoints/{name}/`: {_models(list(spec.get('models', ['vit'])))} trained on "
                     f"{DATASET_NAMES.get(spec['dataset'], spec['dataset'])}")
-        elif t.id == retrain:
-            what = "re-training check: your `train.train()` learns (the grader re-runs it briefly)"
         else:
             what = t.title
         rows.append(f"| {t.id} | {what} | {t.points:g} |")
@@ -68,21 +68,16 @@ def thresholds_table(course: Course, a: Assignment) -> str:
     return "\n".join(rows)
 
 
-def retrain_text(course: Course, a: Assignment) -> str:
-    """The paragraph on the re-training check: what runs, on what, and the bar to pass."""
-    r = _capstone(course).get("retrain")
-    if not r or str(r.get("task")) not in {t.id for t in a.tasks}:
-        return "This course has no re-training check."
-    runs = list(r.get("runs", {}).values())
-    kinds = " and ".join(f"a small {FAMILIES.get(run.get('model', 'vit'), run.get('model'))}" for run in runs)
-    epochs = sorted({int(run.get("epochs", 1)) for run in runs})
-    n_epochs = " or ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs")
-    dataset = DATASET_NAMES.get(r["dataset"], r["dataset"])
-    times = {1: "once", 2: "twice"}.get(len(runs), f"{len(runs)} times")
-    text = (f"Task {r['task']} runs your `train.train(cfg, data=...)` {times} ({kinds}; {n_epochs} on the "
-            f"first {int(r['train_images']):,} {dataset} training images, seed {int(r.get('seed', 0))}, on the CPU) "
-            f"and evaluates the weights it saves on {int(r['test_images']):,} held-out test images: each run "
-            f"must reach {_pct(r['min_accuracy'])}, which an untrained model (about 10 %) cannot.")
-    if r.get("reference"):
-        text += f" The reference training loop reaches {r['reference']} there."
+def review_text(course: Course, a: Assignment) -> str:
+    """The paragraph on the grader's limits and what it reports to the instructor."""
+    cap = _capstone(course)
+    params = int(cap.get("max_params", 10_000_000))
+    size = int(cap.get("max_checkpoint_mb", 64))
+    text = (f"A graded model has at most {params:,} parameters and its checkpoint file at most {size} MB. "
+            f"The grader also evaluates your model on the first {int(cap.get('train_slice', 0)):,} images of "
+            "the official training set and compares what it measures with what `submit.py export` recorded "
+            "in provenance.json. A test accuracy more than "
+            f"{float(cap.get('review_train_gap', 5.0)):g} points above that training-slice accuracy, or more "
+            f"than {float(cap.get('review_gap', 3.0)):g} points away from the recorded one, is reported to "
+            "your instructor; it does not change the score.")
     return textwrap.fill(text, width=92, break_on_hyphens=False)

@@ -31,7 +31,14 @@ help: ## list targets
 
 check: ## run the public tests (TASK=X.Y for one task)
 \t$(PYTHON) -m pytest $(if $(TASK),-m task$(subst .,_,$(TASK)))
-"""
+""" + _extra_targets(a)
+
+
+def _extra_targets(a: Assignment) -> str:
+    """An assignment's own targets (its targets.mk, shipped beside the Makefile), included."""
+    if not (a.source_dir / "targets.mk").is_file():
+        return ""
+    return "\n# This assignment's own targets (make help lists them).\ninclude targets.mk\n"
 
 
 def readme(a: Assignment) -> str:

@@ -21,7 +21,7 @@ from vitlab.release import capstone_guide
 GENERATORS: dict[str, Callable[[Course, Assignment], str]] = {
     "capstone-tasks": capstone_guide.tasks_table,
     "capstone-thresholds": capstone_guide.thresholds_table,
-    "capstone-retrain": capstone_guide.retrain_text,
+    "capstone-review": capstone_guide.review_text,
 }
 BLOCK = re.compile(r"(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.S)
 

@@ -1,28 +1,30 @@
-"""Trusted-side helpers for the capstone graders: settings, test sets, checkpoints, evaluation.
+"""Trusted-side helpers for the capstone graders: settings, data, checkpoints, provenance.
 
-Everything that decides a grade happens here, in the trusted process:
+Everything that decides a grade happens here, in the trusted process, and no student code
+runs for it:
 - the course's `[capstone]` settings are read from the course.toml being graded;
-- a submitted checkpoint is opened only with safetensors (a pickle is recognised by its first
-  bytes and refused unread), its config and tensors are checked (dataset, model family,
-  number of classes, finite weights);
-- test images go into the sandbox in chunks, logits come back, and accuracy is computed here
-  against labels that never leave this process; a time budget is checked between chunks.
+- a submitted checkpoint is opened only as safetensors (a pickle is recognised by its first
+  bytes and refused unread) and read with size and depth limits (a4_files);
+- the model is the course's own architecture built from the validated config.json, with the
+  weights loaded strictly (a4_model), and evaluated here against labels that never leave
+  this process;
+- what the student's export recorded (provenance.json) is compared with what was measured,
+  and anything odd goes to the instructor's log only (review_notes).
 
 Problems with a submission raise `StudentError` (status `missing` or `timeout`) or
 `GradingFailure` (status `failed`) with a message that names the file and the fix.
 """
 from __future__ import annotations
 
-import json
 import os
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autograder.engine.checks import GradingFailure, expect_array
+import a4_files
+from autograder.engine.checks import GradingFailure
 from autograder.engine.student import StudentError
 
 IMAGE_SHAPE = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
@@ -63,9 +65,9 @@ class Split:
     label: str              # how results on it are named, e.g. "CIFAR-10 (JPEG copy)"
 
 
-def load_split(job, cap: dict, dataset: str, split: str) -> Split:
+def load_split(job, cap: dict, dataset: str, split: str, first: int = 0) -> Split:
     """`testset_dir` in [capstone] (arrays `<dataset>_<split>.npz` with x, y) when set, else the
-    cached official data through vitdata."""
+    cached official data through vitdata; only the `first` images when first > 0."""
     root = course_root(job)
     if cap.get("testset_dir"):
         path = (root / cap["testset_dir"]) / f"{dataset}_{split}.npz"
@@ -77,8 +79,10 @@ def load_split(job, cap: dict, dataset: str, split: str) -> Split:
         data_dir = None
         if not os.environ.get("VITLAB_DATA") and (root / "datasets" / "data").is_dir():
             data_dir = root / "datasets" / "data"
-        x, y = vitdata.load(dataset, split, data_dir)
+        x, y = vitdata.load(dataset, split, data_dir, mmap=True)
         label = vitdata.display_name(dataset, data_dir)
+    if first:
+        x, y = x[:first], y[:first]
     if x.dtype != np.uint8 or x.shape[1:] != IMAGE_SHAPE[dataset] or len(x) != len(y):
         raise RuntimeError(f"{dataset} {split} data: unexpected arrays {x.dtype} {x.shape} / {y.shape}")
     return Split(np.ascontiguousarray(x), np.asarray(y, dtype=np.int64), label)
@@ -139,101 +143,77 @@ def sniff_safetensors(path: Path, where: str) -> None:
 
 
 def read_checkpoint(submission: Path, cap: dict, name: str) -> Checkpoint:
-    """Find, sniff and read checkpoint `name` (safetensors only); config from config.json, else
-    from the file's metadata."""
-    from safetensors import safe_open
-
+    """Find, sniff and read checkpoint `name`: safetensors only, at most `max_checkpoint_mb`,
+    every tensor finite (a4_files); its config from config.json, else from the file's metadata."""
     ckpt, cfg_path = find_checkpoint(submission, cap, name)
     where = ckpt.relative_to(submission).as_posix()
     sniff_safetensors(ckpt, where)
-    try:
-        with safe_open(str(ckpt), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # noqa: BLE001 - safetensors raises several types for a bad file
-        raise GradingFailure(f"{where} cannot be read as safetensors: {str(e)[:200]}") from None
+    raw = a4_files.read_bounded(ckpt, where, int(cap.get("max_checkpoint_mb", 64)) << 20)
+    _, metadata, _ = a4_files.safetensors_header(raw, where)
+    tensors = a4_files.load_tensors(raw, where)
     if not tensors:
         raise GradingFailure(f"{where} holds no tensors.")
     return Checkpoint(where, read_config(submission, cfg_path, metadata, where), tensors)
 
 
 def read_config(submission: Path, cfg_path: Path, metadata: dict, where: str) -> dict:
+    """config.json as a flat JSON object (nesting depth 1), bounded in size."""
     if cfg_path.is_file():
-        shown, text = cfg_path.relative_to(submission).as_posix(), cfg_path.read_text(encoding="utf-8", errors="replace")
-    elif "config" in metadata:
-        shown, text = f"the metadata of {where}", metadata["config"]
-    else:
-        raise GradingFailure(f"{where}: no {cfg_path.name} beside it and no config in its metadata; "
-                             "export with `python submit.py export` to get both files.")
+        return a4_files.read_json(cfg_path, cfg_path.relative_to(submission).as_posix(), max_depth=1)
+    if "config" in metadata:
+        return a4_files.parse_json(metadata["config"], f"the metadata of {where}", max_depth=1)
+    raise GradingFailure(f"{where}: no {cfg_path.name} beside it and no config in its metadata; "
+                         "export with `python submit.py export` to get both files.")
+
+
+def read_provenance(submission: Path, where: str) -> dict | None:
+    """provenance.json beside the checkpoint (written by `submit.py export`); None when there
+    is none, {"unreadable": why} when it cannot be read. It informs the instructor only."""
+    path = (submission / where).with_name("provenance.json")
+    if not path.is_file():
+        return None
     try:
-        cfg = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GradingFailure(f"{shown}: not valid JSON ({e})") from None
-    if not isinstance(cfg, dict):
-        raise GradingFailure(f"{shown}: expected a JSON object of config settings")
-    return cfg
+        return a4_files.read_json(path, "provenance.json", max_depth=3)
+    except GradingFailure as e:
+        return {"unreadable": e.message[:200]}
 
 
-def check_checkpoint(ck: Checkpoint, spec: dict) -> None:
-    """The config says what the task expects (dataset, model family, classes, image shape) and
-    every floating-point weight is finite."""
-    cfg, dataset = ck.config, spec["dataset"]
-    for key in ("model", "dataset", "num_classes", "img_size", "in_chans"):
-        if key not in cfg:
-            raise GradingFailure(f"{ck.where}: its config has no {key!r}")
-    if cfg["dataset"] != dataset:
-        raise GradingFailure(f"{ck.where}: trained for dataset {cfg['dataset']!r}; this task needs a "
-                             f"{dataset!r} checkpoint")
-    if cfg["model"] not in spec["models"]:
-        raise GradingFailure(f"{ck.where}: model {cfg['model']!r}; this task needs one of "
-                             f"{', '.join(map(repr, spec['models']))}")
-    if cfg["num_classes"] != NUM_CLASSES:
-        raise GradingFailure(f"{ck.where}: num_classes = {cfg['num_classes']!r}, but {dataset} has "
-                             f"{NUM_CLASSES} classes")
-    c, h, _ = IMAGE_SHAPE[dataset]
-    if cfg["in_chans"] != c or cfg["img_size"] != h:
-        raise GradingFailure(f"{ck.where}: img_size = {cfg['img_size']!r}, in_chans = {cfg['in_chans']!r}; "
-                             f"{dataset} images are {c} x {h} x {h}")
-    for key, t in ck.tensors.items():
-        if t.is_floating_point():
-            bad = int((~t.float().isfinite()).sum())
-            if bad:
-                raise GradingFailure(f"{ck.where}: tensor {key!r} holds {bad} NaN/Inf value(s); "
-                                     "the run diverged. Export a checkpoint from before it did, or retrain "
-                                     "with a lower lr.")
+# ----------------------------------------------------------------------------- review
+def review_notes(name: str, measured: dict, prov: dict | None, cap: dict) -> list[str]:
+    """What the instructor should look at for checkpoint `name`, never shown to the student.
+
+    `measured`: {"test": %, "train": % on the training slice, "n_test", "n_train"}. Flags a
+    missing or synthetic provenance, a recorded accuracy far from the measured one, and a test
+    accuracy far above the training-slice accuracy (a sign of weights fitted to the public
+    test set rather than learnt from the training set)."""
+    notes = []
+    gap = float(cap.get("review_gap", 3.0))
+    test, train = measured["test"], measured.get("train")
+    if train is not None and test - train > float(cap.get("review_train_gap", 5.0)):
+        notes.append(f"FLAG {name}: test accuracy {test:.2f}% on {measured['n_test']:,} images is far above "
+                     f"{train:.2f}% on {measured['n_train']:,} official training images; was it fitted to the "
+                     "public test set?")
+    if prov is None:
+        notes.append(f"FLAG {name}: no provenance.json (not exported with submit.py export)")
+        return notes
+    if "unreadable" in prov:
+        notes.append(f"FLAG {name}: provenance.json unreadable: {prov['unreadable']}")
+        return notes
+    if prov.get("data") != "real":
+        notes.append(f"FLAG {name}: provenance says data = {str(prov.get('data'))[:40]!r}, not 'real'")
+    recorded = prov.get("test_acc")
+    if not isinstance(recorded, (int, float)) or isinstance(recorded, bool):
+        notes.append(f"FLAG {name}: provenance.json records no test accuracy")
+    elif abs(100.0 * float(recorded) - test) > gap:
+        notes.append(f"FLAG {name}: the export recorded {100.0 * float(recorded):.2f}% test accuracy, the grader "
+                     f"measured {test:.2f}% (more than {gap:g} points apart)")
+    shown = {k: str(prov.get(k))[:80] for k in ("recipe", "dataset", "data_copy", "epochs", "wall_s", "device")}
+    notes.append(f"{name}: measured test {test:.2f}%" + (f", train slice {train:.2f}%" if train is not None else "")
+                 + "; provenance " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    return notes
 
 
-# ----------------------------------------------------------------------------- evaluation
-def sandbox_predictions(student, cfg: dict, tensors: dict, x: np.ndarray, dataset: str, cap: dict,
-                        budget_s: float, where: str) -> np.ndarray:
-    """Build the student's model in the sandbox, load `tensors`, send `x` in chunks; return the
-    predicted classes (N,). Stops with StudentError(timeout) once `budget_s` is exceeded."""
-    chunk, bs, threads = int(cap.get("eval_chunk", 1000)), int(cap.get("eval_batch_size", 500)), \
-        int(cap.get("eval_threads", 0))
-    student.call("harness:a4.ready")     # starts the sandbox; the budget counts from here
-    t0 = time.monotonic()
-    model = student.call("harness:a4.load_model", cfg, tensors, threads)
-    preds = []
-    for i in range(0, len(x), chunk):
-        _check_budget(t0, budget_s, i, len(x), where)
-        xb = x[i:i + chunk]
-        logits = student.call("harness:a4.predict", model, xb, dataset, bs, threads)
-        expect_array(logits, shape=(len(xb), NUM_CLASSES), dtype=np.float32,
-                     name=f"logits of your model for test images {i}..{i + len(xb) - 1}",
-                     hint="the model must return one row of class scores per image")
-        preds.append(np.argmax(logits, axis=1))
-    _check_budget(t0, budget_s, len(x), len(x), where)
-    return np.concatenate(preds) if preds else np.zeros(0, np.int64)
-
-
-def _check_budget(t0: float, budget_s: float, done: int, total: int, where: str) -> None:
-    spent = time.monotonic() - t0
-    if spent > budget_s:
-        raise StudentError("Timeout", f"evaluating {where} took {spent:.1f} s, past its {budget_s:g} s budget; "
-                           f"stopped after {done:,} of {total:,} test images. Submit a smaller or faster "
-                           "model.", "timeout")
-
-
+# ----------------------------------------------------------------------------- scores
 def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     """Percent of predictions equal to the labels."""
     return 100.0 * float(np.mean(pred == y)) if len(y) else 0.0

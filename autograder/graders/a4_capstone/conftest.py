@@ -1,8 +1,8 @@
 """Capstone graders: fixtures and the parametrisation that course.toml drives.
 
 Each checkpoint of `[capstone.checkpoints.<name>]` becomes one test per threshold, marked
-with its task (4.1-4.4); each run of `[capstone.retrain.runs.<name>]` becomes one test of
-task 4.5. Changing a threshold or adding a run is a course.toml edit, not a code edit.
+with its task (4.1-4.4), and one review test (instructor notes, skipped). Changing a
+threshold is a course.toml edit, not a code edit.
 """
 from __future__ import annotations
 
@@ -25,11 +25,10 @@ def pytest_generate_tests(metafunc):
                 params.append(pytest.param((name, float(thr)), marks=a4_eval.task_mark(spec["task"]),
                                            id=f"{name}-{float(thr):g}"))
         metafunc.parametrize("threshold_case", params)
-    if "retrain_case" in metafunc.fixturenames:
-        retrain = _settings(metafunc.config)["retrain"]
-        metafunc.parametrize("retrain_case", [
-            pytest.param((name, dict(run)), marks=a4_eval.task_mark(retrain["task"]), id=name)
-            for name, run in retrain["runs"].items()])
+    if "review_case" in metafunc.fixturenames:
+        metafunc.parametrize("review_case", [
+            pytest.param(name, marks=a4_eval.task_mark(spec["task"]), id=name)
+            for name, spec in _settings(metafunc.config)["checkpoints"].items()])
 
 
 @pytest.fixture

@@ -1,0 +1,158 @@
+"""Bounded, validating readers for the files a capstone submission hands the trusted grader.
+
+A student's `config.json`, `provenance.json` and `checkpoint.safetensors` are data from an
+untrusted source. Each is read with a size limit before anything is parsed; JSON is checked
+for nesting depth before `json` sees it (a 100,000-deep nest would otherwise raise
+RecursionError in this process) and must not use NaN/Infinity or repeat a key; a safetensors
+header is parsed here, entry by entry (dtype, shape, offsets that tile the data exactly),
+before one tensor is materialised. Every problem raises `GradingFailure` naming the file.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from autograder.engine.checks import GradingFailure
+
+MAX_JSON_BYTES = 64 << 10            # a config.json is ~2 KB
+MAX_JSON_DEPTH = 4
+MAX_HEADER_BYTES = 1 << 20           # a safetensors header with a few hundred entries is ~40 KB
+MAX_TENSORS = 2000
+MAX_DIMS = 6
+DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}   # weights only: no integer or bool tensors
+
+
+def read_bounded(path: Path, where: str, limit: int) -> bytes:
+    """The file's bytes, refused unread when it is larger than `limit` or not a plain file."""
+    if path.is_symlink() or not path.is_file():
+        raise GradingFailure(f"{where}: not a plain file (a link or a folder); submit the file itself")
+    size = path.stat().st_size
+    if size > limit:
+        raise GradingFailure(f"{where}: {size:,} bytes, over the {limit:,}-byte limit for this file")
+    with open(path, "rb") as f:
+        return f.read(limit + 1)[:limit]
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (no recursion, one pass)."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"key {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str, where: str, max_depth: int = MAX_JSON_DEPTH) -> dict:
+    """A JSON object from `text`, nested at most `max_depth` deep, without NaN/Infinity or a
+    repeated key; GradingFailure naming `where` otherwise."""
+    if len(text) > MAX_JSON_BYTES:
+        raise GradingFailure(f"{where}: {len(text):,} characters, over the {MAX_JSON_BYTES:,} allowed")
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise GradingFailure(f"{where}: JSON nested {depth} deep; at most {max_depth} is allowed")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:
+        raise GradingFailure(f"{where}: not valid JSON ({str(e)[:160]})") from None
+    if not isinstance(value, dict):
+        raise GradingFailure(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def read_json(path: Path, where: str, max_depth: int = MAX_JSON_DEPTH) -> dict:
+    raw = read_bounded(path, where, MAX_JSON_BYTES)
+    return parse_json(raw.decode("utf-8", errors="replace"), where, max_depth)
+
+
+# ----------------------------------------------------------------------------- safetensors
+def safetensors_header(raw: bytes, where: str) -> tuple[dict, dict, int]:
+    """({name: (dtype, shape, start, end)}, metadata, data start) of a safetensors file's
+    bytes, after checking that the entries tile its data exactly."""
+    if len(raw) < 10:
+        raise GradingFailure(f"{where} is not a safetensors file (its header is malformed or truncated).")
+    n = int.from_bytes(raw[:8], "little")
+    if n > MAX_HEADER_BYTES or 8 + n > len(raw) or raw[8:9] != b"{":
+        raise GradingFailure(f"{where} is not a safetensors file (its header is malformed or truncated).")
+    header = parse_json(raw[8:8 + n].decode("utf-8", errors="replace").rstrip(" "), f"{where} (header)", 3)
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise GradingFailure(f"{where}: its __metadata__ must map names to strings")
+    if len(header) > MAX_TENSORS:
+        raise GradingFailure(f"{where}: {len(header):,} tensors; at most {MAX_TENSORS:,} are allowed")
+    entries, spans = {}, []
+    for name, e in header.items():
+        entries[name] = _entry(name, e, where)
+        spans.append(entries[name][2:])
+    data = len(raw) - 8 - n
+    pos = 0
+    for start, end in sorted(spans):
+        if start != pos:
+            raise GradingFailure(f"{where}: tensor data overlaps or leaves gaps (at byte {start:,})")
+        pos = end
+    if pos != data:
+        raise GradingFailure(f"{where}: the header describes {pos:,} bytes of tensor data, the file holds {data:,}")
+    return entries, metadata, 8 + n
+
+
+def _entry(name: str, e, where: str) -> tuple[str, tuple, int, int]:
+    if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
+        raise GradingFailure(f"{where}: header entry {name[:80]!r} is not a tensor description")
+    dtype, shape, offsets = e["dtype"], e["shape"], e["data_offsets"]
+    if dtype not in DTYPES:
+        raise GradingFailure(f"{where}: tensor {name[:80]!r} has dtype {str(dtype)[:20]!r}; weights must be "
+                             f"one of {', '.join(DTYPES)}")
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(type(d) is int and 0 <= d < 1 << 31 for d in shape)):
+        raise GradingFailure(f"{where}: tensor {name[:80]!r} has an invalid shape")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int and o >= 0 for o in offsets)
+            or offsets[1] - offsets[0] != math.prod(shape) * DTYPES[dtype]):
+        raise GradingFailure(f"{where}: tensor {name[:80]!r} has data offsets that do not match its shape")
+    return dtype, tuple(shape), offsets[0], offsets[1]
+
+
+def load_tensors(raw: bytes, where: str) -> dict:
+    """{name: float32 CPU tensor} from a safetensors file's bytes, every value finite."""
+    import torch
+    from safetensors.torch import load
+
+    safetensors_header(raw, where)
+    try:
+        tensors = load(raw)
+    except Exception as e:  # noqa: BLE001 - safetensors raises several types for a bad file
+        raise GradingFailure(f"{where} cannot be read as safetensors: {str(e)[:200]}") from None
+    out = {}
+    for key, t in tensors.items():
+        t = t.to(torch.float32)
+        bad = int((~t.isfinite()).sum())
+        if bad:
+            raise GradingFailure(f"{where}: tensor {key!r} holds {bad} NaN/Inf value(s); the run diverged. "
+                                 "Export a checkpoint from before it did, or retrain with a lower lr.")
+        out[key] = t
+    return out
