@@ -62,8 +62,8 @@ def student_name(raw: str) -> str:
             gap = False
         else:
             gap = True
-    name = "".join(out).lstrip("._-").rstrip("._")
-    while unicodedata.category(name[:1] or "x")[0] == "M":     # a lone combining mark
+    name = "".join(out).rstrip("._")
+    while name and (name[0] in "._-" or unicodedata.category(name[0])[0] == "M"):   # or a lone mark
         name = name[1:]
     name = name[:MAX_ID_CHARS]
     while len(name.encode("utf-8")) > MAX_ID_BYTES:
@@ -130,7 +130,7 @@ def discover_all(root: Path, assignment_folder: str, assignment_id: str,
     """Every entry under `root`: a Submission (sorted by id) or a line in `ignored`."""
     root = Path(root)
     _check_root(root, task_files)
-    if (root / "submitted").is_dir():
+    if _nbgrader_course(root):
         root = root / "submitted"
     found = Discovery()
     for entry in sorted(root.iterdir()):
@@ -145,6 +145,15 @@ def discover_all(root: Path, assignment_folder: str, assignment_id: str,
     assign_ids(found.submissions)
     found.submissions.sort(key=lambda s: s.student)
     return found
+
+
+def _nbgrader_course(root: Path) -> bool:
+    """nbgrader's course folder, not a class with a student called "submitted"."""
+    if not (root / "submitted").is_dir():
+        return False
+    others = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "submitted"]
+    return not others or any((root / m).exists() for m in ("gradebook.db", "nbgrader_config.py", "source",
+                                                           "release", "autograded", "feedback"))
 
 
 def _check_root(root: Path, task_files: tuple[str, ...]) -> None:
