@@ -36,9 +36,9 @@ class KernelError(Exception):
 class CallError(Exception):
     """An exported function raised (or a name is missing) inside the kernel."""
 
-    def __init__(self, ename: str, message: str, kind: str):
+    def __init__(self, ename: str, message: str, kind: str, target: str = ""):
         super().__init__(f"{ename}: {message}" if message else ename)
-        self.ename, self.message, self.kind = ename, message, kind
+        self.ename, self.message, self.kind, self.target = ename, message, kind, target
 
 
 def command(sandbox: Sandbox, submission: Path, rfd: int, wfd: int) -> tuple[list[str], str]:
@@ -130,7 +130,8 @@ class NotebookKernel:
             self._fail("tampered", "the notebook kernel answered with malformed data")
         kind = str(err.get("kind", "error"))
         raise CallError(str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000],
-                        kind if kind in ("not_implemented", "memory", "timeout", "missing") else "error")
+                        kind if kind in ("not_implemented", "memory", "timeout", "missing") else "error",
+                        target if isinstance(target, str) else str(target.get("attr", "")))
 
     def _handle(self, hid: int, type_name: str, sub: str | None) -> wire.Handle:
         return wire.Handle(hid, type_name, sub, origin=id(self))

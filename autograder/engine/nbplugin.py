@@ -191,11 +191,12 @@ def _describe(exc) -> tuple[str, str, str | None]:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     if isinstance(exc, CallError):
+        where = f" in {exc.target}" if exc.target else ""
         if exc.kind == "not_implemented":
-            return "not_implemented", f"not implemented yet: {exc.message}".rstrip(": "), None
+            return "not_implemented", f"not implemented yet{where}: {exc.message}".rstrip(": "), None
         if exc.kind == "missing":
             return "missing", f"{exc.ename}: {exc.message} (run every cell top to bottom)", None
-        return exc.kind, f"{exc.ename}: {exc.message}" if exc.message else exc.ename, None
+        return exc.kind, f"{exc.ename}{where}: {exc.message}" if exc.message else exc.ename + where, None
     if isinstance(exc, KernelError):
         return exc.kind, exc.message, None
     if isinstance(exc, GradingFailure):

@@ -170,8 +170,11 @@ def _checksum(cell) -> str | None:
         return None
 
 
-def check_cells(released, nb) -> Problem | None:
-    """Every released nbgrader cell must still be there, with its type; locked ones unchanged."""
+def check_cells(released, nb, source=None) -> Problem | None:
+    """Every released nbgrader cell must still be there, with its type; locked ones unchanged
+    (as released, or as in the instructor's source: the reference submission is the source)."""
+    original = {nbmeta(c)["grade_id"]: _checksum(c) for c in (source.cells if source is not None else [])
+                if nbmeta(c).get("grade_id")}
     have: dict[str, list] = {}
     for cell in nb.cells:
         if nbmeta(cell).get("grade_id"):
@@ -189,7 +192,7 @@ def check_cells(released, nb) -> Problem | None:
             what.append(f"cell {gid} appears {len(mine)} times")
         elif mine[0].cell_type != cell.cell_type:
             what.append(f"cell {gid} changed type")
-        elif m.get("locked") and _checksum(mine[0]) != _checksum(cell):
+        elif m.get("locked") and _checksum(mine[0]) not in (_checksum(cell), original.get(gid)):
             what.append(f"locked cell {gid} was edited")
         else:
             continue
@@ -246,7 +249,7 @@ def execute(plan: NotebookPlan, nb_name: str, submission: Path, sandbox, cell_ti
     if nb is None:
         return ex
     released = nbformat.read(plan.release(nb_name), as_version=4)
-    ex.problem = check_cells(released, nb)
+    ex.problem = check_cells(released, nb, nbformat.read(plan.source(nb_name), as_version=4))
     if ex.problem is None:
         ex.problem = check_metadata(submission / nb_name, nb)
     if ex.problem is not None and ex.problem.status == "error":
