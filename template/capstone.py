@@ -4,9 +4,8 @@ The kit's course.toml drives the capstone graders: each `[capstone.checkpoints.<
 (a task, a dataset, accuracy thresholds in percent, an evaluation budget in seconds)
 becomes that task's tests. A baked course gets the kit's `[capstone]` tables as text
 (comments kept), with the chosen thresholds and budgets, and without the checkpoints (and
-their tasks) of a dataset it does not use. The re-training check (`[capstone.retrain]`)
-moves to the course's dataset when the kit's is not one of them (`RETRAIN`), and a larger
-evaluation budget raises its checkpoint task's hard time limit (`checkpoint_timeouts`).
+their tasks) of a dataset it does not use, and a larger evaluation budget raises its
+checkpoint task's hard time limit (`checkpoint_timeouts`).
 """
 from __future__ import annotations
 
@@ -20,20 +19,6 @@ from template.tomltext import fmt, join, set_value, split
 DATASETS = ("mnist", "cifar10")
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 A4 = "a4_capstone"
-
-# [capstone.retrain] on each dataset, for a course that leaves the kit's retrain dataset
-# out: the table's values, and each run's. 7 x 7 patches tile MNIST's 28 x 28 images;
-# CIFAR-10's 32 x 32 take 4 x 4. min_accuracy sits below what the reference train() reaches
-# with the kit's runs (3 epochs on 6,000 images, seed 0, 2,000 test images): MNIST 68.8 %
-# (ViT) and 67.8 % (ConViT); CIFAR-10 (JPEG copy) 35.7 % and 35.8 %, in 12 s per run on
-# 2 cores. Both thresholds are far above chance (10 %).
-RETRAIN = {
-    "mnist": ({"dataset": '"mnist"', "min_accuracy": "60.0", "reference": '"68.8 % (ViT) and 67.8 % (ConViT)"'},
-              {"patch_size": "7"}),
-    "cifar10": ({"dataset": '"cifar10"', "min_accuracy": "28.0",
-                 "reference": '"35.7 % (ViT) and 35.8 % (ConViT) on the JPEG copy"'}, {"patch_size": "4"}),
-}
-
 
 def kit_settings(kit: Path) -> dict:
     return tomllib.loads((kit / "course.toml").read_text(encoding="utf-8"))
@@ -70,15 +55,6 @@ def dropped_tasks(kit: Path, datasets: tuple[str, ...]) -> dict[str, str]:
             if s.get("dataset") not in datasets and "task" in s}
 
 
-def retrain_dataset(kit: dict, datasets) -> str | None:
-    """The dataset the course's re-training check uses: the kit's when the course has it (or
-    has none), else the course's first; None when the kit has no `[capstone.retrain]`."""
-    kit_dataset = kit.get("capstone", {}).get("retrain", {}).get("dataset")
-    if kit_dataset is None or kit_dataset in datasets:
-        return kit_dataset
-    return next((d for d in DATASETS if d in datasets), kit_dataset)
-
-
 def checkpoint_timeouts(kit_course, settings: dict[str, tuple[list[float], float]]) -> dict[str, float]:
     """task id -> timeout_s for the checkpoint tasks whose evaluation budget grew past what
     the kit's timeout_s covers. The kit's margin (timeout_s - budget_s: sandbox start-up and
@@ -107,8 +83,6 @@ def course_tables(kit_text: str, folders: list[str], settings: dict[str, tuple[l
     `settings`: dataset -> (thresholds, budget_s) for the datasets the course uses. Without
     the capstone in `folders`, every `[capstone...]` table goes."""
     kit = tomllib.loads(kit_text)
-    retrain = retrain_dataset(kit, settings)
-    moved = retrain != kit.get("capstone", {}).get("retrain", {}).get("dataset")
     kept = []
     for s in split(kit_text)[1:]:
         parts = s.name.split(".")
@@ -122,17 +96,5 @@ def course_tables(kit_text: str, folders: list[str], settings: dict[str, tuple[l
                 limits, budget = settings[spec["dataset"]]
                 set_value(s, "thresholds", "[" + ", ".join(repr(float(v)) for v in limits) + "]", path)
                 set_value(s, "budget_s", fmt(budget), path)
-        if moved and parts[:2] == ["capstone", "retrain"]:
-            _move_retrain(s, kit["capstone"]["retrain"]["dataset"], retrain, path)
         kept.append(s)
     return join(kept)
-
-
-def _move_retrain(s, old: str, new: str, path: str) -> None:
-    """[capstone.retrain] (or one of its runs) on dataset `new` instead of `old`."""
-    table, run = RETRAIN[new]
-    values = table if s.name == "capstone.retrain" else run if s.name.startswith("capstone.retrain.runs.") else {}
-    for key, value in values.items():
-        if s.get(key) is not None:
-            set_value(s, key, value, path)
-    s.lines = [line.replace(NAMES[old], NAMES[new]) if line.lstrip().startswith("#") else line for line in s.lines]

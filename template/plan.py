@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from template.capstone import A4, DATASETS as ORDER, NAMES, dropped_tasks, kit_settings, retrain_dataset, thresholds
+from template.capstone import A4, DATASETS as ORDER, NAMES, dropped_tasks, thresholds
 from template.options import TemplateError, mapping, number, words, yes
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -91,13 +91,6 @@ def course_plan(ctx: dict, kit: Path) -> CoursePlan:
         if plan.dropped_tasks:
             plan.notes.append(f"dataset={ctx['dataset']}: the capstone drops task(s) "
                               f"{', '.join(f'{t} ({n})' for t, n in sorted(plan.dropped_tasks.items()))}")
-        settings = kit_settings(kit)
-        kit_retrain = settings.get("capstone", {}).get("retrain", {})
-        retrain = retrain_dataset(settings, plan.datasets)
-        if retrain != kit_retrain.get("dataset"):
-            plan.notes.append(f"the capstone's re-training check (task {kit_retrain.get('task')}) runs on "
-                              f"{NAMES[retrain]} instead of {NAMES[kit_retrain['dataset']]} "
-                              "(course.toml [capstone.retrain])")
     _points(course, plan, ctx)
     plan.kept = needed_sources(kit, folders)
     for other, files in plan.kept.items():
