@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("-j", "--workers", type=workers, default=None, help="parallel students (default: one per core)")
     g.add_argument("-f", "--force", action="store_true", help="re-grade unchanged submissions too")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="UNSAFE: where bubblewrap cannot run, run student code anyway, as the user nobody "
+                   "with resource limits only (needs root; graders, reference, submissions and output "
+                   "must be unreadable by other users)")
     for flag in ("--course-root", "--graders-root", "--harness"):  # for the kit's own tests
         g.add_argument(flag, type=Path, help=argparse.SUPPRESS)
     g.set_defaults(fn=_grade)
@@ -93,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("-a", "--assignment", required=True)
     r.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     r.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+    r.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="UNSAFE: where bubblewrap cannot run, run student code anyway, as the user nobody "
+                   "with resource limits only (needs root; graders, reference, submissions and output "
+                   "must be unreadable by other users)")
     r.set_defaults(fn=_gradescope_run)
 
     args = p.parse_args(argv)

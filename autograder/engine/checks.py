@@ -27,6 +27,17 @@ class GradingFailure(AssertionError):
         return self.message
 
 
+def _dt(dtype) -> str:
+    """A dtype as a message may show it: structured dtypes carry student-chosen field names."""
+    text = str(dtype)
+    return text if len(text) <= 24 and text.replace("torch.", "").isalnum() else "a structured or unusual dtype"
+
+
+def _shape(shape) -> str:
+    shape = tuple(shape)
+    return str(shape) if len(shape) <= 8 else f"a {len(shape)}-dimensional shape"
+
+
 def describe(value) -> str:
     """A short, value-free description of what came back."""
     if isinstance(value, Handle):
@@ -34,12 +45,12 @@ def describe(value) -> str:
             return f"a {value.type_name} (a subclass of {value.subclass_of}, which is not accepted)"
         return f"a {value.type_name} object"
     if type(value) is np.ndarray:
-        return f"numpy.ndarray of shape {tuple(value.shape)} and dtype {value.dtype}"
+        return f"numpy.ndarray of shape {_shape(value.shape)} and dtype {_dt(value.dtype)}"
     torch = _torch()
     if torch is not None and type(value) is torch.Tensor:
-        return f"torch.Tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+        return f"torch.Tensor of shape {_shape(value.shape)} and dtype {_dt(value.dtype)}"
     if isinstance(value, np.generic):
-        return f"numpy scalar of dtype {value.dtype}"
+        return f"numpy scalar of dtype {_dt(value.dtype)}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of length {len(value)}"
     return f"a {type(value).__name__}"
@@ -73,9 +84,9 @@ def expect_array(value, shape=None, dtype=None, name: str = "output", kind: str 
         got = tuple(value.shape)
         if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
             want_s = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-            raise GradingFailure(f"{name}: expected shape {want_s}, got shape {got}", hint)
+            raise GradingFailure(f"{name}: expected shape {want_s}, got shape {_shape(got)}", hint)
     if dtype is not None and not _dtype_matches(value, dtype):
-        raise GradingFailure(f"{name}: expected dtype {_dtype_name(dtype)}, got dtype {value.dtype}", hint)
+        raise GradingFailure(f"{name}: expected dtype {_dtype_name(dtype)}, got dtype {_dt(value.dtype)}", hint)
     if finite:
         bad = _nonfinite(value)
         if bad is not None:
@@ -153,9 +164,16 @@ def _is_scalar(x) -> bool:
 
 
 def _expect_scalar(value, expected, rtol, atol, name, hint):
-    if type(value) not in (int, float) and not (type(value).__module__ == "numpy" and isinstance(value, np.number)):
-        raise GradingFailure(f"{name}: expected a number, got {describe(value)}", hint)
-    v, e = float(value), float(expected)
+    """A real number: a Python int or float, or a NumPy integer or floating scalar; never a
+    bool, complex, object or string, and an int must fit in a float."""
+    real = type(value) in (int, float) or type(value).__module__ == "numpy" and \
+        isinstance(value, (np.integer, np.floating))
+    if not real:
+        raise GradingFailure(f"{name}: expected a real number, got {describe(value)}", hint)
+    try:
+        v, e = float(value), float(expected)
+    except OverflowError:
+        raise GradingFailure(f"{name}: got an integer too large for a float", hint) from None
     if not math.isfinite(v):
         raise GradingFailure(f"{name}: got a non-finite number ({v})",
                              hint or "look for a division by zero, log(0) or an overflowing exp")

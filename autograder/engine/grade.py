@@ -23,6 +23,7 @@ from pathlib import Path
 from autograder.engine import report, safe_text
 from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
+from autograder.engine.sandbox import UNPRIVILEGED, unsandboxed_problem
 from autograder.engine.session import Job
 from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover_all, stage
 
@@ -144,14 +145,16 @@ def cpu_share(n_workers: int, cores: int | None = None) -> int:
 def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | None = None,
               force: bool = False, progress=None, plan: Plan | None = None,
               course_root: Path | None = None, graders_root: Path | None = None,
-              harness_dir: Path | None = None) -> RunSummary:
-    """Grade every submission under `submissions` into `out_dir`."""
+              harness_dir: Path | None = None, allow_unsandboxed: bool = False) -> RunSummary:
+    """Grade every submission under `submissions` into `out_dir`. Without bubblewrap this
+    raises SandboxUnavailable before any student code runs, unless `allow_unsandboxed`."""
     t0 = time.monotonic()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vitlab-grade-"))
     try:
         plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
+        _no_sandbox_no_student_code(plan, allow_unsandboxed, [Path(submissions), out_dir], work)
         task_files = tuple(sorted({f for t in plan.assignment.tasks for f in t.files}))
         found = discover_all(Path(submissions), plan.assignment.folder, plan.assignment.id, task_files)
         subs = found.submissions
@@ -170,6 +173,30 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
         return summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot run here, and running student code without it was not allowed."""
+
+
+def _no_sandbox_no_student_code(plan: Plan, allowed: bool, private: list[Path], work: Path) -> None:
+    """Trust boundary: without bubblewrap, student code runs only if the instructor asked for
+    it by name, and then only as nobody, which must not be able to read anything secret."""
+    if plan.isolated:
+        return
+    if not allowed:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot run here ({plan.sandbox_problem}), so no student code was run. Install "
+            "bubblewrap (apt-get install bubblewrap), or pass --unsafe-no-sandbox (make grade "
+            "UNSAFE_NO_SANDBOX=1) to run student code as the user nobody with resource limits only")
+    secret = [plan.graders_dir, plan.assignment.source_dir, *private]
+    problem = unsandboxed_problem(secret)
+    if problem is not None:
+        raise SandboxUnavailable(f"--unsafe-no-sandbox: {problem}")
+    plan.run_as = UNPRIVILEGED
+    for folder in (work, work / "plan", work / "stage"):   # nobody may pass through, not list
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o711)
 
 
 def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_workers: int,

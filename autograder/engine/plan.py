@@ -17,7 +17,7 @@ from pathlib import Path
 from vitlab.course import Assignment, Course, load_course
 from vitlab.release import fences, sources
 
-from autograder.engine import notebooks
+from autograder.engine import notebooks, scan
 from autograder.engine.notebooks import NotebookPlan
 from autograder.engine.sandbox import Limits, gpu_devices, probe_bwrap, stage_grader_lib
 from autograder.engine.session import Job, TaskInfo
@@ -42,6 +42,7 @@ class Plan:
     run_as: tuple[int, int] | None = None        # without bubblewrap (allowed by name): nobody's uid/gid
     grader_hash: str = ""
     preload: list[str] = field(default_factory=list)          # imported by each sandboxed worker
+    numpy_only: bool = False                                  # the reference never imports torch (a1, a2)
     trusted_preload: list[str] = field(default_factory=list)  # imported once by the forkserver
     limits: Limits = field(default_factory=Limits)
     notebooks: NotebookPlan | None = None
@@ -60,7 +61,8 @@ class Plan:
             submission=str(submission), given=self.given, owners=self.owners,
             grader_lib=str(self.grader_lib), harness_dir=str(self.harness_dir), isolated=self.isolated,
             run_as=self.run_as,
-            limits=self.limits, preload=list(self.preload), notebooks=self.notebooks)
+            limits=self.limits, preload=list(self.preload), notebooks=self.notebooks,
+            numpy_only=self.numpy_only)
 
 
 def make_plan(assignment: str, work: Path, course_root: Path | None = None,
@@ -86,6 +88,9 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
     plan.sandbox_problem = probe_bwrap()
     plan.preload = ["torch"] if any("import torch" in text for _, text, _, _ in modules.values()) \
         or _uses_torch(a) else []
+    plan.numpy_only = not plan.preload
+    if plan.numpy_only:   # hand-written backprop: no autograd library within reach of student code
+        plan.limits.hidden_packages = scan.installed_autograd_packages()
     plan.trusted_preload = (["torch", "autograder.engine.warmup"]
                             if plan.preload or _graders_use_torch(plan.graders_dir) else [])
     if plan.notebooks is not None:  # nbgrader takes seconds to import: once, in the forkserver

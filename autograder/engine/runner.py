@@ -15,7 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from autograder.engine import scoring
+from autograder.engine import scan, scoring
 from autograder.engine.session import GradingSession, Job, internal_log
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -42,6 +42,10 @@ def run_job(job: Job) -> dict:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    refused = _refused(job)
+    if refused is not None:   # no code of this submission runs at all
+        tasks = [scoring.TaskResult(t.id, t.title, t.points, 0.0, "banned", refused).to_dict() for t in job.tasks]
+        return {"tasks": tasks, "log": f"refused before grading: {refused}", "files": {}, "sandbox_cpu_s": 0.0}
     session = GradingSession(job)
     nb_tasks = set(job.notebooks.tasks) if job.notebooks is not None else set()
     out = io.StringIO()
@@ -62,6 +66,26 @@ def run_job(job: Job) -> dict:
     session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
             "log": "\n".join(s for s in log if s), "files": files, "sandbox_cpu_s": session.sandbox.cpu_s}
+
+
+def _refused(job: Job) -> str | None:
+    """Why the staged files cannot be graded at all (scan.py), or None."""
+    staged = Path(job.submission)
+    hidden = scan.sourceless(staged)
+    if hidden:
+        return (f"{_quote(hidden[0])} is a module without source ({len(hidden)} such file(s)); "
+                "only .py source is graded: remove compiled files and submit again")
+    if job.numpy_only:
+        found = scan.autograd_imports(staged)
+        if found:
+            rel, lib = next(iter(found.items()))
+            return (f"{_quote(rel)} imports {lib}: this assignment is NumPy only (hand-written backprop), "
+                    "so autograd libraries are not allowed")
+    return None
+
+
+def _quote(rel: str) -> str:
+    return repr(rel[:80])
 
 
 def _notebooks(job: Job, session: GradingSession):

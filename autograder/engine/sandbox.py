@@ -55,6 +55,7 @@ class Limits:
     output_keep: int = 16 << 10      # bytes of stdout/stderr kept at the head and the tail
     devices: tuple[str, ...] = ()    # device nodes bound in (a GPU's /dev/nvidia*); see gpu_devices
     cpu_share: int = 0               # CPU threads one sandbox may ask for (0: no cap); see env()
+    hidden_packages: tuple[str, ...] = ()   # folders replaced by an empty one (autograd libraries in a1/a2)
 
     def rlimits(self) -> dict[str, int]:
         """Applied by the worker to itself before it imports any student code."""
@@ -127,7 +128,9 @@ def probe_bwrap() -> str | None:
 
 
 def _namespaces() -> list[str]:
-    return ["--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+    # --as-pid-1: the sandboxed command itself is the PID namespace's init, so no helper
+    # process of bubblewrap lives inside where student code could open /proc/1/mem
+    return ["--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--as-pid-1",
             "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
 
 
@@ -179,6 +182,8 @@ def bwrap_args(limits: Limits, grader_lib: Path, binds: list[tuple[str, str, str
     for p in python_prefixes():
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(grader_lib), GRADER_LIB]
+    for folder in limits.hidden_packages:
+        args += ["--tmpfs", folder]
     for option, src, dst in binds:
         args += [f"--{option}", src, dst]
     args += ["--chdir", chdir, "--hostname", "sandbox", "--clearenv"]

@@ -1,4 +1,5 @@
-"""A tiny seccomp filter: the student's process may start threads but never processes.
+"""A tiny seccomp filter: the student's process may start threads but never processes,
+and it cannot reach another process or leave kernel-held state behind for a later task.
 
 RLIMIT_NPROC counts processes per real user; graders usually run as root, for whom the
 kernel does not enforce it, so a fork bomb needs another stop. This classic BPF program
@@ -15,10 +16,25 @@ import errno
 import platform
 import struct
 
+# Refused everywhere (numbers from 424 up are the same on every architecture): pidfd_send_signal,
+# pidfd_open, pidfd_getfd, process_madvise (reach into other processes); io_uring_setup/enter
+# (its operations bypass seccomp); open_tree .. fspick, mount_setattr (mounts).
+COMMON = (424, 425, 426, 428, 429, 430, 431, 432, 433, 434, 438, 440, 442)
+X86_64 = (57, 58,                          # fork vfork
+          101, 310, 311, 312,              # ptrace process_vm_readv/writev kcmp
+          29, 30, 31, 67, 64, 65, 66, 220,  # SysV shared memory and semaphores
+          68, 69, 70, 71,                  # SysV message queues
+          240, 241, 242, 243, 244, 245,    # POSIX message queues
+          248, 249, 250,                   # keyrings: add_key request_key keyctl
+          272, 308, 165, 166, 155, 161,    # unshare setns mount umount2 pivot_root chroot
+          298, 321, 323)                   # perf_event_open bpf userfaultfd
+AARCH64 = (117, 270, 271, 272,             # ptrace process_vm_readv/writev kcmp
+           194, 195, 196, 197, 190, 191, 192, 193, 186, 187, 188, 189, 180, 181, 182, 183, 184, 185,
+           217, 218, 219, 97, 268, 40, 39, 41, 51, 241, 280, 282)
 # (AUDIT_ARCH, clone, clone3, syscalls that always fail, x32 bit or None)
 ARCHES = {
-    "x86_64": (0xC000003E, 56, 435, (57, 58, 101, 310, 311), 0x40000000),  # fork vfork ptrace pvm_rw
-    "aarch64": (0xC00000B7, 220, 435, (117, 270, 271), None),               # ptrace pvm_rw
+    "x86_64": (0xC000003E, 56, 435, X86_64 + COMMON, 0x40000000),
+    "aarch64": (0xC00000B7, 220, 435, AARCH64 + COMMON, None),
 }
 CLONE_THREAD = 0x00010000
 RET_ALLOW = 0x7FFF0000

@@ -54,6 +54,7 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     preload: list[str] = field(default_factory=list)
     notebooks: object = None            # notebooks.NotebookPlan when some tasks are notebooks
+    numpy_only: bool = False            # importing an autograd library is banned (a1, a2)
 
 
 @dataclass

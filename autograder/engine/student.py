@@ -21,6 +21,10 @@ from autograder.engine.wire import Handle
 
 # statuses a StudentError can carry; the engine's task status is derived from them
 KINDS = ("error", "not_implemented", "missing", "memory", "timeout", "tampered", "banned")
+# what a worker's reply may claim: timeout and memory come only from the trusted side's own
+# clock and from how the sandboxed process ended
+REPLY_KINDS = ("error", "not_implemented", "missing")
+MEMORY_EXIT = 75     # worker.MEMORY_EXIT: the worker ends this way on a MemoryError
 
 
 class StudentError(Exception):
@@ -96,8 +100,9 @@ class TaskWorker:
         err = reply.get("error")
         if not isinstance(err, dict):
             self._tampered("the sandboxed process answered with malformed data")
-        raise StudentError(str(err.get("type", "Exception"))[:100], str(err.get("message", ""))[:2000],
-                           str(err.get("kind", "error")), str(err.get("traceback", ""))[:4000],
+        kind = err.get("kind")
+        raise StudentError(short(err.get("type", "Exception"), 80), str(err.get("message", ""))[:2000],
+                           kind if kind in REPLY_KINDS else "error", str(err.get("traceback", ""))[:4000],
                            _target_name(target))
 
     def check_handle(self, h: Handle) -> None:
@@ -152,6 +157,13 @@ def _walk_handles(v, fn, depth: int = 0) -> None:
             _walk_handles(x, fn, depth + 1)
 
 
+def short(text, limit: int) -> str:
+    """A short, printable excerpt of student-controlled text for a message."""
+    text = str(text)
+    clean = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit * 2])
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
 def _target_name(target) -> str:
     if isinstance(target, dict):
         return f"{target.get('type', 'object')}.{target.get('attr')}"
@@ -174,6 +186,9 @@ def _died(e: WorkerDied, doing: str) -> StudentError:
     if code == -signal.SIGKILL:
         return StudentError("Killed", f"your process was killed, probably for using too much memory "
                             f"(while {doing})", "memory", target=doing)
+    if code == MEMORY_EXIT:
+        return StudentError("MemoryError", f"your code ran out of memory (while {doing})", "memory",
+                            target=doing)
     return StudentError("ProcessExited", f"{e} while {doing}; do not call sys.exit/os._exit or kill the "
                         "process in graded code", "error", target=doing)
 

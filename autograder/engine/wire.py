@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-MAX_HEADER = 64 << 20          # a header bigger than this is a protocol violation
-MAX_FRAME = 1 << 30            # total bytes of one message (header + blobs)
+MAX_HEADER = 16 << 20          # a header bigger than this is a protocol violation
+MAX_FRAME = 512 << 20          # total bytes of one message's blobs: bounds the trusted side's memory
 MAX_DEPTH = 64                 # nesting of lists/dicts on the wire
 _LEN = struct.Struct(">Q")
 
@@ -91,6 +91,8 @@ def recv(fd: int, deadline: float | None = None) -> tuple[dict, list[bytes]]:
         header = json.loads(_read_exact(fd, n, deadline))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(f"header is not JSON: {e}") from None
+    except RecursionError:   # nesting deeper than the interpreter's stack: never a grader error
+        raise ProtocolError("header nests too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
     sizes = header.get("blobs", [])
@@ -299,9 +301,16 @@ class Decoder:
             return self.resolve(node["id"])
         if tag == "handle" and self.make_handle is not None and type(node.get("id")) is int:
             sub = node.get("sub")
-            sub = str(sub)[:60] if sub is not None else None
-            return self.make_handle(node["id"], str(node.get("type", "?"))[:200], sub)
+            sub = _type_text(sub) if sub is not None else None
+            return self.make_handle(node["id"], _type_text(node.get("type", "?")), sub)
         raise ProtocolError(f"unknown or malformed value tag {str(tag)[:40]!r}")
+
+
+def _type_text(name) -> str:
+    """A type name the sandbox sent, as it may appear in a message: a short run of the
+    characters a dotted Python name can have, anything else replaced."""
+    text = "".join(c if c.isalnum() or c in "._<>" else "?" for c in str(name)[:80])
+    return text or "?"
 
 
 def decode(node, blobs, resolve=None, make_handle=None):

@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def test_subclasses_handles_and_wrong_types_never_pass():
     assert "expected a numpy.ndarray, got a m.Liar object" in fails(expect_array, Handle(2, "m.Liar"))
     assert "expected a numpy.ndarray, got a list" in fails(expect_close, [0.0, 0.0, 0.0], exp)
     assert "expected a torch.Tensor" in fails(expect_close, exp, torch.zeros(3, dtype=torch.float64))
-    assert "expected a number, got a bool" in fails(expect_close, True, 1.0)
+    assert "expected a real number, got a bool" in fails(expect_close, True, 1.0)
     assert "wrong value" in fails(expect_equal, 5, 6)
     assert "expected a int, got a float" in fails(expect_equal, 5.0, 5)
     expect_handle(Handle(3, "layers.Cache"), "Cache")
@@ -108,3 +109,32 @@ def test_recv_times_out_on_a_silent_peer():
     with pytest.raises(TimeoutError):
         wire.recv(r, deadline=time.monotonic() + 0.2)
     os.close(r), os.close(w)
+
+
+@pytest.mark.parametrize("value", [np.complex128(1.0 + 1e6j), 1.0 + 0j, np.bool_(True), True, "1.0", None,
+                                   np.array(1.0), 10 ** 400, np.float64("nan")])
+def test_a_real_number_is_expected_where_one_is(value):
+    """Complex, bool, string, arrays and ints too large for a float fail with a status, not an error."""
+    with pytest.raises(GradingFailure):
+        expect_close(value, 1.0)
+
+
+def test_numpy_reals_and_ints_still_pass():
+    for value in (1, 1.0, np.float32(1.0), np.int64(1), np.float64(1.0)):
+        expect_close(value, 1.0)
+
+
+def test_deep_headers_and_odd_type_names_are_protocol_data():
+    """A 200,000-deep JSON header is a ProtocolError, and a type name is cut and cleaned."""
+    r, w = os.pipe()
+    raw = b"[" * 200_000 + b"]" * 200_000
+    os.write(w, struct.pack(">Q", len(raw)))
+    t = threading.Thread(target=lambda: (os.write(w, raw), os.close(w)))
+    t.start()
+    with pytest.raises(wire.ProtocolError, match="nests too deeply"):
+        wire.recv(r)
+    t.join()
+    os.close(r)
+    h = wire.decode({"t": "handle", "id": 1, "type": "```\n<script>" + "x" * 500, "sub": None}, [],
+                    make_handle=lambda i, t, s: t)
+    assert len(h) <= 80 and "\n" not in h and "`" not in h

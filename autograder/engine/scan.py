@@ -1,0 +1,69 @@
+"""Trusted-side checks of a staged submission's files, before any of its code runs.
+
+Two rules no sandbox state can undo, because they are read from the files themselves:
+- **Source only.** A module Python could import without its source (`.pyc`, `.so` ...)
+  escapes every static check, so such a file makes the submission `banned`.
+- **NumPy assignments are NumPy assignments.** Where the reference never imports torch
+  (a1, a2: hand-written backprop), importing an autograd library is `banned`. The sandbox
+  also hides those packages (Limits.hidden_packages), so a computed import fails too.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+SOURCELESS = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll")
+AUTOGRAD = ("torch", "functorch", "torchgen", "torchvision", "triton", "jax", "jaxlib", "autograd",
+            "tensorflow", "keras", "mxnet", "tinygrad", "cupy", "mlx", "paddle", "chainer", "theano")
+MAX_SCAN = 4 << 20   # bytes of one source file that are parsed (larger files are not graded sources)
+
+
+def sourceless(staged: Path) -> list[str]:
+    """Relative paths of files Python could import without their source."""
+    return sorted(str(p.relative_to(staged)) for p in staged.rglob("*")
+                  if p.is_file() and p.name.lower().endswith(SOURCELESS))
+
+
+def autograd_imports(staged: Path) -> dict[str, str]:
+    """{relative .py path: the autograd library it imports} for every such file."""
+    found = {}
+    for p in sorted(staged.rglob("*.py")):
+        if not p.is_file() or p.stat().st_size > MAX_SCAN:
+            continue
+        lib = _imported(p.read_bytes())
+        if lib is not None:
+            found[str(p.relative_to(staged))] = lib
+    return found
+
+
+def _imported(source: bytes) -> str | None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None   # it will not import either; the graders say so
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value]   # importlib.import_module("torch"), __import__("jax") ...
+        for name in names:
+            if name.split(".")[0] in AUTOGRAD:
+                return name.split(".")[0]
+    return None
+
+
+def installed_autograd_packages() -> tuple[str, ...]:
+    """Folders of the autograd packages this Python could import (hidden in NumPy sandboxes)."""
+    out = []
+    for name in AUTOGRAD:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            out += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+    return tuple(sorted(set(out)))
