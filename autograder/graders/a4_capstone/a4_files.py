@@ -69,11 +69,11 @@ def _no_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def parse_json(text: str, where: str, max_depth: int = MAX_JSON_DEPTH) -> dict:
+def parse_json(text: str, where: str, max_depth: int = MAX_JSON_DEPTH, max_chars: int = MAX_JSON_BYTES) -> dict:
     """A JSON object from `text`, nested at most `max_depth` deep, without NaN/Infinity or a
     repeated key; GradingFailure naming `where` otherwise."""
-    if len(text) > MAX_JSON_BYTES:
-        raise GradingFailure(f"{where}: {len(text):,} characters, over the {MAX_JSON_BYTES:,} allowed")
+    if len(text) > max_chars:
+        raise GradingFailure(f"{where}: {len(text):,} characters, over the {max_chars:,} allowed")
     depth = json_depth(text)
     if depth > max_depth:
         raise GradingFailure(f"{where}: JSON nested {depth} deep; at most {max_depth} is allowed")
@@ -100,7 +100,7 @@ def safetensors_header(raw: bytes, where: str) -> tuple[dict, dict, int]:
     n = int.from_bytes(raw[:8], "little")
     if n > MAX_HEADER_BYTES or 8 + n > len(raw) or raw[8:9] != b"{":
         raise GradingFailure(f"{where} is not a safetensors file (its header is malformed or truncated).")
-    header = parse_json(raw[8:8 + n].decode("utf-8", errors="replace").rstrip(" "), f"{where} (header)", 3)
+    header = parse_json(raw[8:8 + n].decode("utf-8", errors="replace").rstrip(" "), f"{where} (header)", 3, MAX_HEADER_BYTES)
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise GradingFailure(f"{where}: its __metadata__ must map names to strings")
