@@ -52,6 +52,8 @@ def install(modules: dict[str, ModuleType], pairs: list[tuple[str, str]], double
     """Put each double in place; returns the undo list for `uninstall`."""
     undo = []
     for mod, qual in pairs:
+        if f"{mod}:{qual}" not in doubles:   # only if something emptied the table: the tamper check says so
+            continue
         owner = modules.get(mod)
         *path, name = qual.split(".")
         for part in path:

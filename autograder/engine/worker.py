@@ -45,6 +45,7 @@ class Worker:
         self.import_errors: dict[str, BaseException] = {}
         for name in init.get("preload", []):
             importlib.import_module(name)
+        _import_harness(self.assignment)
         self.snapshot = _snapshot()
         sys.path.insert(1, self.submission)
         os.chdir(init.get("cwd", self.submission))
@@ -164,6 +165,16 @@ class Worker:
             _send_reply(wfd, reply, self.keep)
 
 
+def _import_harness(assignment: str) -> None:
+    """The assignment's harness module and test doubles, before the tamper check's snapshot,
+    so their state is watched from the start (neither imports a student module at import)."""
+    if not assignment:
+        return
+    doubles.table(os.path.join(GRADER_LIB, "autograder", "harness"), assignment)
+    if importlib.util.find_spec(f"autograder.harness.{assignment}") is not None:
+        importlib.import_module(f"autograder.harness.{assignment}")
+
+
 def _is_missing(e: BaseException, w: Worker) -> bool:
     if isinstance(e, Missing):
         return True
@@ -242,16 +253,45 @@ def _snapshot() -> dict:
     torch = sys.modules.get("torch")
     if torch is not None:
         snap["torch.Tensor"] = {k: id(v) for k, v in vars(torch.Tensor).items()}
+    for name, mod in list(sys.modules.items()):   # the grader's own code in here: harness and engine
+        if name.startswith(OWN) and mod is not None:
+            snap[name] = _own_state(mod)
     return snap
+
+
+OWN = ("autograder.harness.", "autograder.engine.")
+
+
+def _own_state(mod) -> dict:
+    """A module of the grader's: every function's code, and the contents of its constants
+    (BANNED_FUNCTIONS.clear() keeps the dict's id, not its items). Private caches (`_FIXED`)
+    and the names a module lists in `_MUTABLE` may change."""
+    mutable = set(getattr(mod, "_MUTABLE", ()))
+    out = {}
+    for k, v in vars(mod).items():
+        if k in mutable or k.startswith("__"):
+            continue
+        if callable(v) and hasattr(v, "__code__"):
+            out[k] = (id(v), id(v.__code__), id(v.__defaults__), id(v.__kwdefaults__))
+        elif isinstance(v, type) and v.__module__ == mod.__name__:
+            out[k] = (id(v), frozenset((a, id(b)) for a, b in vars(v).items()))
+        elif k.isupper() and not k.startswith("_") and isinstance(v, (dict, list, set, tuple)):
+            items = v.items() if isinstance(v, dict) else enumerate(v) if not isinstance(v, set) else ((x, x) for x in v)
+            out[k] = (id(v), frozenset((repr(a)[:200], id(b)) for a, b in items))
+    return out
 
 
 def _changed(snap: dict) -> list[str]:
     out = []
     for name, attrs in snap.items():
-        obj = sys.modules.get(name) if name != "torch.Tensor" else sys.modules["torch"].Tensor
-        now = vars(obj) if obj is not None else {}
+        if name.startswith(OWN):
+            mod = sys.modules.get(name)
+            now = _own_state(mod) if mod is not None else {}
+        else:
+            obj = sys.modules.get(name) if name != "torch.Tensor" else sys.modules["torch"].Tensor
+            now = {k: id(v) for k, v in vars(obj).items()} if obj is not None else {}
         for k, ident in attrs.items():
-            if k not in now or id(now[k]) != ident:
+            if k not in now or now[k] != ident:
                 out.append(f"{name}.{k}")
     return out[:10]
 

@@ -45,6 +45,15 @@ BANNED_CLASSES = ("MultiheadAttention", "Transformer", "TransformerEncoder", "Tr
                   "TransformerDecoder", "TransformerDecoderLayer")
 BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
 ATTEMPTS: list[str] = []      # every banned call attempted in this process, even if caught
+_MUTABLE = ("ATTEMPTS", "_MODE", "_ATEN")   # state the engine's tamper check lets change
+# The same attention at the operator level (torch.ops.aten, however it is reached): these
+# kernels are replaced by ones that refuse, for every dispatch key they have.
+BANNED_OPS = ("scaled_dot_product_attention", "_scaled_dot_product_attention_math",
+              "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+              "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+              "_scaled_dot_product_fused_attention_overrideable", "_native_multi_head_attention",
+              "_transformer_encoder_layer_fwd")
+_OP_KEYS = ("CPU", "CUDA", "CompositeImplicitAutograd", "CompositeExplicitAutograd")
 
 
 class BannedCallError(RuntimeError):
@@ -79,6 +88,29 @@ class _BlockImports(importlib.abc.MetaPathFinder):
 
 
 _MODE: list = []
+_ATEN: list = []
+
+
+def _refusing_kernel(name: str):
+    def kernel(*args, **kwargs):
+        _refuse(f"torch.ops.aten.{name}")
+    return kernel
+
+
+def _block_ops() -> None:
+    import warnings
+    lib = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "overriding a previously registered kernel" is the point
+        for name in BANNED_OPS:
+            packet = getattr(torch.ops.aten, name, None)
+            if packet is None:
+                continue
+            qual = packet.default.name()
+            for key in _OP_KEYS:
+                if torch._C._dispatch_has_kernel_for_dispatch_key(qual, key):
+                    lib.impl(name, _refusing_kernel(name), key)
+    _ATEN.append(lib)   # the overrides last as long as this object
 
 
 def install_ban() -> bool:
@@ -94,6 +126,8 @@ def install_ban() -> bool:
             del sys.modules[m]
     if not any(isinstance(f, _BlockImports) for f in sys.meta_path):
         sys.meta_path.insert(0, _BlockImports())
+    if not _ATEN:
+        _block_ops()
     if not _MODE:
         mode = _NoLibraryAttention()
         mode.__enter__()      # stays on the mode stack for the life of this process

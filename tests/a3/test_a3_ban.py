@@ -130,3 +130,65 @@ def test_runtime_guard_blocks_every_route_and_leaves_watched_modules_alone():
     assert got["attempts"] == len(got["routes"]) and got["check"] == "BannedCallError"
     assert got["models"] == [[2, 10]] * 3, "the reference models must run under the guard"
     assert got["F_changed"] == [] and got["torch_changed"] == [], "the guard must not touch watched modules"
+
+
+HIDDEN_ROUTES_PY = '''
+import builtins
+import torch
+import torch.nn.functional as F
+from torch import nn as tnn
+
+fn_alias = F
+ops = torch.ops
+
+
+def a(q):
+    return getattr(fn_alias, "scaled_dot_" + "product_attention")(q, q, q)
+
+
+def b(q):
+    return vars(tnn)["functional"], F.__dict__["softmax"], ops.aten.__getattr__("x")
+
+
+def c(q):
+    return eval("F.softmax(q, -1)"), builtins.exec("pass"), __import__("tor" + "ch")
+
+
+def fine(model, cfg):   # computed names on anything but torch, model.eval() and torch.compile are fine
+    model.eval()
+    return getattr(model, cfg.name, None), getattr(torch, "float32"), torch.compile
+'''
+
+
+def test_static_scan_refuses_computed_access_to_torch_and_dynamic_code(tmp_path):
+    (tmp_path / "routes.py").write_text(HIDDEN_ROUTES_PY)
+    found = _scanner().scan_submission(tmp_path)
+    by_owner = {}
+    for f in found:
+        by_owner.setdefault(f.owner, []).append(f.call)
+    assert "fine" not in by_owner, by_owner["fine"]
+    assert any("getattr(fn_alias" in c for c in by_owner["a"])
+    assert len(by_owner["b"]) == 3 and all("computed name" in c for c in by_owner["b"])
+    assert {c.split("(")[0] for c in by_owner["c"]} == {"eval", "exec", "__import__"}
+
+
+def test_attention_is_blocked_at_the_operator_level_too():
+    """Even a route the Python-level guard never sees (torch.ops.aten) refuses to run."""
+    got = run_a3("""
+        import json, sys, torch
+        sys.path.insert(0, %r)
+        from autograder.harness import a3
+        q = torch.randn(1, 2, 3, 4)
+        out = {}
+        for name in ("scaled_dot_product_attention", "_scaled_dot_product_attention_math",
+                     "_scaled_dot_product_flash_attention_for_cpu"):
+            try:
+                getattr(torch.ops.aten, name)(q, q, q)
+                out[name] = "ran"
+            except Exception as e:
+                out[name] = type(e).__name__
+        out["matmul"] = list((q @ q.transpose(-1, -2)).softmax(-1).shape)
+        print(json.dumps(out))
+    """ % str(ROOT))
+    assert got.pop("matmul") == [1, 2, 3, 3]
+    assert set(got.values()) == {"BannedCallError"}, got

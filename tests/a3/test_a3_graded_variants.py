@@ -102,4 +102,4 @@ def test_banned_calls_are_named_and_score_zero(graded):
     static, runtime = tasks["3.2"], tasks["3.5"]
     assert static["score"] == 0 and runtime["score"] == 0
     assert "F.scaled_dot_product_attention" in static["message"] and "modules.py:" in static["message"]
-    assert "scaled_dot_product_attention" in runtime["message"] and "not allowed" in runtime["message"]
+    assert "computed name" in runtime["message"] and "not allowed" in runtime["message"]

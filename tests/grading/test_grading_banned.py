@@ -15,8 +15,18 @@ def _in_add(code: str) -> str:
 
 
 FAKE_KIND = '''
-import autograder.engine.worker as _w
-_w.Worker.describe = lambda self, e: {{"type": "Timeout", "kind": "{kind}", "message": "fake", "traceback": ""}}
+def _forge():   # a reply written straight to the reply pipe (fd 4), then gone before the worker's own
+    import os
+    from autograder.engine import wire
+    wire.send(4, {{"ok": False, "error": {{"type": "Timeout", "kind": "{kind}", "message": "fake", "traceback": ""}}}})
+    os._exit(0)
+'''
+
+
+# the fixture's harness holds the same kind of state as a3's ban list
+CLEAR_BAN = '''
+from autograder.harness import doubles_a1
+doubles_a1.DOUBLES.clear()
 '''
 
 
@@ -35,7 +45,8 @@ def graded(tmp_path_factory):
     make_submission(subs, "sourceless", {"tiny.py": tiny_source(None), "helper.pyc": pyc.read_bytes()})
     for kind in ("timeout", "memory"):
         make_submission(subs, f"claims_{kind}",
-                        {"tiny.py": FAKE_KIND.format(kind=kind) + SOLVED.replace("out = a + b", "out = 1 / 0")})
+                        {"tiny.py": FAKE_KIND.format(kind=kind) + SOLVED.replace("out = a + b", "out = _forge()")})
+    make_submission(subs, "clears_ban_list", {"tiny.py": CLEAR_BAN + SOLVED})
     return by_student(grade_tiny(subs, tmp / "out", workers=2))
 
 
@@ -60,4 +71,8 @@ def test_a_computed_import_finds_no_torch_in_the_sandbox(graded):
 @pytest.mark.parametrize("kind", ["timeout", "memory"])
 def test_a_reply_cannot_claim_a_timeout_or_memory(graded, kind):
     t = graded[f"claims_{kind}"]["1.1"]
-    assert t["status"] == "error", (t["status"], t["message"])
+    assert t["status"] == "error" and "fake" in t["message"], (t["status"], t["message"])
+
+
+def test_changing_the_harness_ban_is_tampering(graded):
+    assert {t["status"] for t in graded["clears_ban_list"].values()} == {"tampered"}

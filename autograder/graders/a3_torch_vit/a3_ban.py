@@ -5,7 +5,13 @@ of a banned name: as an attribute (`F.scaled_dot_product_attention`), a plain or
 name (`from torch.nn import MultiheadAttention`), an import (`import timm`), or a string
 (`getattr(F, "scaled_dot_product_attention")`). Each finding names the file, line and call
 and the task that owns the function or method it sits in (from the fences' owners map).
-The runtime guard in autograder/harness/a3.py catches what a static scan cannot.
+
+Everything in the sandbox, the runtime guard in autograder/harness/a3.py included, can be
+undone by student code, so this scan is the part of the ban that holds: it also refuses
+what would hide a banned call from it, namely attributes of torch read by a computed name
+(`getattr(F, "scaled_dot_" + "product_attention")`, `vars(torch)`, `F.__dict__`,
+`torch.ops.aten.__getattr__(...)`, through any alias of torch), and dynamic code (`eval`,
+`exec`, `compile`, `__import__`, `importlib.import_module` of a computed name).
 """
 from __future__ import annotations
 
@@ -64,7 +70,11 @@ def scan_file(path: Path, rel: str) -> list[Finding]:
     def add(node, call):
         found.append(Finding(rel, node.lineno, call, _owner(spans, node.lineno)))
 
+    aliases = _torch_aliases(tree)
     for node in ast.walk(tree):
+        hidden = _hidden_access(node, aliases)
+        if hidden is not None:
+            add(node, hidden)
         if isinstance(node, ast.Attribute):
             if node.attr in BANNED_NAMES:
                 add(node, BANNED_NAMES[node.attr])
@@ -132,6 +142,58 @@ def _owner_task(f: Finding, owners: dict[str, str]) -> str | None:
         if name in owners:
             return owners[name]
         name = name.rpartition(".")[0]
+    return None
+
+
+DYNAMIC = ("eval", "exec", "compile", "__import__")     # the builtins (not model.eval, torch.compile)
+REFLECTIVE = ("__dict__", "__getattribute__", "__getattr__", "__dir__", "__builtins__", "__globals__",
+              "__code__", "__closure__", "__subclasses__", "__mro__", "__bases__", "__loader__", "__spec__")
+INTROSPECTION = ("getattr", "vars", "dir", "attrgetter", "getmembers", "getattr_static")
+
+
+def _torch_aliases(tree) -> set[str]:
+    """Names bound to torch or anything inside it (`import torch as t`, `from torch import nn`,
+    `F = torch.nn.functional`, `ops = t.ops`), found without regard to order or scope."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.split(".")[0] == "torch"}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
+            names |= {a.asname or a.name for a in node.names}
+    grew = True
+    while grew:   # aliases of aliases
+        grew = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and _root(node.value) in names:
+                for t in node.targets:
+                    if isinstance(t, ast.Name) and t.id not in names:
+                        names.add(t.id)
+                        grew = True
+    return names
+
+
+def _root(node) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.value if not isinstance(node, ast.Call) else node.func
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _hidden_access(node, aliases: set[str]) -> str | None:
+    """A way of reaching torch's functions that a name-based scan could not follow."""
+    if isinstance(node, ast.Attribute) and node.attr in REFLECTIVE and _root(node.value) in aliases:
+        return f"{_dotted(node.value) or 'torch'}.{node.attr} (reads torch by a computed name)"
+    if not isinstance(node, ast.Call):
+        return None
+    fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+    builtin = isinstance(node.func, ast.Name) or _dotted(node.func).startswith("builtins.")
+    if fn in DYNAMIC and builtin:
+        return f"{fn}() (dynamic code cannot be checked for library attention)"
+    if fn == "import_module" and node.args and not isinstance(node.args[0], ast.Constant):
+        return "importlib.import_module of a computed name"
+    if fn in INTROSPECTION and node.args and _root(node.args[0]) in aliases:
+        computed = fn != "getattr" or len(node.args) < 2 or not isinstance(node.args[1], ast.Constant)
+        if computed:
+            return f"{fn}({_dotted(node.args[0]) or 'torch'}, ...) (reads torch by a computed name)"
     return None
 
 
