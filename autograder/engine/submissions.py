@@ -205,14 +205,39 @@ def stage(sub: Submission, dest: Path, assignment_folder: str = "") -> tuple[Pat
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     st = Stager(dest, sub.name)
-    if sub.kind == "zip":
-        extract_zip(sub.source, st)
-    elif sub.kind == "tar":
-        extract_tar(sub.source, st)
-    else:
-        copy_tree(sub.source, st)
+    _extract(sub.kind, sub.source, st)
     unwrap(dest)
+    for _ in range(2):     # a zip of the zip (students do that): unpack what it holds, twice at most
+        inner = _lone_archive(dest)
+        if inner is None:
+            break
+        kind, path = inner
+        st.label = f"{sub.name} (inside: {path.name})"
+        packed = dest.parent / f".{dest.name}.inner"
+        path.rename(packed)
+        try:
+            _extract(kind, packed, st)
+        finally:
+            packed.unlink()
+        unwrap(dest)
     return dest, st.all_notes()
+
+
+def _extract(kind: str, source: Path, st: Stager) -> None:
+    if kind == "zip":
+        extract_zip(source, st)
+    elif kind == "tar":
+        extract_tar(source, st)
+    else:
+        copy_tree(source, st)
+
+
+def _lone_archive(dest: Path) -> tuple[str, Path] | None:
+    entries = list(dest.iterdir())
+    if len(entries) != 1 or not entries[0].is_file():
+        return None
+    kind = _kind_by_name(entries[0].name) or archive_kind(entries[0])
+    return (kind, entries[0]) if kind else None
 
 
 def content_hash(staged: Path, notes: list[str] = ()) -> str:

@@ -212,3 +212,13 @@ def test_any_archive_stages_inside_its_folder_or_fails_cleanly(tmp_path_factory,
         assert p.resolve().is_relative_to(root) and not p.is_symlink()
     assert set(os.listdir(tmp)) == {"subs", "stage"} and os.listdir(tmp / "stage") == ["s"]
     assert all(isinstance(n, str) for n in notes)
+
+
+def test_a_zip_of_the_zip_is_unpacked(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    inner = _zip(tmp_path / "a1_tiny.zip", [("a1_tiny/tiny.py", b"x = 1\n")])
+    z = _zip(subs / "bob.zip", [("bob/a1_tiny.zip", inner.read_bytes()), ("__MACOSX/bob/._a1_tiny.zip", b"\0")])
+    staged, notes = _stage(tmp_path, z)
+    assert sorted(os.listdir(staged)) == ["tiny.py"] and notes == []
+    assert sorted(os.listdir(staged.parent)) == ["bob"]
