@@ -246,7 +246,7 @@ def _encoder_backward(self, dscores, cache, grads):
     T = turn.shape[0]
     dtok = np.empty((dfeat.shape[0],) + turn.shape, dtype=dfeat.dtype)
     dtok[:, np.arange(T)[:, None], turn] = dfeat[:, None, :] / T
-    if c_norm is not None:
+    if c_norm:
         dtok, grads["norm.g"], grads["norm.b"] = _squash_back(dtok, c_norm)
     for i in range(len(caches) - 1, -1, -1):
         dtok, g = block_backward(dtok, caches[i])
@@ -270,7 +270,7 @@ def _loss(self, X, y, tokens_forward, tokens_backward):
     loss = float(-(target * logp).sum() / n)
     grads = {}
     dtok = _encoder_backward(self, ((np.exp(logp) - target) / n).astype(self.dtype), c_enc, grads)
-    tokens_backward(dtok, c_tok, grads)
+    tokens_backward(dtok, c_tok, grads)  # fills the token parameters' entries
     return loss, {name: grads[name] for name in self.params}
 
 
@@ -330,10 +330,9 @@ def _convit_tokens_backward(self, dtok, cache, grads):
 # ----------------------------------------------------------------------------- 2.6 optim
 def _sgd_update(self, name, p, g):
     """Dampened momentum (an average of gradients), decoupled-free L2."""
-    if self.weight_decay:
-        g = p * self.weight_decay + g
+    g = p * self.weight_decay + g if self.weight_decay else g
     if self.momentum:
-        st = self.state.setdefault(name, {})
+        st = self.state.setdefault(name, dict())
         st["avg"] = self.momentum * st["avg"] + (1.0 - self.momentum) * g if "avg" in st else g.copy()
         g = st["avg"]
     p -= g * self.lr
@@ -343,7 +342,7 @@ def _adam_update(self, name, p, g):
     """Adamax: the second moment is a decaying max of |g|."""
     g = self._decay(name, p, g)
     b1, b2 = self.betas
-    st = self.state.setdefault(name, {})
+    st = self.state.setdefault(name, dict())
     if "mean" not in st:
         st["mean"], st["peak"] = np.zeros_like(p), np.zeros_like(p)
     st["mean"] = b1 * st["mean"] + (1.0 - b1) * g
@@ -362,7 +361,7 @@ def warmup_cosine(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
     if warmup_steps < 0 or total_steps < 1 or warmup_steps > total_steps:
         raise ValueError(f"need 0 <= warmup_steps <= total_steps and total_steps >= 1, "
                          f"got warmup_steps={warmup_steps}, total_steps={total_steps}")
-    if step < warmup_steps:
+    if warmup_steps > step:
         return base_lr * (step + 1) / (warmup_steps + 1)
     frac = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return base_lr + (min_lr - base_lr) * frac
@@ -425,8 +424,8 @@ def save_checkpoint(path, model, optimizer=None, progress=None):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     header = {"config": model.config, "progress": progress or {}, "optimizer": None}
     arrays = {f"p|{k}": np.asarray(v) for k, v in model.params.items()}
-    if optimizer is not None:
-        sd = optimizer.state_dict()
+    if hasattr(optimizer, "state_dict"):
+        sd = dict(optimizer.state_dict())
         header["optimizer"] = {"name": type(optimizer).__name__, "t": sd["t"], "lr": sd["lr"]}
         arrays.update((f"o|{n}|{k}", v) for n, st in sd["state"].items() for k, v in st.items())
     part = path + ".part"
@@ -441,8 +440,8 @@ def load_checkpoint(path):
     if not os.path.isfile(path):
         raise DoubleCheckpointError(f"checkpoint {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            files = {k: z[k] for k in z.files}
+        with np.load(path, allow_pickle=False) as archive:
+            files = {k: archive[k] for k in archive.files}
         meta = json.loads(str(files.pop("header")))
     except Exception as e:  # noqa: BLE001 - whatever it is, the file is not a checkpoint
         raise DoubleCheckpointError(f"{path} cannot be read as a checkpoint ({type(e).__name__})") from None
