@@ -2,8 +2,8 @@
 
 Three cells, with nbgrader's own metadata: a read-only markdown cell (the maths), a
 solution cell (`### BEGIN SOLUTION` ... `### END SOLUTION`, replaced by nbgrader's stub on
-release) and a locked autograded test cell (its `### BEGIN HIDDEN TESTS` region is
-removed on release).
+release) and a locked self-check cell (not graded: the task's hidden graders grade its
+`.py` code).
 """
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def section(ex, staged: Path) -> list[nbformat.NotebookNode]:
     return [
         _cell("markdown", read("notebook_intro.md"), f"{gid}_intro", locked=True),
         _cell("code", read("notebook_solution.py"), f"{gid}_solution", solution=True),
-        _cell("code", read("notebook_check.py"), f"{gid}_test", grade=True, locked=True, points=1),
+        # a self-check, not graded: the task is graded on its .py files, and a graded cell
+        # no task's `files` include would never be scored
+        _cell("code", read("notebook_check.py"), f"{gid}_test", locked=True),
     ]
 
 

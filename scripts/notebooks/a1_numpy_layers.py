@@ -4,9 +4,10 @@
 
 The committed .ipynb is the source of truth for the release; this script only makes it
 reproducible. Cells: locked Markdown (derivations), plain code cells (gradient checks
-that print PASS/FAIL), and graded answers: a solution cell plus a locked test cell with
-points whose `### BEGIN HIDDEN TESTS` part nbgrader strips from the release. Graded cells
-are named `task1_X_<name>` after the task they belong to (nbgrader's own grading uses them).
+that print PASS/FAIL), and self-check questions: a solution cell (nbgrader's stub in the
+release) plus a locked check cell that compares the answer with the student's own layer.
+Nothing here is graded: a1 is graded on its `.py` files, and a cell named `task1_X_...`
+with points would be an autograded cell no task scores (a test of the release forbids it).
 """
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ def answer(grade_id: str, text: str):
     return new_code_cell(text.strip(), metadata=_meta(grade_id, solution=True))
 
 
-def graded(grade_id: str, points: int, text: str):
-    return new_code_cell(text.strip(), metadata=_meta(grade_id, grade=True, locked=True, points=points))
+def self_check(grade_id: str, text: str):
+    return new_code_cell(text.strip(), metadata=_meta(grade_id, locked=True))
 
 
 INTRO = r"""
@@ -65,8 +66,8 @@ The docstrings give every array's shape.
 files, then run `make check TASK=X.Y` (the public tests) and the cells below. A gradient
 check prints `PASS` when the relative error between your backward pass and a numerical
 gradient is below $10^{-6}$ (we use float64 everywhere here; a correct backward pass
-usually gets $10^{-8}$ or less, a wrong one $10^{-2}$ or more). The graded answers in this
-notebook are marked *graded*; the layers themselves are graded by hidden tests that try
+usually gets $10^{-8}$ or less, a wrong one $10^{-2}$ or more). The questions in this
+notebook are self-checks, not graded; the layers themselves are graded by hidden tests that try
 more shapes, dtypes and edge cases than you see here.
 """
 
@@ -216,7 +217,7 @@ print("loss on logits of size 1e4:", layers.softmax_cross_entropy(big, np.array(
 """
 
 Q_CE = r"""
-### Question 1 (*graded*, 1 point)
+### Question 1 (self-check, not graded)
 
 A freshly initialised classifier outputs logits that are all (nearly) equal. What
 cross-entropy loss do you expect on a 10-class problem without label smoothing? Assign the
@@ -234,9 +235,7 @@ T_CE = r"""
 assert isinstance(ce_at_init, float), "ce_at_init should be a Python float"
 loss0, _ = layers.softmax_cross_entropy(np.zeros((4, 10)), np.array([0, 1, 2, 3]))
 print("your answer:", ce_at_init, " the layer on all-zero logits:", loss0)
-### BEGIN HIDDEN TESTS
-assert abs(ce_at_init - math.log(10)) < 1e-9
-### END HIDDEN TESTS
+print("PASS" if abs(ce_at_init - loss0) < 1e-9 else "FAIL: your answer and your layer disagree; one of them is wrong")
 """
 
 LAYERNORM = r"""
@@ -273,7 +272,7 @@ check("layernorm dbeta", dbeta,
 """
 
 Q_LN = r"""
-### Question 2 (*graded*, 2 points)
+### Question 2 (self-check, not graded)
 
 Adding the same constant $c$ to every feature of a row does not change LayerNorm's output.
 What does that imply for $\sum_i (\partial L/\partial x)_i$, the sum of `dx` over the last
@@ -292,11 +291,10 @@ ln_shift_term = "mean of g_hat"
 T_LN = r"""
 assert isinstance(ln_dx_row_sum, (int, float)), "ln_dx_row_sum should be a number"
 assert ln_shift_term in ("mean of g_hat", "mean of g_hat * x_hat"), "pick one of the two names"
-print("sum of your dx over the last axis (should match your answer):", np.abs(dx.sum(axis=-1)).max())
-### BEGIN HIDDEN TESTS
-assert ln_dx_row_sum == 0
-assert ln_shift_term == "mean of g_hat"
-### END HIDDEN TESTS
+row_sum = np.abs(dx.sum(axis=-1)).max()
+print("sum of your dx over the last axis:", row_sum)
+print("PASS" if abs(row_sum - abs(ln_dx_row_sum)) < 1e-8 else "FAIL: your answer and your layer's dx disagree")
+print("for the term: drop it from your backward for a moment and see which check above fails")
 """
 
 DROPOUT = r"""
@@ -323,7 +321,7 @@ print("eval mode is the identity:", np.array_equal(eval_out, x))
 """
 
 Q_DROP = r"""
-### Question 3 (*graded*, 1 point)
+### Question 3 (self-check, not graded)
 
 With inverted dropout at $p = 0.2$, what value does a *kept* activation with input $x = 1$
 take during training? Assign it to `kept_value` (a float).
@@ -337,9 +335,8 @@ kept_value = 1.25
 
 T_DROP = r"""
 assert isinstance(kept_value, (int, float)), "kept_value should be a number"
-### BEGIN HIDDEN TESTS
-assert abs(kept_value - 1.25) < 1e-12
-### END HIDDEN TESTS
+out, _ = layers.dropout_forward(np.ones((50, 50)), 0.2, train=True, rng=0)
+print("PASS" if np.allclose(out[out != 0], kept_value) else "FAIL: your answer and your dropout_forward disagree")
 """
 
 CONV = r"""
@@ -379,7 +376,7 @@ for stride, padding in ((1, 1), (2, 1), (2, 0)):
 """
 
 Q_CONV = r"""
-### Question 4 (*graded*, 2 points)
+### Question 4 (self-check, not graded)
 
 The ConViT stem of Assignment 2 starts with a $3 \times 3$ convolution from 1 to 16
 channels on $28 \times 28$ MNIST digits. Assign to `stem_out_hw` the output height (= width)
@@ -396,12 +393,11 @@ stem_params = 16 * 1 * 3 * 3 + 16
 
 T_CONV = r"""
 assert isinstance(stem_out_hw, int) and isinstance(stem_params, int), "both answers are integers"
-out, _ = conv.conv2d_forward(np.zeros((1, 1, 28, 28)), np.zeros((16, 1, 3, 3)), np.zeros(16), stride=2, padding=1)
+w0, b0 = np.zeros((16, 1, 3, 3)), np.zeros(16)
+out, _ = conv.conv2d_forward(np.zeros((1, 1, 28, 28)), w0, b0, stride=2, padding=1)
 print("your conv2d_forward gives", out.shape)
-### BEGIN HIDDEN TESTS
-assert stem_out_hw == 14
-assert stem_params == 160
-### END HIDDEN TESTS
+ok = out.shape[2:] == (stem_out_hw, stem_out_hw) and stem_params == w0.size + b0.size
+print("PASS" if ok else "FAIL: compare your answers with the output shape above and with w.size + b.size")
 """
 
 POOL = r"""
@@ -446,13 +442,13 @@ def build() -> nbformat.NotebookNode:
         md("md_linear", LINEAR), code(LINEAR_RUN),
         md("md_activations", ACTIVATIONS), code(ACTIVATIONS_RUN),
         md("md_softmax", SOFTMAX), code(SOFTMAX_RUN),
-        md("md_q_ce", Q_CE), answer("answer_ce_at_init", A_CE), graded("task1_3_ce_at_init", 1, T_CE),
+        md("md_q_ce", Q_CE), answer("answer_ce_at_init", A_CE), self_check("check_ce_at_init", T_CE),
         md("md_layernorm", LAYERNORM), code(LAYERNORM_RUN),
-        md("md_q_ln", Q_LN), answer("answer_ln_dx_row_sum", A_LN), graded("task1_4_ln_dx_row_sum", 2, T_LN),
+        md("md_q_ln", Q_LN), answer("answer_ln_dx_row_sum", A_LN), self_check("check_ln_dx_row_sum", T_LN),
         md("md_dropout", DROPOUT), code(DROPOUT_RUN),
-        md("md_q_drop", Q_DROP), answer("answer_kept_value", A_DROP), graded("task1_5_kept_value", 1, T_DROP),
+        md("md_q_drop", Q_DROP), answer("answer_kept_value", A_DROP), self_check("check_kept_value", T_DROP),
         md("md_conv", CONV), code(CONV_RUN),
-        md("md_q_conv", Q_CONV), answer("answer_stem_conv", A_CONV), graded("task1_6_stem_conv", 2, T_CONV),
+        md("md_q_conv", Q_CONV), answer("answer_stem_conv", A_CONV), self_check("check_stem_conv", T_CONV),
         md("md_pool", POOL), code(POOL_RUN),
         md("md_summary", SUMMARY), code(SUMMARY_RUN),
     ]

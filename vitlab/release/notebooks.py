@@ -76,3 +76,25 @@ def generate(jobs: dict[str, dict[Path, Path]], out_root: Path) -> None:
                 target = out_root / folder / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(released, target)
+
+
+def unscored_cells(course) -> list[str]:
+    """Autograded cells (nbgrader `grade`, with points) that no task scores: in a notebook
+    that no task lists in its `files`, or named after no task of those that do. Each one
+    is a question the notebook calls graded and grading ignores."""
+    found = []
+    for a in course.assignments:
+        for path in sorted(a.source_dir.rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            rel = str(path.relative_to(a.source_dir))
+            markers = [t.marker for t in a.tasks if rel in t.files]
+            for cell in nbformat.read(path, as_version=4).cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                gid = str(meta.get("grade_id", ""))
+                if not meta.get("grade"):
+                    continue
+                if not any(gid == m or gid.startswith(m + "_") for m in markers):
+                    why = "no task lists this notebook" if not markers else f"no task's marker ({', '.join(markers)}) names it"
+                    found.append(f"{a.folder}/{rel}: graded cell {gid or '(no grade_id)'} is never scored: {why}")
+    return found
