@@ -29,16 +29,17 @@ def test_notebook_executes_against_the_reference():
     assert f"{n_checks} of {n_checks} gradient checks pass" in out
 
 
-def test_graded_cells_are_well_formed():
+def test_questions_are_self_checks():
+    """a1 is graded on its .py files: its questions are self-checks, and no cell is graded."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     meta = [c.metadata.get("nbgrader", {}) for c in nb.cells]
-    graded = [(m, c) for m, c in zip(meta, nb.cells) if m.get("grade")]
+    assert not any(m.get("grade") for m in meta)
+    checks = [c for m, c in zip(meta, nb.cells) if m.get("grade_id", "").startswith("check_")]
     answers = [c for m, c in zip(meta, nb.cells) if m.get("solution")]
-    assert len(graded) == 4 and len(answers) == 4
-    for m, cell in graded:
-        assert m["locked"] and m["points"] > 0 and m["grade_id"].startswith("task1_")
-        assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
+    assert len(checks) == 4 and len(answers) == 4
+    for cell in checks:
+        assert cell.metadata["nbgrader"]["locked"] and "PASS" in cell.source and "HIDDEN" not in cell.source
     for cell in answers:
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
     markdown = [m for m, c in zip(meta, nb.cells) if c.cell_type == "markdown"]

@@ -49,5 +49,6 @@ def test_assignment_notebook_runs(tmp_path):
     nb = _run("a2_numpy_vit.ipynb", tmp_path)
     out = _outputs(nb)
     assert "parameters (" in out and "mean attention distance" in out
-    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    assert sum(c.metadata["nbgrader"]["points"] for c in graded) == 8  # = task 2.10's points
+    auto = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
+    assert sum(c.metadata["nbgrader"]["points"] for c in auto) == 8  # = task 2.10's points (autograded part)
