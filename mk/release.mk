@@ -33,3 +33,7 @@ check: $(STAMP) ## run public tests on the reference: make check [ASSIGNMENT=a1]
 	  (cd solutions/$$d && ../../$(PY) -m pytest $(if $(TASK),-m task$(subst .,_,$(TASK)))); rc=$$?; \
 	  if [ $$rc = 5 ]; then echo "check: solutions/$$d has no public tests$(if $(TASK), for task $(TASK)) (the hidden graders still grade it)"; \
 	  elif [ $$rc != 0 ]; then exit 1; fi; done
+
+.PHONY: nbgrader-course
+nbgrader-course: $(STAMP) ## build/nbgrader/: an nbgrader course of the notebooks only (see nbgrader_config.py)
+	@$(PY) -m autograder.engine.nbcourse

@@ -75,21 +75,23 @@ def rebuild(released, ex, records: list):
 
 
 def feedback(plan, student: str, runs: dict, records: list, results: dict, work: Path):
-    """({feedback file name: html bytes}, log)."""
+    """({feedback file name: html bytes}, log, {notebook: rebuilt}, {test cell grade_id: score})."""
     import nbformat
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
     ready = {nb: ex for nb, ex in runs.items() if ex.nb is not None}
     if not ready:
-        return {}, ""
+        return {}, "", {}, {}
     root = work / "course"
     shutil.copytree(plan.template, root)
+    rebuilt = {}
     for nb_name, ex in ready.items():
         released = nbformat.read(plan.release(nb_name), as_version=4)
         dest = root / "autograded" / student / plan.folder / nb_name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(rebuild(released, ex, records), dest)
+        rebuilt[nb_name] = rebuild(released, ex, records)
+        nbformat.write(rebuilt[nb_name], dest)
     scores = cell_scores(plan, runs, records, results)
     tests = {nbmeta(c).get("grade_id") for nb_name in ready
              for c in nbformat.read(plan.source(nb_name), as_version=4).cells if is_test(c)}
@@ -105,4 +107,4 @@ def feedback(plan, student: str, runs: dict, records: list, results: dict, work:
     result = NbGraderAPI(config=config(root)).generate_feedback(plan.folder, student, force=True)
     log = f"nbgrader generate_feedback: success={result.get('success')}\n{result.get('error', '') or ''}"
     html = {p.name: p.read_bytes() for p in sorted((root / "feedback" / student / plan.folder).rglob("*.html"))}
-    return html, log
+    return html, log, rebuilt, {g: v for g, v in scores.items() if g in tests}

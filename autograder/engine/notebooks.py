@@ -39,6 +39,7 @@ class NotebookPlan:
     notebooks: list[str]                              # relative paths of graded notebooks
     tasks: dict[str, list[str]] = field(default_factory=dict)   # task id -> notebooks
     markers: dict[str, str] = field(default_factory=dict)       # task id -> marker
+    course: Path | None = None                        # the kit's nbgrader course for formgrader (nbcourse.py)
 
     def release(self, nb: str) -> Path:
         return self.template / "release" / self.folder / nb
@@ -104,8 +105,11 @@ def prepare(assignment, work: Path, cache: Path | None = CACHE) -> NotebookPlan 
         if not src.is_file():
             raise FileNotFoundError(f"{assignment.folder}: task notebook {nb} not found in {assignment.source_dir}")
         h.update(nb.encode() + b"\0" + src.read_bytes() + b"\0")
+    from autograder.engine.nbcourse import course_root
+
     plan = NotebookPlan(work / "nbgrader", assignment.folder, nbs, tasks,
-                        {t.id: t.marker for t in assignment.tasks if t.id in tasks})
+                        {t.id: t.marker for t in assignment.tasks if t.id in tasks},
+                        course_root(Path(assignment.source_dir).parents[1]))
     cached = cache / h.hexdigest()[:16] if cache is not None else None
     if cached is not None and (cached / "gradebook.db").is_file():
         shutil.copytree(cached, plan.template)
@@ -290,6 +294,36 @@ def grade(plan: NotebookPlan, job, sandbox, work: Path):
                 log.append(f"kernel output (instructor only):\n{ex.kernel.log.text()[-3000:]}")
                 ex.kernel.close()
     log.append(test_log)
-    feedback, fb_log = nbfeedback.feedback(plan, job.student, runs, records, results, work)
+    feedback, fb_log, rebuilt, scores = nbfeedback.feedback(plan, job.student, runs, records, results, work)
     log.append(fb_log)
+    log.append(_formgrader(plan, job, results, rebuilt, scores))
     return results, "\n".join(s for s in log if s), feedback
+
+
+def _formgrader(plan: NotebookPlan, job, results: dict, rebuilt: dict, scores: dict[str, float]) -> str:
+    """Record the student in the kit's nbgrader course (if there is one) and fold in the
+    grades given there by hand."""
+    from autograder.engine import nbcourse
+
+    root = plan.course
+    manual: dict[str, tuple] = {}
+    if root is not None and rebuilt:
+        manual = nbcourse.record(root, plan.folder, job.student, rebuilt, scores)
+    else:      # no course to grade in: the written answers still show as waiting
+        import nbformat
+        for nb in plan.notebooks:
+            for cell in nbformat.read(plan.source(nb), as_version=4).cells:
+                m = nbmeta(cell)
+                if m.get("grade") and m.get("solution"):
+                    manual[m["grade_id"]] = (None, float(m.get("points", 0)))
+    for tid, res in results.items():
+        marker = plan.markers[tid]
+        auto = sum(p for g, p in _test_points(plan).items() if owned(g, marker))
+        nbcourse.merge_manual(res, manual, marker, auto)
+    return f"nbgrader course {root}: manual grades {manual}" if root is not None else ""
+
+
+def _test_points(plan: NotebookPlan) -> dict[str, float]:
+    import nbformat
+    return {nbmeta(c)["grade_id"]: float(nbmeta(c).get("points", 0)) for nb in plan.notebooks
+            for c in nbformat.read(plan.source(nb), as_version=4).cells if is_test(c)}
