@@ -9,7 +9,6 @@ sent; `clean`, `one_line` and `csv_cell` are idempotent (escaping twice changes 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Bidi embeddings, overrides and isolates, marks, zero-width characters and line
 # separators: they reorder or hide text ("Trojan Source") and are never needed in a
@@ -87,7 +86,3 @@ def rich_text(text: str, limit: int | None = None):
     from rich.text import Text
 
     return Text(one_line(text, limit))
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
