@@ -5,7 +5,7 @@ evaluation budgets in course.toml [capstone].
     make bench NAME=capstone_eval ARGS="--recipes vit_cifar10_gpu --threads 1"
 
 A grader evaluates a checkpoint on the 10,000 official test images in batches of
-`eval_batch_size`, on the CPU when the grading machine has no GPU, with each sandbox held to
+`eval_batch_size`, on the CPU when the grading machine has no GPU, with each student held to
 its share of the cores (one thread when two students are graded at once on two cores). The
 time depends on the model's size, not on its weights or the images, so this builds each
 recipe's model untrained and feeds it random uint8 images of the dataset's shape: no data,

@@ -10,7 +10,6 @@ expressed. How the student trained is theirs to choose; what is graded is this m
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 
 import numpy as np
@@ -125,11 +124,18 @@ def _device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def threads_for(cap: dict, job) -> int:
+    """`eval_threads`, held to this student's share of the cores when several are graded at
+    once (the engine's cpu_share; oversubscribed OpenMP threads spin and time out)."""
+    n = int(cap.get("eval_threads", 0))
+    share = int(getattr(getattr(job, "limits", None), "cpu_share", 0) or 0)
+    return min(n, share) if n > 0 and share > 0 else n
+
+
 def _threads(n: int) -> None:
     import torch
-    share = int(os.environ.get("VITLAB_CPU_SHARE", "0") or 0)
     if n and n > 0:
-        torch.set_num_threads(min(int(n), share) if share > 0 else int(n))
+        torch.set_num_threads(int(n))
 
 
 def predictions(model, x: np.ndarray, dataset: str, batch_size: int, threads: int, deadline: float,

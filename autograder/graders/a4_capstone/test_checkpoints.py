@@ -31,7 +31,7 @@ def _evaluate(reference, job, cap, submission, name) -> dict:
     test = a4_eval.load_split(job, cap, spec["dataset"], "test")
     n_train = int(cap.get("train_slice", 0))
     train = a4_eval.load_split(job, cap, spec["dataset"], "train", first=n_train) if n_train else None
-    bs, threads, budget = int(cap.get("eval_batch_size", 500)), int(cap.get("eval_threads", 0)), float(spec["budget_s"])
+    bs, threads, budget = int(cap.get("eval_batch_size", 500)), a4_model.threads_for(cap, job), float(spec["budget_s"])
     total = len(test.y) + (len(train.y) if train else 0)
     deadline = time.monotonic() + budget * total / max(len(test.y), 1)
     pred = a4_model.predictions(model, test.x, spec["dataset"], bs, threads, deadline, "test images", ck.where)
