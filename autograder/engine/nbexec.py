@@ -43,9 +43,10 @@ class CallError(Exception):
 
 def command(sandbox: Sandbox, submission: Path, rfd: int, wfd: int) -> tuple[list[str], str]:
     limits = json.dumps(sandbox.limits.rlimits())
-    if not sandbox.isolated:
+    if not sandbox.isolated:   # as the unprivileged user, in the student's private scratch folder
         script = str(sandbox.grader_lib / "autograder" / "engine" / "kernel.py")
-        return [sandbox.python, *PY_FLAGS, script, limits, str(submission), str(rfd), str(wfd)], "/"
+        return [sandbox.python, *PY_FLAGS, script, limits, str(submission), str(rfd), str(wfd)], \
+            str(sandbox.scratch_dir())
     args = bwrap_args(sandbox.limits, sandbox.grader_lib, [("ro-bind", str(submission), SUBMISSION)],
                       {**sandbox.env(), "IPYTHONDIR": "/tmp/.ipython"})
     return [*args, sandbox.python, *PY_FLAGS, f"{GRADER_LIB}/autograder/engine/kernel.py", limits, SUBMISSION,
@@ -60,7 +61,8 @@ class NotebookKernel:
         cmd, cwd = command(sandbox, submission, req_r, resp_w)
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=[req_r, resp_w], env=sandbox.env(), cwd=cwd, start_new_session=True)
+                                         pass_fds=[req_r, resp_w], env=sandbox.env(), cwd=cwd, start_new_session=True,
+                                         **sandbox.popen_user())
         finally:
             for fd in (req_r, resp_w, out_w):
                 os.close(fd)
