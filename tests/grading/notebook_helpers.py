@@ -28,9 +28,9 @@ def released() -> str:
     return text
 
 
-def notebook(cells: dict[str, str], edit=None, extra: list[str] = ()) -> str:
-    """The released notebook with the given cells' sources replaced (by grade_id) and
-    `extra` code cells appended (as a student would add them)."""
+def notebook(cells: dict[str, str], edit=None, extra: list[str] = (), first: list[str] = ()) -> str:
+    """The released notebook with the given cells' sources replaced (by grade_id), `first`
+    code cells put before every other cell and `extra` ones appended (as a student would add them)."""
     nb = nbformat.reads(released(), as_version=4)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -38,6 +38,7 @@ def notebook(cells: dict[str, str], edit=None, extra: list[str] = ()) -> str:
             cell.source = cells[gid]
     for source in extra:
         nb.cells.append(nbformat.v4.new_code_cell(source))
+    nb.cells[:0] = [nbformat.v4.new_code_cell(source) for source in first]
     if edit is not None:
         edit(nb)
     return nbformat.writes(nb)

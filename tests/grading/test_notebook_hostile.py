@@ -70,7 +70,7 @@ def hostile(tmp_path_factory):
         targets[name] = str(p)
     bad_meta = notebook(SOLVED, edit=lambda nb: nb.cells[1].metadata.nbgrader.update(schema_version=99))
     students = {
-        "forger": notebook(STUB, extra=[FORGE, "assert False"]),
+        "forger": notebook(STUB, first=[FORGE]),     # before every test cell: nbgrader would score 8/8
         "history": notebook(SOLVED, extra=[HISTORY]),
         "linker": notebook(SOLVED, extra=[links(targets)]),
         "filler": notebook(SOLVED, extra=[DISK_FILL]),
