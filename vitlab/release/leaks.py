@@ -131,3 +131,86 @@ def _grader_hashes(autograder: Path) -> dict[str, str]:
         return {}
     return {hashlib.sha256(p.read_bytes()).hexdigest(): str(p.relative_to(autograder.parent))
             for p in graders.rglob("*") if p.is_file() and p.stat().st_size > 0 and "__pycache__" not in p.parts}
+
+
+# ----------------------------------------------------------------------------- feedback
+
+def feedback_secrets(course: Course) -> dict[str, tuple[int, str]]:
+    """Normalised line -> (course position of the assignment that owns it, origin): every
+    solution-fence and hidden-test line, and every line of a hidden grader, that no release
+    shows anyway."""
+    secrets: dict[str, tuple[int, str]] = {}
+    for pos, a in enumerate(course.assignments):
+        for f in sources.walk(a):
+            if not f.given:
+                for s, origin in secret_lines(f.path, f"solutions/{a.folder}/{f.rel}").items():
+                    secrets.setdefault(s, (pos, origin))
+        graders = course.root / "autograder" / "graders" / a.folder
+        for p in sorted(graders.rglob("*.py")) if graders.is_dir() else []:
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+                if (s := _secret(line)) and not s.startswith(("import ", "from ", "def ", "class ", "@")):
+                    secrets.setdefault(s, (pos, f"{p.relative_to(course.root)}:{i} (hidden grader)"))
+    for line in _public_lines(course) | _shipped_lines(course.root):
+        secrets.pop(line, None)
+    return secrets
+
+
+SHIPPED = ("assignments", "autograder/engine", "autograder/harness", "datasets/vitdata")
+
+
+def _shipped_lines(root: Path) -> set[str]:
+    """Lines of what students see or the sandbox holds anyway (releases, engine, harness,
+    vitdata): a grader line that also stands there reveals nothing."""
+    out: set[str] = set()
+    for top in SHIPPED:
+        for p in sorted((root / top).rglob("*")) if (root / top).is_dir() else []:
+            if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".toml"):
+                out |= {_norm(line) for _, line in _released_lines(p)}
+    return out
+
+
+def feedback_leaks(course: Course, paths, secrets: dict[str, tuple[int, str]] | None = None) -> list[Leak]:
+    """Lines of graded feedback (feedback.md, results.json) that reveal a solution or a hidden
+    grader. An earlier assignment's lines are exempt in a later one's feedback: its code is
+    released there as given code."""
+    secrets = feedback_secrets(course) if secrets is None else secrets
+    order = {a.folder: pos for pos, a in enumerate(course.assignments)}
+    leaks = []
+    for path in paths:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        lines, folder = _feedback_lines(path, text)
+        pos = order.get(folder, -1)
+        for lineno, line in enumerate(lines, 1):
+            hit = secrets.get(_norm(line))
+            if hit and hit[0] >= pos:
+                leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
+    return leaks
+
+
+def _feedback_lines(path: Path, text: str) -> tuple[list[str], str | None]:
+    """The lines a person reads in one output file, and the assignment it is about."""
+    if path.suffix == ".json":
+        import json
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text.splitlines(), None
+        strings: list[str] = []
+        stack = [data]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, str):
+                strings.extend(v.splitlines())
+            elif isinstance(v, dict):
+                stack.extend(v.values())
+            elif isinstance(v, list):
+                stack.extend(v)
+        folder = data.get("extra_data", {}).get("assignment") if isinstance(data, dict) else None
+        return strings, folder
+    head = text.split("\n", 1)[0]   # "# Feedback: <assignment> (<student>)"
+    folder = head.split(":", 1)[1].strip().split(" ", 1)[0] if head.startswith("# Feedback:") else None
+    return text.splitlines(), folder
