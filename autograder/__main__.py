@@ -33,13 +33,15 @@ def _check(args) -> int:
 
 
 def _gradescope(args) -> int:
+    from autograder.engine.cli import usage_errors
     from autograder.engine.gradescope import build_command
-    return build_command(args)
+    return usage_errors(build_command)(args)
 
 
 def _gradescope_run(args) -> int:
+    from autograder.engine.cli import usage_errors
     from autograder.engine.gradescope import run_command
-    return run_command(args)
+    return usage_errors(run_command)(args)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -69,6 +69,21 @@ def install(modules: dict[str, ModuleType], pairs: list[tuple[str, str]], double
     return undo
 
 
+def rebind(modules, undo: list) -> list:
+    """`from attention import mhsa_forward` copied the old function into another module:
+    point every such copy in `modules` at the double too. Returns the undo entries to add."""
+    swapped = {id(old): (old, getattr(owner, name)) for owner, name, old in undo
+               if old is not _ABSENT and not isinstance(owner, type)}
+    more = []
+    for mod in modules:
+        for k, v in list(vars(mod).items()):
+            pair = swapped.get(id(v))
+            if pair is not None and pair[0] is v:
+                setattr(mod, k, pair[1])
+                more.append((mod, k, v))
+    return more
+
+
 def uninstall(undo: list) -> None:
     for owner, name, old in reversed(undo):
         if old is _ABSENT:

@@ -150,6 +150,8 @@ class GradingSession:
             self.close(task)
 
     def pytest_sessionfinish(self, session) -> None:
+        doubles.uninstall(self._undo)   # the reference modules are the plain reference again
+        self._undo, self._doubled_for = [], None
         for task in list(self.workers):
             self.close(task)
         self.sandbox.close()
@@ -178,7 +180,10 @@ class GradingSession:
         doubles.uninstall(self._undo)
         pairs = self.double_pairs(task)
         modules = {mod: self.reference(mod) for mod in {m for m, _ in pairs}}
-        self._undo, self._doubled_for = doubles.install(modules, pairs, self._doubles), task
+        undo = doubles.install(modules, pairs, self._doubles)
+        root = str(Path(self.job.solutions_dir))
+        refs = [m for m in list(sys.modules.values()) if str(getattr(m, "__file__", "") or "").startswith(root)]
+        self._undo, self._doubled_for = undo + doubles.rebind(refs, undo), task
 
     def close(self, task_id: str) -> None:
         w = self.workers.get(task_id)
