@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -44,36 +45,64 @@ def read_npz(data: bytes, what: str) -> dict[str, np.ndarray]:
     return out
 
 
-def loads_json(text: str | bytes, what: str):
-    """json.loads with a size and a nesting bound."""
-    if len(text) > MAX_JSON:
-        raise GradingFailure(f"{what} is larger than {MAX_JSON >> 10} KiB of JSON")
-    if _depth(text if isinstance(text, str) else text.decode("utf-8", "replace")) > MAX_DEPTH:
-        raise GradingFailure(f"{what} nests deeper than {MAX_DEPTH} levels")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise GradingFailure(f"{what} is not valid JSON ({type(e).__name__})") from None
+def read_bounded(path: Path, where: str, limit: int) -> bytes:
+    """The file's bytes, refused unread when it is larger than `limit` or not a plain file."""
+    if path.is_symlink() or not path.is_file():
+        raise GradingFailure(f"{where}: not a plain file (a link or a folder); submit the file itself")
+    size = path.stat().st_size
+    if size > limit:
+        raise GradingFailure(f"{where}: {size:,} bytes, over the {limit:,}-byte limit for this file")
+    with open(path, "rb") as f:
+        return f.read(limit + 1)[:limit]
 
 
-def _depth(text: str) -> int:
-    """Bracket nesting outside strings (a linear scan, before any parser recurses)."""
-    depth = worst = 0
+def json_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (no recursion, one pass)."""
+    depth = deepest = 0
     in_str = escaped = False
-    for c in text:
+    for ch in text:
         if in_str:
             if escaped:
                 escaped = False
-            elif c == "\\":
+            elif ch == "\\":
                 escaped = True
-            elif c == '"':
+            elif ch == '"':
                 in_str = False
-            continue
-        if c == '"':
+        elif ch == '"':
             in_str = True
-        elif c in "[{":
+        elif ch in "[{":
             depth += 1
-            worst = max(worst, depth)
-        elif c in "]}":
+            deepest = max(deepest, depth)
+        elif ch in "]}":
             depth -= 1
-    return worst
+    return deepest
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"key {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str, where: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_JSON) -> dict:
+    """A JSON object from `text`, nested at most `max_depth` deep, without NaN/Infinity or a
+    repeated key; GradingFailure naming `where` otherwise."""
+    if len(text) > max_chars:
+        raise GradingFailure(f"{where}: {len(text):,} characters, over the {max_chars:,} allowed")
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise GradingFailure(f"{where}: JSON nested {depth} deep; at most {max_depth} is allowed")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:
+        raise GradingFailure(f"{where}: not valid JSON ({str(e)[:160]})") from None
+    if not isinstance(value, dict):
+        raise GradingFailure(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from a2util import mnist_subset
-from autograder.engine.untrusted import loads_json, read_npz
+from autograder.engine.untrusted import parse_json, read_npz
 from autograder.engine.checks import GradingFailure, expect_close
 
 pytestmark = pytest.mark.task2_8
@@ -49,9 +49,9 @@ def test_checkpoint_file_format(student):
     r = student.call("harness:a2.checkpoint_roundtrip", TINY, 1, 1)
     files = read_npz(np.asarray(r["file"]).tobytes(), "the checkpoint")   # bounded: the student's file
     meta = files.get("meta")
-    meta = loads_json(str(meta), "the checkpoint's meta") if type(meta) is np.ndarray and meta.dtype.kind == "U" else {}
-    if type(meta) is not dict:
-        raise GradingFailure("the checkpoint's meta must be a JSON object")
+    if type(meta) is not np.ndarray or meta.dtype.kind != "U":
+        raise GradingFailure("the checkpoint's meta must be a JSON object stored as a string array")
+    meta = parse_json(str(meta), "the checkpoint's meta")
     if meta.get("format_version") != 1 or meta.get("format") != "vitlab-numpy-vit":
         raise GradingFailure("meta must name format 'vitlab-numpy-vit' and format_version 1")
     for k, v in r["params"].items():

@@ -9,11 +9,12 @@ before one tensor is materialised. Every problem raises `GradingFailure` naming 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from autograder.engine.checks import GradingFailure
+from autograder.engine import untrusted
+from autograder.engine.untrusted import read_bounded
 
 MAX_JSON_BYTES = 64 << 10            # a config.json is ~2 KB
 MAX_JSON_DEPTH = 4
@@ -23,67 +24,9 @@ MAX_DIMS = 6
 DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}   # weights only: no integer or bool tensors
 
 
-def read_bounded(path: Path, where: str, limit: int) -> bytes:
-    """The file's bytes, refused unread when it is larger than `limit` or not a plain file."""
-    if path.is_symlink() or not path.is_file():
-        raise GradingFailure(f"{where}: not a plain file (a link or a folder); submit the file itself")
-    size = path.stat().st_size
-    if size > limit:
-        raise GradingFailure(f"{where}: {size:,} bytes, over the {limit:,}-byte limit for this file")
-    with open(path, "rb") as f:
-        return f.read(limit + 1)[:limit]
-
-
-def json_depth(text: str) -> int:
-    """Deepest nesting of [ and { outside strings (no recursion, one pass)."""
-    depth = deepest = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"key {k!r} appears twice")
-        out[k] = v
-    return out
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def parse_json(text: str, where: str, max_depth: int = MAX_JSON_DEPTH, max_chars: int = MAX_JSON_BYTES) -> dict:
-    """A JSON object from `text`, nested at most `max_depth` deep, without NaN/Infinity or a
-    repeated key; GradingFailure naming `where` otherwise."""
-    if len(text) > max_chars:
-        raise GradingFailure(f"{where}: {len(text):,} characters, over the {max_chars:,} allowed")
-    depth = json_depth(text)
-    if depth > max_depth:
-        raise GradingFailure(f"{where}: JSON nested {depth} deep; at most {max_depth} is allowed")
-    try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as e:
-        raise GradingFailure(f"{where}: not valid JSON ({str(e)[:160]})") from None
-    if not isinstance(value, dict):
-        raise GradingFailure(f"{where}: expected a JSON object, got {type(value).__name__}")
-    return value
+    """untrusted.parse_json with the capstone's limits (a config.json is small and flat)."""
+    return untrusted.parse_json(text, where, max_depth, max_chars)
 
 
 def read_json(path: Path, where: str, max_depth: int = MAX_JSON_DEPTH) -> dict:
