@@ -31,6 +31,9 @@ apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv bubb
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --upgrade pip
 /autograder/venv/bin/python -m pip install -q -r requirements.lock
+# Where a namespace sandbox cannot run, student code runs as the user nobody: the graders
+# and the reference must be unreadable to it (Gradescope's advice for such containers).
+chmod -R go-rwx /autograder/source
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -39,9 +42,12 @@ set -uo pipefail
 AUTOGRADER_ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{PYTHON:-$AUTOGRADER_ROOT/venv/bin/python}}"
 cd "$AUTOGRADER_ROOT/source"
+# --unsafe-no-sandbox takes effect only where bubblewrap cannot run (some containers allow no
+# user namespaces): then student code runs as the user nobody, which setup.sh made unable to
+# read this folder, and the results say it ran unsandboxed.
 env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS "$PYTHON" -m autograder gradescope-run \\
   -a {assignment} --submission "$AUTOGRADER_ROOT/submission" \\
-  --results "$AUTOGRADER_ROOT/results/results.json"
+  --results "$AUTOGRADER_ROOT/results/results.json" --unsafe-no-sandbox
 """
 
 

@@ -40,6 +40,9 @@ def test_zip_layout_and_run_autograder(tmp_path):
     assert not any("/graders/" in n and a.folder not in n for n in names)   # other assignments' graders stay out
     mode = zipfile.ZipFile(z).getinfo("run_autograder").external_attr >> 16
     assert mode & stat.S_IXUSR
+    # no namespace sandbox in the container: student code runs as nobody, the source is private
+    assert "chmod -R go-rwx /autograder/source" in zipfile.ZipFile(z).read("setup.sh").decode()
+    assert "--unsafe-no-sandbox" in zipfile.ZipFile(z).read("run_autograder").decode()
 
     # lay it out as Gradescope does: /autograder/{source,submission,results}
     (root / "source_zip" / "source").rename(root / "source")
