@@ -26,8 +26,9 @@ from vitlab.course import load_course
 
 def _cpu_s() -> float:
     """CPU seconds of this process and of the forkserver's children (the per-student
-    trusted processes). The sandboxes report their own (zygote and workers) when they end;
-    `_run` adds those. Unlike wall time, this barely moves when others share the machine."""
+    trusted processes). The zygote is its sandbox's init (bwrap --as-pid-1), so bubblewrap
+    reaps it and its workers, and their CPU time is in the trusted processes' children's
+    time already. Unlike wall time, this barely moves when others share the machine."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -51,7 +52,7 @@ def _copies(a, dest: Path, n: int) -> Path:
 def _run(plan, subs: Path, out: Path, workers: int) -> dict:
     cpu0, t0 = _cpu_s(), time.perf_counter()
     summary = grade_all(plan.assignment.folder, subs, out, workers=workers, force=True, plan=plan)
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0 + summary.sandbox_cpu_s
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
     bad = [r["extra_data"]["student"] for r in summary.results if r["score"] != plan.assignment.points]
     if bad:
         raise SystemExit(f"bench grading: {len(bad)} copies of the reference lost points, e.g. {bad[0]}; "
