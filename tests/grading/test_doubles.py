@@ -22,7 +22,9 @@ from vitlab.release import leaks, sources
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "autograder" / "harness"
 COURSE = load_course()
-ASSIGNMENTS = ("a2", "a3")
+# the kit's a2 and a3 (a course baked without them has nothing to isolate here)
+ASSIGNMENTS = tuple(a for a in ("a2", "a3") if a in {x.id for x in COURSE.assignments}
+                    and (HARNESS / f"doubles_{a}.py").is_file())
 
 # consumer task -> objects of other tasks it (or the harness calls its graders make) reaches
 EDGES = {
@@ -78,7 +80,8 @@ def test_every_double_names_an_owned_object_of_its_assignment(aid):
     assert all(callable(f) for f in table.values())
 
 
-@pytest.mark.parametrize("aid,task", [(a, t) for a in ASSIGNMENTS for t in EDGES[a]])
+@pytest.mark.parametrize("aid,task", [(a, t) for a in ASSIGNMENTS for t in EDGES[a]] or
+                         [pytest.param("a2", "", marks=pytest.mark.skip(reason="no a2/a3 in this course"))])
 def test_pairs_for_covers_each_cross_task_edge(aid, task):
     owners, given = _owners(aid)
     table = doubles.table(HARNESS, aid)
@@ -131,9 +134,11 @@ def _grade_isolated(aid: str, root: Path) -> dict:
     return {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]} for r in summary.results}
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
+@pytest.fixture(scope="module", params=ASSIGNMENTS or [None])
 def isolated(request, tmp_path_factory):
     aid = request.param
+    if aid is None:
+        pytest.skip("no a2/a3 in this course")
     return aid, _grade_isolated(aid, tmp_path_factory.mktemp(f"doubles_{aid}"))
 
 

@@ -30,7 +30,21 @@ TASKS = {m.group(1): "task" + t["id"].replace(".", "_")
 RECIPES = sorted(p.stem for p in (HERE / "configs").glob("*.toml"))
 
 
-@pytest.mark.parametrize("recipe", RECIPES)
+def _every_checkpoint_task(fn):
+    """Every checkpoint is trained by this loop: its test belongs to each checkpoint task."""
+    for t in TASKS.values():
+        fn = getattr(pytest.mark, t)(fn)
+    return fn
+
+
+def _recipe_param(recipe: str):
+    """A recipe belongs to the checkpoint it trains (vit_mnist_cpu: task of vit_mnist); shared
+    fragments and smoke recipes (base, mnist, smoke ...) serve every checkpoint task."""
+    owners = [t for n, t in TASKS.items() if recipe.startswith(n)] or list(TASKS.values())
+    return pytest.param(recipe, marks=[getattr(pytest.mark, t) for t in owners])
+
+
+@pytest.mark.parametrize("recipe", [_recipe_param(r) for r in RECIPES])
 def test_recipe_loads_and_builds(recipe):
     cfg = load_config(HERE / "configs" / f"{recipe}.toml")
     model = build_model(cfg)
@@ -62,6 +76,7 @@ def _motifs(n: int, seed: int):
     return x.clip(0, 255).astype(np.uint8), y.astype(np.int64)
 
 
+@_every_checkpoint_task
 def test_training_loop_learns_an_easy_task(tmp_path):
     from config import Config
     from train import train
