@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 from pathlib import Path
 
 SOURCELESS = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll")
@@ -65,5 +66,18 @@ def installed_autograd_packages() -> tuple[str, ...]:
         except (ImportError, ValueError):
             continue
         if spec is not None and spec.submodule_search_locations:
-            out += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+            out += [q for p in spec.submodule_search_locations for q in _every_path_of(p)]
     return tuple(sorted(set(out)))
+
+
+def _every_path_of(folder: str) -> set[str]:
+    """The folder under each path the sandbox binds the Python at: a venv reached through a
+    link is bound at both the link and its target, each a mount of its own to hide."""
+    from autograder.engine.sandbox import python_prefixes
+    real = os.path.realpath(folder)
+    out = {folder, real}
+    for prefix in python_prefixes():
+        rp = os.path.realpath(prefix)
+        if real.startswith(rp + os.sep):
+            out.add(prefix + real[len(rp):])
+    return out
