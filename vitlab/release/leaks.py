@@ -185,6 +185,8 @@ def feedback_leaks(course: Course, paths, secrets: dict[str, tuple[int, str]] | 
         lines, folder = _feedback_lines(path, text)
         pos = order.get(folder, -1)
         for lineno, line in enumerate(lines, 1):
+            if lineno > 1 and _norm(lines[lineno - 2]).startswith('File "'):
+                continue   # a traceback quoting the student's own file (only theirs are kept)
             hit = secrets.get(_norm(line))
             if hit and hit[0] >= pos:
                 leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
