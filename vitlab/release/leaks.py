@@ -184,9 +184,14 @@ def feedback_leaks(course: Course, paths, secrets: dict[str, tuple[int, str]] | 
             continue
         lines, folder = _feedback_lines(path, text)
         pos = order.get(folder, -1)
+        in_traceback = False
         for lineno, line in enumerate(lines, 1):
-            if lineno > 1 and _norm(lines[lineno - 2]).startswith('File "'):
-                continue   # a traceback quoting the student's own file (only theirs are kept)
+            if _norm(line).startswith('File "'):
+                in_traceback = True
+            elif not line[:1].isspace():
+                in_traceback = False
+            if in_traceback:
+                continue   # a traceback quotes the student's own files (only theirs are kept)
             hit = secrets.get(_norm(line))
             if hit and hit[0] >= pos:
                 leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
