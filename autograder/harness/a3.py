@@ -195,9 +195,10 @@ def _config(cfg: dict):
 # --------------------------------------------------------------------------------------
 @_guarded
 def module_io(path: str, kwargs: dict, state: dict, inputs: list, grad_out, dtype: str = "float64",
-              method: str = "forward", seed: int = 0, post_init: str | None = None) -> dict:
+              method: str = "forward", seed: int = 0, post_init: str | None = None, train: bool = False) -> dict:
     """Build `path(**kwargs)` (e.g. "modules.Attention"), load `state`, cast to `dtype`, run
-    `method(*inputs)` in eval mode, backpropagate `grad_out`.
+    `method(*inputs)` in eval mode (train mode with `train`, the global RNG seeded with
+    seed + 1 just before the forward, as the grader's reference run is), backpropagate `grad_out`.
 
     Returns {"out", "input_grads" (list, None for non-float inputs), "param_grads" {name: grad}}.
     """
@@ -206,7 +207,9 @@ def module_io(path: str, kwargs: dict, state: dict, inputs: list, grad_out, dtyp
     if post_init:
         getattr(m, post_init)()
     _load(m, state, path)
-    m = m.to(DTYPES[dtype]).eval()
+    m = m.to(DTYPES[dtype]).train(bool(train))
+    if train:
+        torch.manual_seed(seed + 1)
     xs = [x.detach().to(DTYPES[dtype]).requires_grad_() if torch.is_tensor(x) and x.is_floating_point() else x
           for x in inputs]
     out = getattr(m, method)(*xs)
@@ -339,6 +342,17 @@ def augment(fn: str, x, seed: int, *args) -> object:
     return _resolve(f"augment.{fn}")(x, *args, generator=g)
 
 
+@_guarded
+def augment_seeded(fn: str, x, seed: int, global_seed: int, *args) -> dict:
+    """augment.<fn>(x, *args, generator) with the global RNG seeded by `global_seed` first:
+    the output, and whether the call drew from the generator (its state moved)."""
+    torch.manual_seed(global_seed)
+    g = torch.Generator().manual_seed(seed)
+    start = g.get_state()
+    out = _resolve(f"augment.{fn}")(x, *args, generator=g)
+    return {"out": out, "advanced": not torch.equal(start, g.get_state())}
+
+
 def _model(cfg: dict, state: dict | None):
     from models import build_model
     model = build_model(_config(cfg))
@@ -415,6 +429,42 @@ def checkpoint_roundtrip(cfg: dict, state: dict, extra: dict) -> dict:
 
 
 @_guarded
+def checkpoint_crash(cfg: dict, state: dict) -> dict:
+    """Save a checkpoint, then save another whose safetensors write dies half-way (the first half
+    of the bytes reach the file it writes, then an OSError). Returns whether the crash came
+    through, whether the first checkpoint's bytes survived, and the folder's listing."""
+    import safetensors.torch as st
+    import checkpoint as ck
+    from config import Config
+    folder = tempfile.mkdtemp(prefix="ckpt-")
+    path = os.path.join(folder, "checkpoint.safetensors")
+    ck.save_checkpoint(path, _model(cfg, state), Config.from_dict(cfg))
+    before = _bytes(path).tobytes()
+    real = st.save_file
+
+    def dying(tensors, filename, metadata=None):
+        blob = st.save(tensors, metadata=metadata)
+        with open(filename, "wb") as f:
+            f.write(blob[:len(blob) // 2])
+        raise OSError("simulated crash while writing the checkpoint")
+
+    patched = [(st, "save_file")] + [(ck, "save_file")] * (getattr(ck, "save_file", None) is real)
+    for mod, name in patched:
+        setattr(mod, name, dying)
+    raised = False
+    try:
+        ck.save_checkpoint(path, _model(cfg, None), Config.from_dict(cfg))
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - any exception is the expected outcome
+        raised = True
+    finally:
+        for mod, name in patched:
+            setattr(mod, name, real)
+    return {"raised": raised, "unchanged": _bytes(path).tobytes() == before, "listing": sorted(os.listdir(folder))}
+
+
+@_guarded
 def checkpoint_load_into(cfg_saved: dict, state: dict, cfg_model: dict, tamper: str | None = None) -> dict:
     """Save with save_checkpoint, optionally edit the file, then ask load_checkpoint to load it
     into a model built from `cfg_model`. `tamper`: "drop:<key>", "add:<key>", "shape:<key>" or None.
@@ -453,6 +503,21 @@ def checkpoint_load_into(cfg_saved: dict, state: dict, cfg_model: dict, tamper: 
 @_guarded
 def attention_maps(cfg: dict, state: dict, images) -> list:
     return _resolve("attention_viz.attention_maps")(_model(cfg, state), images)
+
+
+def _hook_count(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+@_guarded
+def attention_maps_aftermath(cfg: dict, state: dict, images) -> dict:
+    """attention_maps on a model left in train mode, twice: the number of maps each time, the
+    hooks left on the model afterwards, and whether it is back in train mode."""
+    model = _model(cfg, state).train()
+    before = _hook_count(model)
+    fn = _resolve("attention_viz.attention_maps")
+    counts = [len(fn(model, images)), len(fn(model, images))]
+    return {"counts": counts, "hooks_left": _hook_count(model) - before, "training": bool(model.training)}
 
 
 @_guarded

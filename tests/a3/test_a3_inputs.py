@@ -45,6 +45,13 @@ def errors(tmp_path_factory):
     catch("hybrid_patch", lambda: build_model(Config(model="convit_hybrid", patch_size=7)))
     catch("heads", lambda: build_model(Config(embed_dim=30, num_heads=4)))
     catch("convit_heads", lambda: build_model(Config(model="convit", embed_dim=24, num_heads=6)))
+    (tmp / "all_gpsa.toml").write_text('model = "convit"\\ndepth = 3\\nlocal_layers = 3\\n')
+    catch("convit_cls_all_gpsa", lambda: load_config(tmp / "all_gpsa.toml"))
+    catch("convit_cls_all_gpsa_built", lambda: build_model(Config(model="convit", depth=2, local_layers=2)))
+    from convit import ConViT
+    catch("convit_cls_all_gpsa_module", lambda: ConViT(depth=2, local_layers=2, pool="cls"))
+    out["convit_mean_all_gpsa"] = type(build_model(Config(model="convit", depth=2, local_layers=2,
+                                                          pool="mean"))).__name__
     # a config error must come before any data is looked for: no dataset is cached at this path
     catch("before_data", lambda: train(Config(patch_size=5, data_root=str(tmp / "no-data"), out_dir=str(tmp / "r"))))
     catch("no_data", lambda: train(Config(data_root=str(tmp / "no-data"), out_dir=str(tmp / "r2"), epochs=1)))
@@ -78,6 +85,9 @@ def errors(tmp_path_factory):
     ("hybrid_patch", ["convit_hybrid", "patch_size = 7"]),
     ("heads", ["embed_dim = 30", "num_heads = 4"]),
     ("convit_heads", ["square num_heads", "6"]),
+    ("convit_cls_all_gpsa", ["ConfigError", "all_gpsa.toml", "local_layers = 3", "depth = 3", "pool = 'cls'"]),
+    ("convit_cls_all_gpsa_built", ["ConfigError", "local_layers = 2", "pool = 'cls'"]),
+    ("convit_cls_all_gpsa_module", ["ValueError", "local_layers 2", "pool='cls'"]),
     ("before_data", ["ConfigError", "patch_size = 5"]),
     ("no_data", ["DatasetMissingError"]),
     ("data_shape", ["x_train", "(N, 1, 28, 28)", "(4, 3, 28, 28)"]),
@@ -91,6 +101,11 @@ def test_bad_input_is_named(errors, case, words):
     message = errors[case]
     for w in words:
         assert w in message, f"{case}: {w!r} not in {message!r}"
+
+
+def test_convit_all_gpsa_with_mean_pooling_builds(errors):
+    """Every block GPSA is a valid ConViT when it pools by averaging (no class token)."""
+    assert errors["convit_mean_all_gpsa"] == "ConViT"
 
 
 def test_base_inheritance_and_overrides(errors):

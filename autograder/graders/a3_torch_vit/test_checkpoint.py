@@ -82,3 +82,19 @@ def test_load_into_existing_model(student):
         raise GradingFailure(f"loading a matching checkpoint failed with {got['error_type']}: {got['message']}")
     for k in sorted(state):
         expect_close(got["state"][k], state[k], rtol=0, atol=0, name=f"loaded tensor {k!r}")
+
+
+def test_crash_mid_save_keeps_the_old_checkpoint(student):
+    """A save that dies half-way through writing the safetensors file (an OSError after half its
+    bytes) propagates the error, leaves the previous checkpoint byte for byte, and no temporary file."""
+    cfg = cfg_dict(model="vit")
+    got = student.call("harness:a3.checkpoint_crash", cfg, random_state(build(cfg), seed=94))
+    hint = "save_file to a temporary path in the same folder, then os.replace it onto the checkpoint"
+    if not got["raised"]:
+        raise GradingFailure("save_checkpoint swallowed an error raised while writing the file", hint=hint)
+    if not got["unchanged"]:
+        raise GradingFailure("a save that crashed half-way damaged the previous checkpoint: it wrote to the "
+                             "checkpoint's own path", hint=hint)
+    if got["listing"] != ["checkpoint.safetensors", "config.json"]:
+        raise GradingFailure(f"a crashed save left {got['listing']} in the folder; remove the temporary file "
+                             "when the write fails", hint=hint)

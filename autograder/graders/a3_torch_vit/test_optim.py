@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from a3_common import cfg_dict, gen
+from a3_common import cfg_dict, close, gen
 from autograder.engine.checks import GradingFailure, expect_close
 
 pytestmark = pytest.mark.task3_7
@@ -69,8 +69,10 @@ def test_adamw_state(student):
         for key in ("exp_avg", "exp_avg_sq"):
             if key not in got["state"][i]:
                 raise GradingFailure(f"state of parameter {i} has no {key!r}")
-            expect_close(got["state"][i][key], want[i][key], rtol=1e-6, atol=1e-9,
-                         name=f"state[{i}][{key!r}] after 10 steps")
+            # float32 moments: `b1*m + (1-b1)*g` and `m.lerp_(g, 1-b1)` differ by a rounding step,
+            # so the absolute floor follows the tensor's scale (1e-6 of its largest entry).
+            close(got["state"][i][key], want[i][key], 1e-6, f"state[{i}][{key!r}] after 10 steps",
+                  hint="exp_avg = beta1 * exp_avg + (1 - beta1) * g; exp_avg_sq likewise with g * g and beta2")
 
 
 def test_adamw_state_dict_round_trip(student):

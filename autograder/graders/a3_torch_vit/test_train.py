@@ -59,6 +59,25 @@ def test_random_hflip(student):
         raise GradingFailure(f"{n} of 200 images were mirrored; each should be mirrored with probability 1/2")
 
 
+@pytest.mark.parametrize("fn,args", [("random_hflip", ()), ("random_crop", (2,))])
+def test_augmentation_draws_from_its_generator(student, fn, args):
+    """All randomness comes from the `generator` argument: the same generator seed gives the same
+    batch whatever the global RNG holds, the generator is used, and another seed gives another batch."""
+    x = _images(64, seed=89)
+    a = student.call("harness:a3.augment_seeded", fn, x, 89, 1, *args)
+    b = student.call("harness:a3.augment_seeded", fn, x, 89, 2, *args)
+    c = student.call("harness:a3.augment_seeded", fn, x, 90, 1, *args)
+    expect_array(a["out"], shape=tuple(x.shape), dtype=torch.uint8, name=f"{fn} output", kind="torch")
+    hint = f"pass generator=generator to every random call in {fn} (torch.rand / torch.randint)"
+    if not a["advanced"]:
+        raise GradingFailure(f"{fn} never drew from the generator it was given", hint=hint)
+    if not torch.equal(a["out"], b["out"]):
+        raise GradingFailure(f"{fn} with the same generator seed gave different batches when the global RNG "
+                             "changed: it draws from the global RNG", hint=hint)
+    if torch.equal(a["out"], c["out"]):
+        raise GradingFailure(f"{fn} gave the same batch for two generator seeds", hint=hint)
+
+
 def _batches(cfg, n_batches, soft=False, seed=0):
     g = gen(seed)
     c = cfg

@@ -30,6 +30,20 @@ def test_attention_maps(student, model):
               hint="hook each block's attn.attn_drop; run the model in eval mode without gradients")
 
 
+def test_attention_maps_leave_the_model_as_found(student):
+    """attention_maps removes its hooks: a second call still gives one map per block, and no hook is
+    left on the model."""
+    cfg = cfg_dict(model="vit", depth=3)
+    got = student.call("harness:a3.attention_maps_aftermath", cfg, random_state(build(cfg), seed=105),
+                       torch.randn(2, 1, 8, 8, generator=gen(106)))
+    hint = "keep the handles register_forward_hook returns and call .remove() on each in a finally block"
+    if got["counts"] != [3, 3]:
+        raise GradingFailure(f"two calls on the same 3-block model returned {got['counts']} maps; hooks from the "
+                             "first call are still recording", hint=hint)
+    if got["hooks_left"]:
+        raise GradingFailure(f"{got['hooks_left']} hooks were left on the model after attention_maps", hint=hint)
+
+
 @pytest.mark.parametrize("prefix,shapes", [(1, [(2, 3, 5, 5)] * 3), (0, [(2, 2, 4, 4)] * 2),
                                            (1, [(2, 4, 4, 4), (2, 4, 4, 4), (2, 4, 5, 5)])])
 def test_rollout(student, prefix, shapes):
