@@ -14,6 +14,8 @@ from vitlab.course import Assignment, Course, course_map
 from vitlab.io import atomic_write
 from vitlab.release import fences, generated, guides, notebooks, sources
 
+HANDIN = Path(__file__).resolve().with_name("handin.py")     # `make submit` of every folder
+
 
 def build_assignment(course: Course, a: Assignment, out: Path) -> tuple[list[str], dict[Path, Path]]:
     """Write the student release of `a` into `out` (an empty folder), notebooks aside.
@@ -37,13 +39,35 @@ def build_assignment(course: Course, a: Assignment, out: Path) -> tuple[list[str
             shutil.copyfile(f.path, dest)
     (out / "pytest.ini").write_text(generated.pytest_ini(a), encoding="utf-8")
     (out / "Makefile").write_text(generated.makefile(a), encoding="utf-8")
+    (out / "requirements.txt").write_text(generated.requirements(a, course.root / "requirements.lock"), encoding="utf-8")
+    shutil.copyfile(HANDIN, out / "handin.py")
     guide = a.source_dir / "README.md"     # an assignment's own guide follows the generated task table
     extra = guides.render(course, a, guide.read_text(encoding="utf-8"), str(guide)) if guide.is_file() else ""
     (out / "README.md").write_text(generated.readme(a) + (f"\n{extra}" if extra else ""), encoding="utf-8")
     n_stub = sum(1 for f in files if f.kind == "python" and not f.given)
     n_given = sum(1 for f in files if f.given)
     log.append(f"{a.folder}: {len(a.tasks)} tasks, {n_stub} stubbed modules/tests, {len(nbs)} notebooks, {n_given} given files")
+    for other, names in earlier_references(course, a, files).items():
+        log.append(f"note: {a.folder} ships {other}'s reference solutions as given code ({', '.join(names)}): "
+                   f"release it only after {other}'s deadline")
     return log, nbs
+
+
+def earlier_references(course: Course, a: Assignment, files: list[sources.SourceFile]) -> dict[str, list[str]]:
+    """Other assignments whose solved fences `a` publishes as given code: folder -> file names.
+
+    Releasing `a` then publishes those solutions, so it must wait for that assignment's deadline.
+    """
+    solutions = (course.root / "solutions").resolve()
+    found: dict[str, list[str]] = {}
+    for f in files:
+        if not (f.given and f.kind == "python" and solutions in f.path.parents):
+            continue
+        other = f.path.relative_to(solutions).parts[0]
+        text = f.path.read_text(encoding="utf-8")
+        if other != a.folder and any(fe.kind == "SOLUTION" for fe in fences.parse(text, str(f.path))):
+            found.setdefault(other, []).append(str(f.rel))
+    return found
 
 
 def write_solution_configs(course: Course) -> None:

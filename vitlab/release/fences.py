@@ -87,12 +87,26 @@ def _is_comment(line: str) -> bool:
     return line.strip().startswith("#")
 
 
+def hints(fence: Fence, body: list[str]) -> list[str]:
+    """The comment lines a stub keeps: those at the fence's own indentation.
+
+    A comment indented deeper sits inside one of the solution's branches and explains that
+    branch's code (which the stub drops), so it goes with it: kept, it would stand
+    mis-indented above the stub and could describe a method the task message does not ask for.
+    """
+    return [line for line in body if _is_comment(line) and _indent(line) == fence.indent]
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
 def render(text: str, path: str, stub_tasks: set[str] | None = None) -> str:
     """Source as released.
 
     Fences of tasks in `stub_tasks` (all tasks when None) become a NotImplementedError
-    stub, keeping comment-only lines as hints; other solution fences keep their code and
-    lose their markers. Hidden-test regions are always removed.
+    stub, keeping the comment lines at the fence's indentation as hints; other solution
+    fences keep their code and lose their markers. Hidden-test regions are always removed.
     """
     lines = text.splitlines()
     out: list[str] = []
@@ -102,7 +116,7 @@ def render(text: str, path: str, stub_tasks: set[str] | None = None) -> str:
         body = lines[f.begin + 1:f.end]
         if f.kind == "SOLUTION":
             if stub_tasks is None or f.task in stub_tasks:
-                out.extend(line for line in body if _is_comment(line))
+                out.extend(hints(f, body))
                 out.append(stub_line(f))
             else:
                 out.extend(body)

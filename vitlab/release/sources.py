@@ -11,7 +11,8 @@ from vitlab.release.fences import parse
 
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis", "runs", "checkpoints"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
-GENERATED = {"pytest.ini", "Makefile", "README.md"}
+GENERATED = {"pytest.ini", "Makefile", "README.md", "requirements.txt", "handin.py",
+             "requirements.in"}   # requirements.in: the source of requirements.txt, not shipped
 MARKER = re.compile(r"\btask(\d+)_(\d+)\b")
 
 
