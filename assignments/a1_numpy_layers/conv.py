@@ -98,7 +98,7 @@ def maxpool2d_forward(x, kernel_size=2, stride=None):
     N, C, H, W = x.shape
     OH = _out_size(f, H, k, s, 0, "height")
     OW = _out_size(f, W, k, s, 0, "width")
-            # strictly greater, so an earlier offset keeps a tie
+    # ties: the earliest offset in the window (row-major) keeps the argmax
     raise NotImplementedError("Task 1.7: out = max over each window, argmax = the first maximum's index in it")
     cache = (x.shape, k, s, argmax)
     return out, cache

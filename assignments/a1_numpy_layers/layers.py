@@ -174,8 +174,6 @@ def normal_cdf(x):
 
     Phi(x) = (1 + erf(x / sqrt(2))) / 2. Part of Task 1.2 (gelu_forward uses it).
     """
-        # float32 needs only float32 accuracy: Phi(x) = erfc(-x/sqrt(2)) / 2 from one
-        # branch is about twice as fast as erf's two, and keeps relative accuracy in the tails
     raise NotImplementedError("Task 1.2: Phi(x) = (1 + erf(x / sqrt(2))) / 2, using erf above")
     return phi
 
@@ -327,7 +325,7 @@ def dropout_forward(x, p, train=True, rng=None):
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout_forward: p should be in [0, 1], got {p}")
-            # keep with probability 1 - p; cast before scaling so float32 stays float32
+    # keep each element with probability 1 - p; cast the mask to x's dtype before scaling, so float32 stays float32
     raise NotImplementedError("Task 1.5: identity in eval mode or for p == 0; else a keep mask drawn with rng, scaled by 1/(1-p)")
     cache = mask
     return out, cache

@@ -117,6 +117,7 @@ def maxpool2d_forward(x, kernel_size=2, stride=None):
     N, C, H, W = x.shape
     OH = _out_size(f, H, k, s, 0, "height")
     OW = _out_size(f, W, k, s, 0, "width")
+    # ties: the earliest offset in the window (row-major) keeps the argmax
     out = x[:, :, 0:s * OH:s, 0:s * OW:s].copy()  # (N, C, OH, OW): window offset (0, 0)
     argmax = np.zeros(out.shape, dtype=np.min_scalar_type(k * k - 1))
     for i in range(k):
@@ -124,8 +125,7 @@ def maxpool2d_forward(x, kernel_size=2, stride=None):
             if i == j == 0:
                 continue
             win = x[:, :, i:i + s * OH:s, j:j + s * OW:s]  # (N, C, OH, OW)
-            # strictly greater, so an earlier offset keeps a tie
-            np.putmask(argmax, win > out, i * k + j)
+            np.putmask(argmax, win > out, i * k + j)  # strictly greater: a tie keeps the earlier offset
             np.maximum(out, win, out=out)
     cache = (x.shape, k, s, argmax)
     return out, cache

@@ -394,6 +394,7 @@ def dropout_forward(x, p, train=True, rng=None):
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout_forward: p should be in [0, 1], got {p}")
+    # keep each element with probability 1 - p; cast the mask to x's dtype before scaling, so float32 stays float32
     if not train or p == 0.0:
         out, mask = x, None
     else:
@@ -401,7 +402,6 @@ def dropout_forward(x, p, train=True, rng=None):
         if p == 1.0:
             mask = np.zeros_like(x)
         else:
-            # keep with probability 1 - p; cast before scaling so float32 stays float32
             mask = (rng.random(x.shape) >= p).astype(x.dtype)
             mask *= 1.0 / (1.0 - p)
         out = x * mask
