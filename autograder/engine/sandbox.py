@@ -170,6 +170,15 @@ def python_prefixes() -> list[str]:
     return sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix})
 
 
+# Last of the mount table: everything but the two size-capped tmpfs (/tmp, /dev/shm) is
+# read-only. bubblewrap's own root, /dev and the folders it creates for mount points are
+# writable tmpfs otherwise, which a task could use to leave files for the next one; and the
+# sandbox's user is root's uid outside when the grader runs as root, so a writable /proc would
+# let it write the host's global sysctls (kernel.core_pattern, ...), the zygote's
+# oom_score_adj and the session's autogroup.
+READ_ONLY = ["--remount-ro", "/proc", "--remount-ro", "/dev", "--remount-ro", "/"]
+
+
 def bwrap_args(limits: Limits, grader_lib: Path, binds: list[tuple[str, str, str]], env: dict[str, str],
                chdir: str = "/tmp") -> list[str]:
     """bubblewrap's argv up to the command: the one place that builds a sandbox's mount table.
@@ -178,7 +187,8 @@ def bwrap_args(limits: Limits, grader_lib: Path, binds: list[tuple[str, str, str
     ("ro-bind", "/host/sub", "/submission"). The tmpfs goes first: a Python installed
     under /tmp (a course baked there), and any bind from under the host's /tmp, is mounted
     on top of it instead of being hidden by it."""
-    args = [bwrap_path(), *_namespaces(), *_system_binds(), "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    args = [bwrap_path(), *_namespaces(), *_system_binds(), "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+            "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm"]
     for p in python_prefixes():
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(grader_lib), GRADER_LIB]
@@ -191,6 +201,7 @@ def bwrap_args(limits: Limits, grader_lib: Path, binds: list[tuple[str, str, str
         args += ["--dev-bind", d, d]
     if limits.devices:
         args += ["--ro-bind-try", "/sys", "/sys"]
+    args += READ_ONLY
     for k, v in env.items():
         args += ["--setenv", k, v]
     return args
@@ -249,12 +260,19 @@ class Sandbox:
         return {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
 
     def start(self, submission: Path) -> "ForkedWorker":
-        """A fresh worker process for one task (the student's zygote is started once)."""
-        if self._zygote is None or not self._zygote.alive():
-            if self._zygote is not None:
-                self._zygote.close()
-            self._zygote = Zygote(self, submission)
-        return self._zygote.spawn()
+        """A fresh worker process for one task (the student's zygote is started once, and
+        again when it cannot make its sandbox fresh for the next task: see zygote.py)."""
+        for attempt in (1, 2):
+            if self._zygote is None or not self._zygote.alive():
+                if self._zygote is not None:
+                    self._zygote.close()
+                self._zygote = Zygote(self, submission)
+            try:
+                return self._zygote.spawn()
+            except ZygoteDied:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._zygote is not None:
@@ -351,7 +369,13 @@ class Zygote:
             raise ZygoteDied(f"no answer from the sandbox ({e})") from None
         if not data:
             raise ZygoteDied(f"the sandbox ended: {self.log.text()[-500:]}")
-        return json.loads(data)
+        try:
+            reply = json.loads(data)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise ZygoteDied("the sandbox answered with malformed data")
+        return reply
 
     def _ask(self, msg: dict, fds: list[int] = ()) -> dict:
         if self.ctl is None:
@@ -379,7 +403,12 @@ class Zygote:
                     os.close(fd)
                 except OSError:
                     pass
-        return ForkedWorker(self, int(reply["pid"]), req_w, resp_r, out_r)
+        if type(reply.get("pid")) is not int:   # "dirty": it has ended; a new sandbox is needed
+            for fd in (req_w, resp_r, out_r):
+                os.close(fd)
+            self.close()
+            raise ZygoteDied(f"the sandbox could not be made fresh: {str(reply.get('dirty', reply))[:200]}")
+        return ForkedWorker(self, reply["pid"], req_w, resp_r, out_r)
 
     def status(self, pid: int, kill: bool, wait: float = 2.0) -> int | None:
         """Exit status of a worker (killing it first if asked); None if unknown."""

@@ -56,10 +56,10 @@ class TaskWorker:
 
     # -- life cycle ------------------------------------------------------------------------
     def _start(self) -> ForkedWorker:
-        if self.deadline is None:
-            self.deadline = time.monotonic() + self.timeout_s
         self.generation += 1
         w = self.sandbox.start(self.submission)
+        if self.deadline is None:   # from the worker's start: what an earlier task left costs this one nothing
+            self.deadline = time.monotonic() + self.timeout_s
         self.worker = w
         sub = self.sandbox.paths(self.submission)
         cwd = "/tmp" if self.sandbox.isolated else str(self.sandbox.scratch_dir())

@@ -8,7 +8,7 @@ Run as `python -I -u zygote.py CTL_FD PRELOAD_JSON SCRATCH_JSON` (SCRATCH_JSON: 
 emptied before each worker; outside bubblewrap, the student's private scratch folder only). The control socket (AF_UNIX,
 SOCK_SEQPACKET) carries one JSON message per packet:
 
-    {"op": "spawn"} + 3 fds (requests, replies, output)  -> {"pid": n}
+    {"op": "spawn"} + 3 fds (requests, replies, output)  -> {"pid": n} or {"dirty": why}, then it ends
     {"op": "wait", "pid": n, "timeout": s}              -> {"pid": n, "status": code or null}
     {"op": "kill", "pid": n}                             -> {"pid": n, "status": code}
     {"op": "exit"}                                       -> {"cpu_s": seconds}, then it ends
@@ -21,9 +21,13 @@ parent no worker can use (trust boundary: every worker is hostile):
 - it is not dumpable, so a worker (same uid) cannot open /proc/<zygote>/mem, environ or
   fd/ (ptrace and process_vm_* are also refused by the workers' seccomp filter);
 - it runs one worker at a time: before forking the next one it kills and reaps every
-  earlier child, then empties the writable places (/tmp, /dev/shm) so no file of an
-  earlier task survives; SysV IPC, POSIX message queues and keyrings are refused by the
-  filter, so no kernel-held object survives either;
+  earlier child, then empties the writable places (/tmp, /dev/shm; everything else is
+  read-only) so no file of an earlier task survives; SysV IPC, POSIX message queues and
+  keyrings are refused by the filter, so no kernel-held object survives either;
+- workers cannot signal it or change its limits, priority or CPU set (seccomp.py), and it
+  checks before every fork that these are as they were; when it cannot make the sandbox
+  fresh (that, or a scratch space too deep or too full to empty in WIPE_S seconds) it
+  answers "dirty" and ends, and the trusted side starts a new sandbox;
 - a worker keeps only its three pipes: every other descriptor is closed before any of
   its code runs.
 """
@@ -64,6 +68,7 @@ def _child(ctl: socket.socket, fds: list[int]) -> None:
     os.closerange(5, resource.getrlimit(resource.RLIMIT_NOFILE)[0])   # the zygote's own, and the copies
     rfd, wfd = 3, 4
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from autograder.engine import worker
     code = 0
     try:
@@ -105,6 +110,45 @@ def _reap_all() -> None:
         _CHILDREN.discard(pid)
 
 
+class Dirty(Exception):
+    """This sandbox cannot be made fresh for the next task: the trusted side starts a new one."""
+
+
+WIPE_S = 5   # seconds the zygote may spend emptying the scratch space before it gives up
+
+
+def _fresh(roots: tuple[str, ...], baseline: dict) -> None:
+    """Make the sandbox as new for the next worker, or raise Dirty. Files are deleted; the
+    zygote's own kernel-held state (which its children inherit) must be what it was at start:
+    the seccomp filter and the read-only /proc keep workers from changing it, this proves it."""
+    if _state() != baseline:
+        raise Dirty("the sandbox's process state changed")
+    def late(*_):
+        raise Dirty(f"emptying the scratch space took over {WIPE_S} s")
+    old = signal.signal(signal.SIGALRM, late)
+    signal.alarm(WIPE_S)
+    try:
+        _wipe(roots)
+    except Dirty:
+        raise
+    except BaseException as e:  # noqa: BLE001 - e.g. RecursionError in a very deep tree
+        raise Dirty(f"the scratch space could not be emptied ({type(e).__name__})") from None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    left = [r for r in roots if os.path.isdir(r) and os.access(r, os.W_OK) and os.listdir(r)]
+    if left:
+        raise Dirty(f"the scratch space could not be emptied ({left[0]})")
+
+
+def _state() -> dict:
+    """What a child inherits from the zygote besides memory and files: limits, priority, CPU
+    set, scheduling, host name."""
+    limits = {n: resource.getrlimit(getattr(resource, n)) for n in dir(resource) if n.startswith("RLIMIT_")}
+    return {"limits": limits, "nice": os.getpriority(os.PRIO_PROCESS, 0), "cpus": os.sched_getaffinity(0),
+            "sched": os.sched_getscheduler(0), "uname": os.uname()}
+
+
 def _wipe(roots: tuple[str, ...]) -> None:
     """Empty the writable places, whatever an earlier worker left there (read-only dirs included)."""
     for root in roots:
@@ -130,6 +174,7 @@ _CHILDREN: set[int] = set()
 
 
 def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
+    baseline = _state()
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(ctl, 4096, 3)
@@ -141,7 +186,13 @@ def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
         op = msg.get("op")
         if op == "spawn" and len(fds) == 3:
             _reap_all()
-            _wipe(scratch)
+            try:
+                _fresh(scratch, baseline)
+            except Dirty as e:   # say why, then end: the trusted side starts a new sandbox
+                for fd in fds:
+                    os.close(fd)
+                ctl.send(json.dumps({"dirty": str(e)[:200]}).encode())
+                return
             pid = os.fork()
             if pid == 0:
                 _child(ctl, fds)
@@ -172,6 +223,7 @@ def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
 
 def main(argv: list[str]) -> None:
     _not_dumpable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # no KeyboardInterrupt here, whoever sends it
     sys.path.insert(0, GRADER_LIB)
     ctl = socket.socket(fileno=int(argv[1]))
     for name in json.loads(argv[2]):
