@@ -62,6 +62,41 @@ def count_attention_calls(x, w_qkv, b_qkv, w_o, b_o, num_heads):
     return out, calls
 
 
+def mhsa_work(x, w_qkv, b_qkv, w_o, b_o, heads: list) -> list:
+    """How much Python-level work one attention.mhsa_forward call does for each head count in
+    `heads` (same x and weights): Python lines run plus calls made (C functions included).
+    A vectorised version does the same work for 2 heads and for 16; a loop over heads does
+    more with every head, however it is written (inline, a comprehension, a helper)."""
+    import sys
+
+    import attention
+    counts = []
+    for h in heads:
+        n = [0]
+
+        def local(frame, event, arg):
+            n[0] += event == "line"
+            return local
+
+        def on_call(frame, event, arg):
+            n[0] += 1
+            return local
+
+        def on_c_call(frame, event, arg):
+            n[0] += event == "c_call"
+
+        old_trace, old_profile = sys.gettrace(), sys.getprofile()
+        sys.settrace(on_call)
+        sys.setprofile(on_c_call)
+        try:
+            attention.mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, h)
+        finally:
+            sys.settrace(old_trace)
+            sys.setprofile(old_profile)
+        counts.append(n[0])
+    return counts
+
+
 # ----------------------------------------------------------------------------- optimisers
 def run_optimizer(name: str, kwargs: dict, params: dict, grads_seq: list, lrs=None) -> dict:
     """optim.<name>(params, **kwargs), then one step per gradient dict (setting opt.lr first

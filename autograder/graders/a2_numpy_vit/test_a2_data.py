@@ -42,8 +42,9 @@ def test_shuffle_is_seeded(student):
 
 
 def test_random_crop_windows(student, rng):
-    """Every output is one H x W window of the zero-padded image; offsets differ between images."""
-    x = rng.integers(1, 256, (40, 2, 6, 5), dtype=np.uint8)
+    """Every output is one H x W window of the zero-padded image; offsets differ between images and
+    reach both ends, 0 and 2 * padding, in each direction."""
+    x = rng.integers(1, 256, (100, 2, 6, 5), dtype=np.uint8)
     pad = 2
     out = expect_array(student.call("data.random_crop", x, pad, rng=7), shape=x.shape, dtype=np.uint8,
                        name="random_crop")
@@ -57,6 +58,12 @@ def test_random_crop_windows(student, rng):
         offsets.append(found[0])
     if len(set(offsets)) < 5:
         raise GradingFailure("crop offsets should be drawn per image (got almost the same offset everywhere)")
+    for axis, name in ((0, "vertical"), (1, "horizontal")):
+        seen = {o[axis] for o in offsets}
+        if seen != set(range(2 * pad + 1)):
+            raise GradingFailure(f"{name} crop offsets in 100 images were {sorted(seen)}; each should be uniform "
+                                 f"in 0..2*padding = 0..{2 * pad}",
+                                 hint="rng.integers(0, 2 * padding + 1): the upper bound is exclusive")
     again = student.call("data.random_crop", x, pad, rng=7)
     if not np.array_equal(out, again):
         raise GradingFailure("random_crop with the same seed must give the same result")

@@ -59,6 +59,28 @@ def test_convit_loss_and_gradients(student, reference, rng):
     _check_model(student, reference, rng, CONVIT)
 
 
+def test_convit_stem_kernel_5(student, reference, rng):
+    """ConViT with 5 x 5 stem convolutions: padding kernel_size // 2 keeps the feature map's size."""
+    _check_model(student, reference, rng, {**CONVIT, "kernel_size": 5, "channels": [2, 3]})
+
+
+@pytest.mark.parametrize("name", ["ViT", "ConViT"])
+def test_dropout_train_and_eval(student, reference, rng, name):
+    """With dropout 0.5: evaluation (no labels) drops nothing, so the scores equal the dropout-free
+    model's; training draws from the model's own rng exactly as the reference does."""
+    config = {**(BASE if name == "ViT" else CONVIT), "dropout": 0.5}
+    model, params, X, y = _setup(reference, rng, config)
+    scores = student.call("harness:a2.model_loss", config, params, X)
+    model.config = {**model.config, "dropout": 0.0}
+    expect_same(scores, model.loss(X), "scores in evaluation mode (dropout 0.5 must not act)", rtol=1e-9)
+    loss, grads = student.call("harness:a2.model_loss", config, params, X, y)
+    fresh = reference("models").build_model(config)   # a fresh model: its rng starts from the seed
+    fresh.params = {k: v.copy() for k, v in params.items()}
+    ref_loss, ref_grads = fresh.loss(X, y)
+    expect_close(loss, float(ref_loss), rtol=1e-9, name="training loss with dropout 0.5")
+    expect_grads(grads, ref_grads, "grads with dropout 0.5", rtol=1e-7)
+
+
 def test_cls_token_gets_its_gradient(student, reference, rng):
     """With pool="cls" the head reads only the CLS token, so grads["cls"] carries the signal."""
     model, params, X, y = _setup(reference, rng, BASE)

@@ -77,6 +77,26 @@ def test_wrong_format_version_is_refused(student, reference, tmp_path):
         raise GradingFailure("loading a file that is not a checkpoint must raise a ValueError naming the file")
 
 
+def test_pickled_arrays_are_refused(student, reference, tmp_path):
+    """A checkpoint holding a pickled (object) array is refused with a ValueError naming the file:
+    np.load(..., allow_pickle=False), since unpickling a file can run any code in it."""
+    ck, models = reference("checkpoint"), reference("models")
+    path = tmp_path / "pickled.npz"
+    ck.save_checkpoint(path, models.build_model(TINY))
+    with np.load(path, allow_pickle=False) as z:
+        files = {k: z[k] for k in z.files}
+    files["param/head.b"] = np.array([{"not": "an array of numbers"}], dtype=object)
+    np.savez(path, **files)
+    r = student.call("harness:a2.checkpoint_load_blob", np.frombuffer(path.read_bytes(), np.uint8))
+    if "error" not in r:
+        raise GradingFailure("load_checkpoint unpickled an object array from the file; load with "
+                             "allow_pickle=False so a checkpoint can never run code",
+                             hint="np.load(path, allow_pickle=False), and turn its errors into CheckpointError")
+    if not r["error"][2] or r["path"] not in r["error"][1]:
+        raise GradingFailure("a checkpoint with a pickled array must raise a ValueError (CheckpointError) naming "
+                             "the file")
+
+
 def test_save_is_atomic(student):
     """A crash while writing leaves the previous checkpoint intact and no temporary files."""
     r = student.call("harness:a2.checkpoint_crash", TINY)
@@ -143,3 +163,51 @@ def test_resume_continues_exactly(student):
         raise GradingFailure(f"after resuming, training should end at epoch 2, got {resumed['epoch']}")
     for k, v in full.items():
         expect_close(resumed["params"].get(k), v, rtol=1e-5, atol=1e-6, name=f"params[{k!r}] after resuming")
+
+
+def _reference_run(reference, data, kw):
+    """The reference Solver's run (over the same stand-ins of the other tasks) with these settings."""
+    model = reference("models").build_model(TRAIN)
+    solver = reference("solver").Solver(model, data, progress=False, verbose=False, **kw)
+    history = solver.train()
+    return {"params": model.params, "history": history}
+
+
+def test_outcome_matches_the_reference_solver(student, reference):
+    """Two epochs with crop, flip and seed 3, against the reference Solver with the same settings: the
+    same loss at every step, the same accuracies (fractions) per epoch, the same final parameters.
+    This needs each epoch shuffled with seed (seed, epoch) and augmented with the rng
+    np.random.default_rng((seed, epoch, 1)), as the Solver's docstring says."""
+    data, _ = mnist_subset(300, 100, seed=4)
+    kw = {**SOLVER, "num_epochs": 2, "batch_size": 50, "crop_padding": 2, "flip": True, "seed": 3,
+          "num_train_eval": 100}
+    got = student.call("harness:a2.train", TRAIN, data, kw)
+    want = _reference_run(reference, data, kw)
+    h, w = got["history"], want["history"]
+    for key in ("train_acc", "val_acc"):
+        values = h.get(key, [])
+        if len(values) != 2:
+            raise GradingFailure(f"history[{key!r}] should have one entry per epoch")
+        if any(not 0.0 <= v <= 1.0 for v in values):
+            raise GradingFailure(f"history[{key!r}] holds values outside [0, 1]: check_accuracy should return the "
+                                 "fraction of images classified correctly, not a count")
+    loss = h.get("loss", [])
+    if len(loss) != 12:
+        raise GradingFailure("history['loss'] should have one entry per step")
+    per_epoch = 6
+    for epoch in range(2):
+        mine, ref = np.array(loss[epoch * per_epoch:(epoch + 1) * per_epoch]), np.array(w["loss"][epoch * per_epoch:
+                                                                                          (epoch + 1) * per_epoch])
+        if not np.allclose(mine, ref, rtol=1e-4, atol=1e-5):
+            first = "the first epoch" if epoch == 0 else "the second epoch (the first one matched)"
+            raise GradingFailure(
+                f"the step losses of {first} differ from the reference Solver's with the same seed",
+                hint="shuffle each epoch with seed (seed, epoch) and augment every training batch "
+                     "(self._prepare(Xb, rng) with rng = np.random.default_rng((seed, epoch, 1)))"
+                     if epoch == 0 else "the order must change each epoch: shuffle with seed (seed, epoch)")
+    expect_close(np.array(h["train_acc"]), np.array(w["train_acc"]), rtol=1e-6, atol=1e-6,
+                 name="history['train_acc']", hint="check_accuracy returns a fraction in [0, 1]")
+    expect_close(np.array(h["val_acc"]), np.array(w["val_acc"]), rtol=1e-6, atol=1e-6, name="history['val_acc']")
+    for k, v in want["params"].items():
+        expect_close(got["params"].get(k), v, rtol=1e-4, atol=1e-5 * float(np.abs(v).max() + 1e-12),
+                     name=f"params[{k!r}] after two epochs")
