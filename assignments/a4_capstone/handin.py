@@ -135,7 +135,7 @@ def validate_notebook(nb: Path) -> str | None:
         print(report.strip()[-6000:])
         if proc.returncode == 0 and "VALIDATION FAILED" not in report and "Success!" in report:
             return None
-        return f"{nb.name}: nbgrader validate reports failing cells (above): graded cells among them lose points"
+        return f"{nb.name}: nbgrader validate reports failing cells (above){_graded_note(nb)}"
     if _importable("nbclient") and _importable("nbformat"):
         return _run_with_nbclient(nb)
     return f"{nb.name}: not checked (neither nbgrader nor nbclient is installed; run make setup)"
@@ -152,7 +152,21 @@ def _run_with_nbclient(nb: Path) -> str | None:
     if not failed:
         print("every cell ran without an error")
         return None
-    return f"{nb.name}: cells {', '.join(map(str, failed))} raise an error when run top to bottom"
+    return f"{nb.name}: cells {', '.join(map(str, failed))} raise an error when run top to bottom{_graded_note(nb)}"
+
+
+def _graded_note(nb: Path) -> str:
+    return ": the graded cells among them lose points" if _graded_cells(nb) else " (its cells are not graded)"
+
+
+def _graded_cells(nb: Path) -> int:
+    import json
+
+    try:
+        cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return 0
+    return sum(1 for c in cells if isinstance(c, dict) and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
 
 def _importable(name: str) -> bool:
