@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from autograder.engine import report, safe_text
+from autograder.engine import leaderboard, report, safe_text
 from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.sandbox import UNPRIVILEGED, unsandboxed_problem
@@ -110,8 +110,10 @@ def _failed_tasks(plan: Plan, message: str, status: str = "error") -> list[dict]
 
 def _finish(plan: Plan, out_dir: Path, student: str, chash: str, tasks: list[dict], log: str,
             complete: bool, files: dict[str, bytes] | None = None, sub: Submission | None = None,
-            notes: list[str] = ()) -> dict:
+            notes: list[str] = (), board: dict | None = None) -> dict:
     res = report.results_json(student, plan.assignment.folder, tasks, _meta(plan, chash, complete, sub, notes))
+    if board:   # the capstone's measured accuracies and sizes (leaderboard.py validates them)
+        res["leaderboard"] = leaderboard.entries(board, leaderboard.checkpoints(plan.course, plan.assignment))
     fb = report.feedback_md(student, plan.assignment.folder, tasks, plan.isolated, notes)
     if notes:
         log = "left out of the submission:\n" + "".join(f"  {n}\n" for n in notes) + "\n" + log
@@ -166,6 +168,7 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
         summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
         report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
         report.write_students(out_dir / "students.csv", subs, found.ignored)
+        leaderboard.write(out_dir, summary.results, plan.course, plan.assignment)   # capstone only
         if not plan.isolated:
             atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
                                 f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
@@ -258,7 +261,7 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
                 msg[1]["log"] = _test_table(msg[1]["tasks"]) + msg[1]["log"]
                 summary.sandbox_cpu_s += float(msg[1].get("sandbox_cpu_s", 0.0))
                 res = _finish(plan, out_dir, student, chash, msg[1]["tasks"], msg[1]["log"], complete=True,
-                              files=msg[1].get("files"), sub=sub, notes=notes)
+                              files=msg[1].get("files"), sub=sub, notes=notes, board=msg[1].get("leaderboard"))
             else:
                 print(f"grade: internal error while grading {student}:\n{safe_text.clean(msg[1])}", file=sys.stderr)
                 res = _finish(plan, out_dir, student, chash,

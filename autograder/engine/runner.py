@@ -65,7 +65,8 @@ def run_job(job: Job) -> dict:
         files = {f"feedback/{name}": data for name, data in feedback.items()}
     session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
-            "log": "\n".join(s for s in log if s), "files": files, "sandbox_cpu_s": session.sandbox.cpu_s}
+            "log": "\n".join(s for s in log if s), "files": files, "sandbox_cpu_s": session.sandbox.cpu_s,
+            "leaderboard": getattr(session, "leaderboard", {})}   # leaderboard.record (capstone)
 
 
 def _refused(job: Job) -> str | None:

@@ -1,7 +1,14 @@
-"""make gradescope: the zip has setup.sh and run_autograder, and run_autograder grades
-/autograder/submission with the same engine into /autograder/results/results.json."""
+"""make gradescope, for every assignment of the course: the zip in Gradescope's layout,
+unpacked the way Gradescope does (the zip into /autograder/source, run_autograder copied to
+/autograder/run_autograder, the submission in /autograder/submission), run with
+`bash run_autograder` in a simulated /autograder tree (AUTOGRADER_ROOT). The reference gets
+full marks and the untouched release zero; the capstone's tiny trained checkpoints get the
+statuses `make grade` gives them. Data is where setup.sh puts it (source/datasets/data),
+here small vitdata caches of easy "motif" images (tests/a4/a4_build.py)."""
+import importlib.util
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -11,48 +18,165 @@ from pathlib import Path
 import pytest
 
 from autograder.engine import examples, gradescope
+from autograder.engine.gradescope_data import grading_datasets
+from autograder.engine.leaderboard import checkpoints
 from vitlab.course import load_course
 
-
-def first_assignment():
-    """The course's first assignment (what `make gradescope` builds without ASSIGNMENT=), passing
-    over the capstone (whose tasks course.toml [capstone.checkpoints] names): it is graded on
-    trained checkpoints, and its released code is given code that really trains, so its stubs
-    do not score a quick zero. tests/a4 grades it."""
-    course = load_course()
-    capstone = {str(s["task"]) for s in course.settings.get("capstone", {}).get("checkpoints", {}).values()}
-    a = next((a for a in course.assignments if not capstone & {t.id for t in a.tasks}), None)
-    if a is None:
-        pytest.skip("this course has only the capstone")
-    return a
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = load_course()
+IDS = [a.id for a in COURSE.assignments]
+A4_BUILD = ROOT / "tests" / "a4" / "a4_build.py"
 
 
-def test_zip_layout_and_run_autograder(tmp_path):
-    a = first_assignment()
-    z = gradescope.build(a.id, tmp_path / "autograder.zip")
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(z) as zf:
-        names = set(zf.namelist())
-        zf.extractall(root / "source_zip")
-    assert {"setup.sh", "run_autograder", "source/autograder/engine/worker.py",
-            "source/course.toml"} <= names
-    assert any(n.startswith(f"source/autograder/graders/{a.folder}/") for n in names)
-    assert not any("/graders/" in n and a.folder not in n for n in names)   # other assignments' graders stay out
-    mode = zipfile.ZipFile(z).getinfo("run_autograder").external_attr >> 16
-    assert mode & stat.S_IXUSR
-    # no namespace sandbox in the container: student code runs as nobody, the source is private
-    assert "chmod -R go-rwx /autograder/source" in zipfile.ZipFile(z).read("setup.sh").decode()
-    assert "--unsafe-no-sandbox" in zipfile.ZipFile(z).read("run_autograder").decode()
+def a4_build():
+    spec = importlib.util.spec_from_file_location("a4_build_for_gradescope", A4_BUILD)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
-    # lay it out as Gradescope does: /autograder/{source,submission,results}
-    (root / "source_zip" / "source").rename(root / "source")
-    examples.write_base(a, root / "submission", "release")
+
+def is_capstone(a) -> bool:
+    return bool(checkpoints(COURSE, a))
+
+
+def unpack(zip_path: Path, root: Path) -> Path:
+    """Gradescope's image build: the zip's contents in root/source, run_autograder copied up."""
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(root / "source")
+        for info in z.infolist():   # extractall drops modes; Gradescope keeps the executable bits
+            mode = info.external_attr >> 16
+            if mode & 0o111:
+                os.chmod(root / "source" / info.filename, mode & 0o777)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     (root / "results").mkdir()
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
-    r = subprocess.run(["bash", str(root / "source_zip" / "run_autograder")], env=env, capture_output=True,
-                       text=True, timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    res = json.loads((root / "results" / "results.json").read_text())
-    assert res["score"] == 0 and len(res["tests"]) == len(a.tasks)
-    assert {t["extra_data"]["status"] for t in res["tests"]} == {"not_implemented"}
-    assert all({"name", "number", "score", "max_score", "output", "visibility"} <= set(t) for t in res["tests"])
+    return root
+
+
+def tiny_data(data_dir: Path, names: list[str]) -> None:
+    """What setup.sh fetches, as small caches: MNIST-shaped 2,400 train / 1,000 test (a2's
+    training test draws 2,000 / 1,000), CIFAR-10-shaped 1,200 / 400 with 5 % labels flipped."""
+    from vitdata import cache
+
+    b = a4_build()
+    sizes = {"mnist": (2400, 1000), "cifar10": (1200, 400)}
+    for name in names:
+        n_train, n_test = sizes[name]
+        arrays = {"train": b.motif(name, n_train, seed=0), "test": b.motif(name, n_test, seed=1, flip=b.FLIPPED[name])}
+        meta = {"name": name, "display_name": f"{name} (test motif arrays)", "source": "tests", "origin": "tests",
+                "source_kind": "test-arrays", "official": False, "checksums": {},
+                "counts": {s: len(arrays[s][1]) for s in arrays}, "shapes": {s: list(arrays[s][0].shape) for s in arrays}}
+        cache.write(name, arrays, meta, data_dir)
+
+
+def run_autograder(root: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("VITLAB_MIRROR", "VITLAB_DATA", "PYTHONPATH")}
+    env.update(AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
+    r = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
+                       timeout=1800, cwd=root)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    (root / "results" / "stdout").write_text(r.stdout)   # what Gradescope keeps for staff
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def submit(root: Path, make) -> dict:
+    if (root / "submission").exists():
+        shutil.rmtree(root / "submission")
+    make(root / "submission")
+    (root / "results" / "results.json").unlink(missing_ok=True)
+    return run_autograder(root)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One zip per assignment, built once for this module."""
+    out = tmp_path_factory.mktemp("gradescope")
+    return {aid: gradescope.build(aid, out / aid / "autograder.zip") for aid in IDS}
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_zip_is_gradescopes_layout(built, aid):
+    a = COURSE.assignment(aid)
+    z = zipfile.ZipFile(built[aid])
+    names = set(z.namelist())
+    assert {"setup.sh", "run_autograder", "requirements.lock", "course.toml", "autograder/__main__.py",
+            "autograder/engine/worker.py", "vitlab/course.py", "datasets/vitdata/__init__.py"} <= names
+    assert not any(n.startswith("source/") for n in names)
+    for script in ("setup.sh", "run_autograder"):
+        assert (z.getinfo(script).external_attr >> 16) & stat.S_IXUSR, script
+    assert any(n.startswith(f"autograder/graders/{a.folder}/") for n in names)
+    assert not any(n.startswith("autograder/graders/") and f"/{a.folder}/" not in n for n in names)
+    others = [o for o in COURSE.assignments if o.folder != a.folder]
+    for o in others:   # other assignments: only their assignment.toml (task ids are course-wide)
+        assert {n for n in names if n.startswith(f"solutions/{o.folder}/")} == {f"solutions/{o.folder}/assignment.toml"}
+    if (a.source_dir / "vitdata").exists():   # the given data package arrives as files, not a link
+        assert f"solutions/{a.folder}/vitdata/__init__.py" in names
+    assert "--unsafe-no-sandbox" in z.read("run_autograder").decode()
+    assert "chmod -R go-rwx" in z.read("setup.sh").decode()
+    assert gradescope.build(aid, built[aid].parent / "again.zip").read_bytes() == built[aid].read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", [i for i in IDS if not is_capstone(COURSE.assignment(i))])
+def test_reference_full_marks_release_zero(built, aid, tmp_path):
+    a = COURSE.assignment(aid)
+    root = unpack(built[aid], tmp_path / "autograder")
+    tiny_data(root / "source" / "datasets" / "data", grading_datasets(COURSE, aid))
+    ref = submit(root, lambda d: examples.write_base(a, d, "reference"))
+    bad = [(t["number"], t["extra_data"]["status"], t["output"][:300]) for t in ref["tests"] if t["score"] != t["max_score"]]
+    assert not bad and ref["score"] == pytest.approx(a.points), bad
+    staff = (root / "results" / "stdout").read_text()
+    assert "sandbox: " in staff and "---- grader.log ----" in staff and "wall " in staff
+    rel = submit(root, lambda d: examples.write_base(a, d, "release"))
+    assert rel["score"] == 0 and len(rel["tests"]) == len(a.tasks)
+    assert {t["extra_data"]["status"] for t in rel["tests"]} == {"not_implemented"}
+    for res in (ref, rel):   # what students see: results.json's visible parts, stdout hidden
+        assert res["stdout_visibility"] == "hidden"
+        assert set(res["extra_data"]) == {"assignment", "max_score"}
+        assert all(t["visibility"] == "visible" and {"name", "score", "max_score", "output"} <= set(t)
+                   for t in res["tests"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", [i for i in IDS if is_capstone(COURSE.assignment(i))])
+def test_capstone_statuses_match_make_grade(built, aid, tmp_path):
+    """Tiny trained checkpoints (tests/a4/a4_build.py) with the course's real [capstone]:
+    Gradescope's run and `make grade` agree task by task; leaderboard entries in both."""
+    a = COURSE.assignment(aid)
+    base = tmp_path / "build"
+    subprocess.run([sys.executable, str(A4_BUILD), str(base)], check=True, capture_output=True, text=True)
+    names = checkpoints(COURSE, a)
+    subs = tmp_path / "subs"
+    examples.write_base(a, subs / "trained", "reference")
+    for name in names:
+        shutil.copytree(base / "checkpoints" / name, subs / "trained" / "checkpoints" / name)
+    examples.write_base(a, subs / "untouched", "release")
+
+    root = unpack(built[aid], tmp_path / "autograder")
+    data = root / "source" / "datasets" / "data"
+    tiny_data(data, grading_datasets(COURSE, aid))
+    gs = {s: submit(root, lambda d, s=s: shutil.copytree(subs / s, d)) for s in ("trained", "untouched")}
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VITLAB_MIRROR", "PYTHONPATH")}
+    env["VITLAB_DATA"] = str(data)
+    r = subprocess.run([sys.executable, "-m", "autograder", "grade", "-a", aid, "-s", str(subs), "-o",
+                        str(tmp_path / "out"), "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for s in ("trained", "untouched"):
+        local = json.loads((tmp_path / "out" / s / "results.json").read_text())
+        want = {t["task"]: t["status"] for t in local["extra_data"]["tasks"]}
+        got = {t["number"]: t["extra_data"]["status"] for t in gs[s]["tests"]}
+        assert got == want, (s, got, want)
+        assert gs[s]["score"] == pytest.approx(local["score"])
+        assert gs[s].get("leaderboard", []) == local.get("leaderboard", [])
+    assert gs["trained"]["score"] == pytest.approx(a.points)
+    assert gs["untouched"]["score"] == 0
+    board = {e["name"]: e for e in gs["trained"]["leaderboard"]}
+    for name in names:
+        assert 90.0 <= board[f"{name} test accuracy (%)"]["value"] <= 100.0
+        assert board[f"{name} parameters"]["order"] == "asc" and board[f"{name} parameters"]["value"] > 1000
+    assert "leaderboard" not in gs["untouched"]
+    csv_text = (tmp_path / "out" / "leaderboard.csv").read_text()
+    assert csv_text.splitlines()[1].startswith("1,")
+    assert (tmp_path / "out" / "leaderboard.html").read_text().startswith("<!DOCTYPE html>")
+    staff = (root / "results" / "stdout").read_text()
+    assert "FLAG" not in json.dumps(gs["trained"]) and "---- grader.log ----" in staff

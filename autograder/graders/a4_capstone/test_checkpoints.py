@@ -18,6 +18,7 @@ import pytest
 
 import a4_eval
 import a4_model
+from autograder.engine import leaderboard
 from autograder.engine.checks import GradingFailure
 
 _RESULTS: dict = {}
@@ -36,7 +37,8 @@ def _evaluate(reference, job, cap, submission, name) -> dict:
     deadline = time.monotonic() + budget * total / max(len(test.y), 1)
     pred = a4_model.predictions(model, test.x, spec["dataset"], bs, threads, deadline, "test images", ck.where)
     out = {"test": a4_eval.accuracy(pred, test.y), "n_test": len(test.y), "label": test.label,
-           "train": None, "n_train": 0, "where": ck.where}
+           "train": None, "n_train": 0, "where": ck.where,
+           "params": sum(p.numel() for p in model.parameters())}
     if train is not None:
         pred = a4_model.predictions(model, train.x, spec["dataset"], bs, threads, deadline,
                                     "training-slice images", ck.where)
@@ -72,6 +74,7 @@ def test_review(review_case, request, reference, job, capstone, submission):
     if kind == "ok":
         prov = a4_eval.read_provenance(submission, value["where"])
         notes = a4_eval.review_notes(review_case, value, prov, capstone)
+        leaderboard.record(a4_eval.session(request.config), review_case, value["test"], value["params"])
     else:
         notes = [f"{review_case}: not evaluated ({type(value).__name__})"]
     record = a4_eval.session(request.config).records.get(request.node.nodeid)
