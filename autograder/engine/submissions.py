@@ -10,7 +10,9 @@ hidden entries are passed over, and those are listed (`Discovery.ignored`).
 Student ids are the entry's name (archive suffix removed) in NFC with Unicode letters,
 digits and `._-` kept and anything else turned into `_`. Ids that would collide (`ann lee`
 and `ann_lee`; `Ann` and `ann`, which are one folder on macOS) or that name an output file
-(`gradebook.csv`) get a suffix from a hash of the entry's name: distinct and stable.
+(`gradebook.csv`, anything ending in an output file's extension) get a suffix from a hash
+of the entry's name: distinct and stable. A SUBMISSIONS that is no class (missing,
+unreadable, empty, one student's folder, plain files only) is a SubmissionsFolderError.
 """
 from __future__ import annotations
 
@@ -24,8 +26,12 @@ from autograder.engine.staging import (MAX_FILE, MAX_FILES, MAX_TOTAL, Submissio
                                        archive_kind, copy_tree, extract_tar, extract_zip, junk, unwrap)
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".zip")
-# files grade_all writes at the top of OUT: no student folder may take their names
-OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt"}
+# files grade_all writes at the top of OUT: no student folder may take their names. Any id
+# ending in an extension the grader writes is suffixed too, so an output file added later
+# (leaderboard.html, report.html ...) can never meet a student's folder either.
+OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt", "leaderboard.csv",
+                "leaderboard.html"}
+OUTPUT_SUFFIXES = (".csv", ".html", ".htm", ".txt", ".json", ".md", ".log", ".db", ".xlsx", ".tsv")
 _DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_ID_CHARS = 80
 MAX_ID_BYTES = 120
@@ -42,6 +48,7 @@ class Submission:
     name: str = ""             # the entry's name in SUBMISSIONS, as found
     kind: str = "folder"       # folder, zip or tar
     problem: str | None = None   # set when the entry cannot be graded at all
+    expected: tuple[str, ...] = ()   # the assignment's task files (where the graders look for them)
 
 
 @dataclass
@@ -89,7 +96,7 @@ def _kind_by_name(name: str) -> str | None:
 
 def _reserved(sid: str) -> bool:
     low = sid.casefold()
-    return low in OUTPUT_NAMES or low.split(".")[0] in _DEVICES
+    return low in OUTPUT_NAMES or low.endswith(OUTPUT_SUFFIXES) or low.split(".")[0] in _DEVICES
 
 
 def assign_ids(subs: list[Submission]) -> None:
@@ -133,18 +140,38 @@ def discover_all(root: Path, assignment_folder: str, assignment_id: str,
     if _nbgrader_course(root):
         root = root / "submitted"
     found = Discovery()
-    for entry in sorted(root.iterdir()):
+    for entry in _entries(root):
         if entry.name.startswith(".") or junk(entry.name):
             found.ignored.append(f"{entry.name}: hidden or operating-system file")
             continue
-        found.submissions.append(_classify(entry, assignment_folder, assignment_id))
+        sub = _classify(entry, assignment_folder, assignment_id)
+        sub.expected = tuple(task_files)
+        found.submissions.append(sub)
     if not found.submissions:
         extra = f" (passed over: {', '.join(found.ignored)})" if found.ignored else ""
         raise SubmissionsFolderError(f"submissions folder {root}: no submissions in it; expected one folder or archive "
                                      f"(.zip, .tar.gz ...) per student{extra}")
+    _not_a_class(root, found.submissions)
     assign_ids(found.submissions)
     found.submissions.sort(key=lambda s: s.student)
     return found
+
+
+def _entries(root: Path) -> list[Path]:
+    try:
+        return sorted(root.iterdir())
+    except OSError as e:
+        raise SubmissionsFolderError(f"submissions folder {root}: cannot be read ({e.strerror or e})") from None
+
+
+def _not_a_class(root: Path, subs: list[Submission]) -> None:
+    """A folder of plain files only (a student's `tests/`, a folder of PDFs) is no class: say
+    so instead of grading each file as a student with nothing in it."""
+    if subs and all(s.kind == "file" for s in subs):
+        shown = ", ".join(s.name for s in subs[:3]) + (" ..." if len(subs) > 3 else "")
+        raise SubmissionsFolderError(
+            f"submissions folder {root}: none of its {len(subs)} entries is a folder or an archive ({shown}); "
+            "SUBMISSIONS must be the folder that holds one folder or archive (.zip, .tar.gz ...) per student")
 
 
 def _nbgrader_course(root: Path) -> bool:
@@ -220,7 +247,25 @@ def stage(sub: Submission, dest: Path, assignment_folder: str = "") -> tuple[Pat
         finally:
             packed.unlink()
         unwrap(dest)
-    return dest, st.all_notes()
+    notes = st.all_notes()
+    if not any(p.is_file() for p in dest.rglob("*")):
+        left = f" (left out: {'; '.join(notes[:3])})" if notes else ""
+        raise SubmissionError(f"{sub.name}: holds no files to grade{left}")
+    return dest, notes + misplaced(dest, sub.expected)
+
+
+def misplaced(dest: Path, expected: tuple[str, ...], limit: int = 5) -> list[str]:
+    """Notes for task files that are not where the graders look but are somewhere else in the
+    submission (an extra folder level, a renamed folder): the student is told where."""
+    notes = []
+    for rel in expected:
+        if len(notes) >= limit or (dest / rel).exists():
+            continue
+        found = sorted(p for p in dest.rglob(Path(rel).name) if p.is_file())
+        if found:
+            notes.append(f"{rel}: not where the graders look (the released folder's layout); found at "
+                         f"{found[0].relative_to(dest).as_posix()}")
+    return notes
 
 
 def _extract(kind: str, source: Path, st: Stager) -> None:

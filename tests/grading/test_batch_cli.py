@@ -38,6 +38,7 @@ def test_wrong_folders_and_values(tmp_path, one_student):
     _one_line(_grade("-s", str(tmp_path / "empty"), "-o", out), "empty", "no submissions", "one folder or archive")
     _one_line(_grade("-s", str(one_student), "-o", out), "one student's assignment folder", "tiny.py")
     _one_line(_grade("-s", str(one_student / "tiny.py"), "-o", out), "not a folder")
+    _one_line(_grade("-s", str(one_student / "tests"), "-o", out), "tests", "none of its 1 entries", "test_tiny.py")
     _one_line(_grade("-a", "a9", "-s", str(tmp_path / "empty"), "-o", out), "unknown assignment 'a9'", "known:")
     _one_line(_grade("-j", "0", "-s", str(tmp_path)), "--workers", "'0'", ">= 1")
     _one_line(_grade("-j", "two", "-s", str(tmp_path)), "--workers", "'two'")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from autograder.engine.submissions import _reserved
 from grading_helpers import by_student, grade_tiny, make_submission, tiny_source
 
 SOLVED = tiny_source()
@@ -41,7 +42,7 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
     subs, out = tmp / "subs", tmp / "out"
     src = SOLVED.encode()
-    for name in ("ann lee", "ann_lee", "Zoë", "Zoé", "José García", "gradebook.csv"):
+    for name in ("ann lee", "ann_lee", "Zoë", "Zoé", "José García", "gradebook.csv", "leaderboard.html"):
         make_submission(subs, name, {"tiny.py": SOLVED})
     make_submission(subs, "formula", {"tiny.py": raising(FORMULA_TYPE, "=cmd|' /C calc'!A0")})
     make_submission(subs, "fence", {"tiny.py": raising("ValueError", FAKE)})
@@ -56,6 +57,7 @@ def graded(tmp_path_factory):
     (subs / "linked").symlink_to(real)
     (subs / "notes.rar").write_bytes(b"Rar!\x1a\x07\x00")
     (subs / ".DS_Store").write_bytes(b"\0")
+    (subs / "empty").mkdir()
     summary = grade_tiny(subs, out, workers=2)
     return summary, out
 
@@ -64,11 +66,15 @@ def test_everyone_is_graded_and_gets_rows(graded):
     summary, out = graded
     students = json.loads(json.dumps(sorted(by_student(summary))))
     rows = _rows(out)
-    assert len(students) == 15 and len(rows) == 15 * 3
+    assert len(students) == 17 and len(rows) == 17 * 3
     assert {r["student"] for r in rows} == set(students)
     assert (out / "gradebook.csv").is_file()
     ids = {r["submission"]: r["student"] for r in _rows(out, "students.csv") if r["student"]}
-    assert len(ids) == 15 and len(set(ids.values())) == 15
+    assert len(ids) == 17 and len(set(ids.values())) == 17
+    top_files = [p.name for p in out.iterdir() if not p.is_dir()]
+    assert {"gradebook.csv", "students.csv"} <= set(top_files)
+    assert all(_reserved(name) for name in top_files), top_files     # no id can ever take one
+    assert ids["leaderboard.html"].startswith("leaderboard.html-")
     assert ids["José García"] == "José_García" and ids["Zoë"] == "Zoë" and ids["Zoé"] == "Zoé"
     assert ids["ann_lee"] == "ann_lee" and ids["ann lee"].startswith("ann_lee-")
     assert ids["gradebook.csv"] != "gradebook.csv" and ids["gradebook.csv.zip"] != ids["gradebook.csv"]
@@ -86,6 +92,9 @@ def test_a_bad_submission_is_its_own_rows_naming_the_file(graded):
     rar = by_student(summary)["notes.rar"]
     assert {t["status"] for t in rar.values()} == {"missing"}
     assert "notes.rar: not a folder or a readable archive" in rar["1.1"]["message"]
+    empty = by_student(summary)["empty"]
+    assert {t["status"] for t in empty.values()} == {"missing"}
+    assert empty["1.1"]["message"] == "empty: holds no files to grade"
     fb = (out / "conflict" / "feedback.md").read_text()
     assert "Left out of your submission" in fb and "tiny.py/evil.txt" in fb and "longer than 255 bytes" in fb
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from autograder.engine.submissions import (OUTPUT_NAMES, Submission, SubmissionError, SubmissionsFolderError,
-                                           assign_ids, discover_all, stage, student_name)
+                                           _reserved, assign_ids, discover_all, stage, student_name)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name")   # hypothesis repeats members
 FOLDER, AID, FILES = "a1_tiny", "a1", ("tiny.py",)
@@ -222,3 +222,51 @@ def test_a_zip_of_the_zip_is_unpacked(tmp_path):
     staged, notes = _stage(tmp_path, z)
     assert sorted(os.listdir(staged)) == ["tiny.py"] and notes == []
     assert sorted(os.listdir(staged.parent)) == ["bob"]
+
+
+def test_no_id_can_name_an_output_file():
+    """Every file the grader writes at the top of OUT, and any name with such an extension."""
+    for name in ("gradebook.csv", "Students.CSV", "leaderboard.csv", "leaderboard.html", "report.html",
+                 "grader.log", "results.json", "feedback.md", "WARNING-NOT-SANDBOXED.txt", "gradebook.db"):
+        assert _reserved(student_name(name)), name
+        sub = Submission("", Path(name), name)
+        assign_ids([sub])
+        assert sub.student != student_name(name) and sub.student.startswith(student_name(name) + "-"), sub.student
+    assert not _reserved("ann.lee") and not _reserved("José_García")
+
+
+def test_a_folder_of_plain_files_is_no_class(tmp_path):
+    tests = tmp_path / "tests"                      # one student's tests/ folder
+    tests.mkdir()
+    for name in ("conftest.py", "test_layers.py", "test_conv.py", "test_gradcheck.py"):
+        (tests / name).write_text("x = 1\n")
+    with pytest.raises(SubmissionsFolderError, match=r"none of its 4 entries is a folder or an archive "
+                                                     r"\(conftest.py, test_conv.py, test_gradcheck.py ...\)"):
+        discover_all(tests, FOLDER, AID, FILES)
+    (tests / "bob.zip").write_bytes(b"PK\x03\x04 broken")     # one archive: a class, the rest reported
+    found = discover_all(tests, FOLDER, AID, FILES)
+    assert len(found.submissions) == 5 and [s.kind for s in found.submissions].count("file") == 4
+
+
+def test_an_empty_submission_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "empty").mkdir(parents=True)
+    (subs / "only_junk" / "__MACOSX").mkdir(parents=True)
+    (subs / "only_junk" / ".DS_Store").write_bytes(b"\0")
+    _zip(subs / "locked.zip", [("tiny.py", b"x = 1\n")])
+    raw = bytearray((subs / "locked.zip").read_bytes())
+    _patch_central_directory(raw, "tiny.py", 8, 1)
+    (subs / "locked.zip").write_bytes(bytes(raw))
+    found = {s.name: s for s in discover_all(subs, FOLDER, AID, FILES).submissions}
+    for name, extra in [("empty", ""), ("only_junk", ""), ("locked.zip", " (left out: tiny.py: encrypted")]:
+        with pytest.raises(SubmissionError) as e:
+            stage(found[name], tmp_path / "st" / found[name].student)
+        assert str(e.value).startswith(f"{name}: holds no files to grade{extra}"), str(e.value)
+
+
+def test_a_task_file_in_the_wrong_place_is_pointed_out(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    z = _zip(subs / "eve.zip", [("my work/tiny.py", b"x = 1\n"), ("notes.txt", b"hi")])
+    staged, notes = _stage(tmp_path, z)
+    assert notes == ["tiny.py: not where the graders look (the released folder's layout); found at my work/tiny.py"]
