@@ -22,6 +22,13 @@ if ! command -v bwrap >/dev/null 2>&1; then
     echo "setup: WARNING: bubblewrap (bwrap) not found; install it (apt-get install bubblewrap) so grading is sandboxed"
   fi
 fi
+# `make report`'s test renders the page in headless Chromium; install it where we may.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing chromium (headless check of the HTML report)"
+  apt-get install -y -q chromium >/dev/null 2>&1 || \
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+    echo "setup: WARNING: could not install chromium; the report's browser test will be skipped"
+fi
 # by the venv's real path: a course baked with a linked .venv must not point the shared
 # kernel at its own (later deleted) folder
 venv="$(cd .venv && pwd -P)"

@@ -50,9 +50,10 @@ def run_job(job: Job) -> dict:
     nb_tasks = set(job.notebooks.tasks) if job.notebooks is not None else set()
     out = io.StringIO()
     code = "not run (notebook tasks only)"
+    timer = _Timer()
     if len(nb_tasks) < len(job.tasks):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = int(pytest.main(pytest_args(job), plugins=[session]))
+            code = int(pytest.main(pytest_args(job), plugins=[session, timer]))
     results = {t.id: scoring.score_task(t, list(session.records.values()), session.outputs(t.id))
                for t in job.tasks if t.id not in nb_tasks}
     log = [f"pytest exit code {code}", *session.collect_errors, internal_log(session.records),
@@ -66,7 +67,27 @@ def run_job(job: Job) -> dict:
     session.sandbox.close()
     return {"tasks": [results[t.id].to_dict() for t in job.tasks],
             "log": "\n".join(s for s in log if s), "files": files, "sandbox_cpu_s": session.sandbox.cpu_s,
+            "task_seconds": timer.per_task(session.records),
             "leaderboard": getattr(session, "leaderboard", {})}   # leaderboard.record (capstone)
+
+
+class _Timer:
+    """Seconds each test took here (setup, call, teardown), summed per task: the term
+    report's runtime per task. Measured in this trusted process, never by student code."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + float(report.duration)
+
+    def per_task(self, records) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for nodeid, s in self.seconds.items():
+            task = getattr(records.get(nodeid), "task", None)
+            if task is not None:
+                out[task] = out.get(task, 0.0) + s
+        return out
 
 
 def _refused(job: Job) -> str | None:
