@@ -8,6 +8,10 @@ an archive, corrupt, too large) raises SubmissionError, which becomes the studen
 """
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
 import re
 import shutil
@@ -23,6 +27,7 @@ JUNK = {".DS_Store", "Thumbs.db", "desktop.ini", "Icon\r", ".localized"}
 MAX_FILE = 64 << 20
 MAX_TOTAL = 512 << 20
 MAX_FILES = 5000
+MAX_UNPACKED = MAX_TOTAL + (64 << 20)   # a tar's decompressed bytes: data, headers and padding
 MAX_MEMBERS = 20000          # directory entries included: bounds the work on a hostile archive
 MAX_DEPTH = 32
 MAX_NAME_BYTES = 255
@@ -225,14 +230,51 @@ def _zip_refusal(m: zipfile.ZipInfo) -> str | None:
     return None
 
 
+class _Bounded(io.RawIOBase):
+    """The decompressed bytes of an archive, at most `limit` of them. A compressed tar is read
+    through (skipped members included), so without a bound a few kilobytes of bzip2 could
+    keep this process decompressing gigabytes of zeros for minutes."""
+
+    def __init__(self, raw, limit: int, label: str):
+        self.raw, self.limit, self.label, self.count = raw, limit, label, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self.raw.readinto(buf)
+        self.count += n or 0
+        if self.count > self.limit:
+            raise SubmissionError(f"{self.label}: more than {self.limit >> 20} MB unpacked")
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _decompressed(src: Path):
+    """The tar stream inside `src` (plain, gzip, bzip2 or xz, told by its first bytes)."""
+    with open(src, "rb") as f:
+        magic = f.read(6)
+    for sig, opener in ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open)):
+        if magic.startswith(sig):
+            return opener(src, "rb")
+    return open(src, "rb")
+
+
 def extract_tar(src: Path, st: Stager) -> None:
-    """.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz: read as a stream, member by member."""
+    """.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz: read as a stream, member by member, with at most
+    MAX_UNPACKED decompressed bytes read in all."""
     try:
-        tf = tarfile.open(src, "r:*")
+        stream = _Bounded(_decompressed(src), MAX_UNPACKED, st.label)
+        tf = tarfile.open(fileobj=stream, mode="r|")
+    except SubmissionError:
+        raise
     except Exception as e:  # noqa: BLE001
         raise SubmissionError(f"{st.label}: not a readable tar archive ({_why(e)})") from None
     n = 0
-    with tf:
+    with stream, tf:
         try:
             for m in tf:
                 n += 1

@@ -261,7 +261,8 @@ def misplaced(dest: Path, expected: tuple[str, ...], limit: int = 5) -> list[str
     for rel in expected:
         if len(notes) >= limit or (dest / rel).exists():
             continue
-        found = sorted(p for p in dest.rglob(Path(rel).name) if p.is_file())
+        found = sorted(p for p in dest.rglob(Path(rel).name)
+                       if p.is_file() and p.relative_to(dest).as_posix().endswith("/" + rel))
         if found:
             notes.append(f"{rel}: not where the graders look (the released folder's layout); found at "
                          f"{found[0].relative_to(dest).as_posix()}")

@@ -2,6 +2,7 @@
 every entry becomes a student with a distinct, stable id, or an error naming the file."""
 import io
 import os
+import re
 import stat
 import tarfile
 import unicodedata
@@ -270,3 +271,30 @@ def test_a_task_file_in_the_wrong_place_is_pointed_out(tmp_path):
     z = _zip(subs / "eve.zip", [("my work/tiny.py", b"x = 1\n"), ("notes.txt", b"hi")])
     staged, notes = _stage(tmp_path, z)
     assert notes == ["tiny.py: not where the graders look (the released folder's layout); found at my work/tiny.py"]
+    sub = Submission("bob", tmp_path / "bob", "bob", expected=("ckpt/a/info.json", "ckpt/b/info.json"))
+    for rel in ("ckpt/a/info.json", "x/ckpt/b/w.bin", "old/info.json"):
+        (sub.source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (sub.source / rel).write_text("{}")
+    staged, notes = stage(sub, tmp_path / "st2" / "bob")     # another task's file of that name is no match
+    assert notes == []
+
+
+@pytest.mark.parametrize("suffix,codec", [(".tar.gz", "gzip"), (".tar.bz2", "bz2"), (".tar.xz", "lzma")])
+def test_a_compressed_tar_bomb_stops_at_the_unpacked_limit(tmp_path, monkeypatch, suffix, codec):
+    """A member declared 1 GB of zeros, in concatenated compressed streams a few kB long: the
+    member is too large to stage, and skipping it is bounded too (tarfile reads through it)."""
+    import importlib
+
+    from autograder.engine import staging
+
+    monkeypatch.setattr(staging, "MAX_UNPACKED", 8 << 20)
+    mod = importlib.import_module(codec)
+    head = tarfile.TarInfo("big.bin")
+    head.size = 1 << 30
+    zeros = mod.compress(b"\0" * (4 << 20))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / f"eve{suffix}").write_bytes(mod.compress(head.tobuf(format=tarfile.GNU_FORMAT)) + zeros * 8)
+    found = discover_all(subs, FOLDER, AID, FILES)
+    with pytest.raises(SubmissionError, match=rf"^eve{re.escape(suffix)}: more than 8 MB unpacked$"):
+        stage(found.submissions[0], tmp_path / "st" / "eve")
