@@ -77,7 +77,7 @@ def test_static_scan_finds_each_form_and_its_task(tmp_path):
 
 
 def test_static_scan_passes_the_reference():
-    assert _scanner().scan_submission(A3) == []
+    assert _scanner().scan_submission(A3, A3) == []   # the course's own code, unchanged
 
 
 def test_runtime_guard_blocks_every_route_and_leaves_watched_modules_alone():
@@ -154,9 +154,9 @@ def c(q):
     return eval("F.softmax(q, -1)"), builtins.exec("pass"), __import__("tor" + "ch")
 
 
-def fine(model, cfg):   # computed names on anything but torch, model.eval() and torch.compile are fine
-    model.eval()
-    return getattr(model, cfg.name, None), getattr(torch, "float32"), torch.compile
+def fine(model, cfg):   # literal names, model.eval() and torch.compile are fine (a computed name is not:
+    model.eval()          # which object it is read from cannot be known; see test_grading_a3_ban_more.py)
+    return getattr(model, "name", None), getattr(torch, "float32"), torch.compile
 '''
 
 

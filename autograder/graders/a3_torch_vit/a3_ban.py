@@ -8,10 +8,20 @@ and the task that owns the function or method it sits in (from the fences' owner
 
 Everything in the sandbox, the runtime guard in autograder/harness/a3.py included, can be
 undone by student code, so this scan is the part of the ban that holds: it also refuses
-what would hide a banned call from it, namely attributes of torch read by a computed name
-(`getattr(F, "scaled_dot_" + "product_attention")`, `vars(torch)`, `F.__dict__`,
-`torch.ops.aten.__getattr__(...)`, through any alias of torch), and dynamic code (`eval`,
-`exec`, `compile`, `__import__`, `importlib.import_module` of a computed name).
+what would hide a banned call from it. Which object a name holds cannot be known without
+running the code (`m = F` through a tuple, a parameter, an attribute, a loop...), so these
+are refused on any object, not only on torch:
+- an attribute read or written by a computed name: getattr/setattr/delattr/vars with a
+  name that is not a literal, `attrgetter`/`methodcaller` of one, `getattr` passed as a
+  value, `__dict__`, `__getattribute__`, `__getattr__`, `globals()`/`locals()`;
+- introspection that reaches other code's objects: frames (`sys._getframe`, `f_back`,
+  `tb_frame`...), `__globals__`, `__code__`, `__subclasses__`, `__self__`...; the modules
+  gc, inspect, ctypes, pickle, marshal, pydoc, pkgutil, string (Formatter.get_field),
+  unittest (mock) and the grader's own package `autograder`;
+- dynamic code (`eval`, `exec`, `compile`, `__import__`, `importlib.import_module` of a
+  computed name) and unpickling (`torch.load(weights_only=False)`, `allow_pickle=True`).
+A function or method identical to the course's own (same file, same name, same code: the
+scaffolding released whole, such as Config's checks) may use computed names.
 """
 from __future__ import annotations
 
@@ -58,22 +68,27 @@ class Finding:
         return f"{self.call} at {self.file}:{self.line}{where}"
 
 
-def scan_file(path: Path, rel: str) -> list[Finding]:
+def scan_file(path: Path, rel: str, reference: Path | None = None) -> list[Finding]:
+    """Findings in one file; `reference` is the course's own version of it (if any), whose
+    unchanged functions may read attributes by computed names."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=rel)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []      # a file that does not parse fails its tasks anyway
     spans = _spans(tree)
     docstrings = _docstrings(tree)
+    course_own = _unchanged(tree, reference)
     found = []
 
     def add(node, call):
         found.append(Finding(rel, node.lineno, call, _owner(spans, node.lineno)))
 
     aliases = _torch_aliases(tree)
+    sys_names = {"sys"} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                           for a in n.names if a.name == "sys"}
     for node in ast.walk(tree):
-        hidden = _hidden_access(node, aliases)
-        if hidden is not None:
+        hidden = _hidden_access(node, aliases) or _reflection(node, sys_names)
+        if hidden is not None and _owner(spans, node.lineno) not in course_own:
             add(node, hidden)
         if isinstance(node, ast.Attribute):
             if node.attr in BANNED_NAMES:
@@ -105,15 +120,98 @@ def scan_file(path: Path, rel: str) -> list[Finding]:
     return found
 
 
-def scan_submission(folder: str | Path) -> list[Finding]:
-    """Every finding in every .py file of the submission (tests/ and the given vitdata excluded)."""
+def scan_submission(folder: str | Path, reference_dir: str | Path | None = None) -> list[Finding]:
+    """Every finding in every .py file of the submission (tests/ and the given vitdata excluded).
+    `reference_dir`: the course's own files (solutions), whose unchanged functions are exempt
+    from the rule on computed names."""
     folder = Path(folder)
     out = []
     for path in sorted(folder.rglob("*.py")):
         rel = path.relative_to(folder)
-        if set(rel.parts[:-1]) & SKIP_DIRS or not path.is_file():
+        if set(rel.parts[:-1]) & SKIP_DIRS or not path.is_file() or path.is_symlink():
             continue
-        out.extend(scan_file(path, str(rel)))
+        ref = Path(reference_dir) / rel if reference_dir is not None else None
+        out.extend(scan_file(path, str(rel), ref if ref is not None and ref.is_file() else None))
+    return out
+
+
+# Reaching objects without naming them: refused on any object (see the module docstring).
+FRAMES = ("_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next",
+          "gi_frame", "cr_frame", "ag_frame", "__traceback__")
+INTROSPECTIVE = ("__globals__", "__code__", "__closure__", "__subclasses__", "__builtins__", "__self__",
+                 "__func__", "__wrapped__", "__dict__", "__getattribute__", "__getattr__", "__setattr__",
+                 "__delattr__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "co_consts", "co_names",
+                 "__import__")
+NAMED_BY_VALUE = ("getattr", "setattr", "delattr", "attrgetter", "methodcaller")
+REFUSED_MODULES = ("gc", "inspect", "ctypes", "_ctypes", "cffi", "pickle", "_pickle", "cloudpickle", "dill",
+                   "marshal", "copyreg", "runpy", "code", "codeop", "pydoc", "pkgutil", "string", "unittest",
+                   "autograder", "builtins")
+
+
+def _reflection(node, sys_names: set[str] = frozenset({"sys"})) -> str | None:
+    """A use of reflection that could reach library attention whatever object it is given."""
+    if isinstance(node, ast.Attribute) and node.attr in FRAMES + INTROSPECTIVE:
+        return f"{_dotted(node) or node.attr} (reflection: reads objects the scan cannot follow)"
+    if isinstance(node, ast.Name) and node.id == "__builtins__":
+        return "__builtins__ (reflection: reads objects the scan cannot follow)"
+    if isinstance(node, ast.Attribute) and node.attr == "modules" and _dotted(node.value) in sys_names \
+            or isinstance(node, ast.ImportFrom) and node.module == "sys" and any(a.name == "modules" for a in node.names):
+        return "sys.modules (reads a module by a computed name)"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("autograder"):
+        return f"{node.value[:40]!r} (names the grader's own package)"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        for name in names:
+            if any(name == m or name.startswith(m + ".") for m in REFUSED_MODULES):
+                return f"import {name} (reflection: reads objects the scan cannot follow)"
+    if isinstance(node, ast.Call):
+        fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if fn in ("globals", "locals", "vars") and isinstance(node.func, ast.Name):
+            return f"{fn}() (reads names by a computed name)"
+        if fn in NAMED_BY_VALUE:
+            names = node.args[1:2] if fn in ("getattr", "setattr", "delattr") else node.args
+            if not names or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in names):
+                return f"{fn}() of a computed name (reads an attribute the scan cannot follow)"
+        for kw in node.keywords:
+            unsafe = {"weights_only": False, "allow_pickle": True}
+            if kw.arg in unsafe and not (isinstance(kw.value, ast.Constant) and kw.value.value != unsafe[kw.arg]):
+                return f"{kw.arg}={ast.unparse(kw.value)[:40]} (unpickling runs code the scan cannot read)"
+    if isinstance(node, ast.Name) and node.id in NAMED_BY_VALUE and isinstance(node.ctx, ast.Load):
+        return None if _called(node) else f"{node.id} passed as a value (reads attributes by computed names)"
+    return None
+
+
+def _called(name: ast.Name) -> bool:
+    return getattr(name, "_vitlab_called", False)
+
+
+def _mark_calls(tree) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            node.func._vitlab_called = True
+
+
+def _unchanged(tree, reference: Path | None) -> set[str]:
+    """Qualnames of the definitions in `tree` identical to the course's own in `reference`."""
+    _mark_calls(tree)
+    if reference is None:
+        return set()
+    try:
+        ref = ast.parse(reference.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    theirs, ours = _defs(ref), _defs(tree)
+    return {q for q, dump in ours.items() if theirs.get(q) == dump}
+
+
+def _defs(tree) -> dict[str, str]:
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    out = {}
+    for node in tree.body:
+        if isinstance(node, defs):
+            out[node.name] = ast.dump(node)
+            if isinstance(node, ast.ClassDef):
+                out.update({f"{node.name}.{s.name}": ast.dump(s) for s in node.body if isinstance(s, defs)})
     return out
 
 

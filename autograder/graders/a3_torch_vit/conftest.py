@@ -44,7 +44,7 @@ def no_library_attention(request):
     key = (job.submission, task)
     if key not in _CACHE:
         if job.submission not in _CACHE:
-            _CACHE[job.submission] = a3_ban.scan_submission(job.submission)
+            _CACHE[job.submission] = a3_ban.scan_submission(job.submission, job.solutions_dir)
         _CACHE[key] = a3_ban.findings_for_task(_CACHE[job.submission], task, job.owners,
                                                _task_files(job.solutions_dir))
     found = _CACHE[key]
