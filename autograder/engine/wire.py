@@ -154,7 +154,15 @@ def _npy_load(b: bytes) -> np.ndarray:
         raise ProtocolError(f"bad .npy payload: {e}") from None
     if type(a) is not np.ndarray:
         raise ProtocolError("a .npy payload did not decode to an ndarray")
+    if not _plain(a.dtype):   # an honest worker sends these as handles (Encoder.encode)
+        raise ProtocolError(f"a .npy payload of dtype kind {a.dtype.kind!r} (itemsize {a.dtype.itemsize})")
     return a
+
+
+def _plain(dtype: np.dtype) -> bool:
+    """Numbers, bools and non-empty strings: what crosses the wire as .npy. Structured, void,
+    datetime and zero-width dtypes do not (a zero-width array can claim 10**15 items)."""
+    return dtype.kind in "biufcUS" and dtype.itemsize > 0 and dtype.fields is None
 
 
 def _torch_or_none():
@@ -211,9 +219,9 @@ class Encoder:
             keys = list(v)
             return {"t": "dict", "k": [self.encode(k) for k in keys],
                     "v": [self.encode(v[k], depth + 1) for k in keys]}
-        if t is np.ndarray and v.dtype != object and not v.dtype.hasobject:
+        if t is np.ndarray and _plain(v.dtype):
             return {"t": "ndarray", "b": self.blob(_npy_bytes(v))}
-        if t in _numpy_scalar_types() and t is not np.object_:
+        if t in _numpy_scalar_types() and _plain(np.asarray(v).dtype):
             return {"t": "npscalar", "b": self.blob(_npy_bytes(np.asarray(v)))}
         torch = _torch_or_none()
         if torch is not None and t in (torch.Tensor, torch.nn.Parameter) and v.layout == torch.strided:

@@ -138,3 +138,18 @@ def test_deep_headers_and_odd_type_names_are_protocol_data():
     h = wire.decode({"t": "handle", "id": 1, "type": "```\n<script>" + "x" * 500, "sub": None}, [],
                     make_handle=lambda i, t, s: t)
     assert len(h) <= 80 and "\n" not in h and "`" not in h
+
+
+def test_a_zero_width_or_structured_array_is_protocol_data_and_never_allocated():
+    """A forged .npy of a zero-width dtype claims 10**15 items in no bytes; structured, void and
+    datetime arrays are no numbers either. Honest workers send such values as handles."""
+    from numpy.lib import format as npformat
+    for descr, shape, data in (("<U0", (10 ** 15,), b""), ("|V0", (10 ** 15,), b""),
+                               ([("a", "<f8")], (2,), bytes(16)), ("<M8[s]", (2,), bytes(16))):
+        buf = io.BytesIO()
+        npformat.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+        with pytest.raises(wire.ProtocolError):
+            wire.decode({"t": "ndarray", "b": 0}, [buf.getvalue() + data])
+    out = _roundtrip([np.zeros(2, dtype=[("a", "<f8")]), np.zeros(2, "datetime64[s]"), np.str_("ab"),
+                      np.array(["ab", "c"])])
+    assert [type(v) for v in out] == [Handle, Handle, np.str_, np.ndarray]
