@@ -26,7 +26,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from autograder.engine.gradescope_scripts import run_autograder, setup_sh
+from autograder.engine.gradescope_scripts import BASE_IMAGE, run_autograder, setup_sh
 from vitlab.course import load_course
 from vitlab.io import atomic_path, atomic_write_json
 
@@ -88,10 +88,33 @@ def build(assignment: str, out: Path | None = None) -> Path:
     return out
 
 
+def settings(course, a) -> dict:
+    """What to pick on Gradescope's Configure Autograder page for assignment `a`.
+
+    timeout: the engine's own bound for one submission (every task's timeout_s, plus 120 s for
+    pytest) and a minute to start. memory: the address-space limit each task's code may use
+    (4 GiB, or assignment.toml memory_limit_gb) plus the grading process beside it (1 GB, 2 GB
+    with torch): with less, code that allocates up to its limit gets the container killed
+    instead of the `memory` status. cpus: the capstone's eval_threads (its evaluation budget
+    assumes them; Gradescope has no GPU), else one."""
+    from autograder.engine.grade import GRACE_S
+    from autograder.engine.leaderboard import checkpoints
+
+    bound = sum(t.timeout_s for t in a.tasks) + GRACE_S + 60
+    torch = bool(a.extra.get("gpu")) or any("import torch" in p.read_text(encoding="utf-8", errors="replace")
+                                            for p in a.source_dir.glob("*.py"))
+    memory = float(a.extra.get("memory_limit_gb", 4)) + (2 if torch else 1)
+    return {"image": BASE_IMAGE, "timeout_min": -(-int(bound) // 60), "memory_gb": int(-(-memory // 1)),
+            "cpus": int(course.settings["capstone"].get("eval_threads", 2)) if checkpoints(course, a) else 1}
+
+
 def build_command(args) -> int:
     path = build(args.assignment, args.out)
-    print(f"gradescope: wrote {path} ({path.stat().st_size >> 10} KiB): upload it as the autograder "
-          "(README, Gradescope: base image, memory and timeout)")
+    course = load_course()
+    s = settings(course, course.assignment(args.assignment))
+    print(f"gradescope: wrote {path} ({path.stat().st_size >> 10} KiB): upload it as the autograder with "
+          f"base image {s['image']}, timeout {s['timeout_min']} min, at least {s['memory_gb']} GB of memory "
+          f"and {s['cpus']} CPU(s) (README, Gradescope)")
     return 0
 
 
@@ -149,13 +172,15 @@ def run_command(args) -> int:
     failure, a zero with a message, and the traceback for staff on stdout)."""
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:   # without a sandbox student code runs as nobody: it must not write here
+        os.chmod(results.parent, results.parent.stat().st_mode & ~0o022)
     t0 = time.monotonic()
     try:
         res, staff = _grade(args)
     except Exception:  # noqa: BLE001 - the student gets a clear result, staff the traceback
         print(f"gradescope-run: grading failed:\n{traceback.format_exc()[-STAFF_LOG_CHARS:]}")
         atomic_write_json(results, failure_view(args.assignment))
-        return 1
+        return 0   # results.json says what happened; a failed script would show students nothing
     atomic_write_json(results, student_view(res))
     print(staff)
     print(f"gradescope-run: {res['score']:g} points; results in {results} ({time.monotonic() - t0:.1f} s)")

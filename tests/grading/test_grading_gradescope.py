@@ -5,7 +5,6 @@ unpacked the way Gradescope does (the zip into /autograder/source, run_autograde
 full marks and the untouched release zero; the capstone's tiny trained checkpoints get the
 statuses `make grade` gives them. Data is where setup.sh puts it (source/datasets/data),
 here small vitdata caches of easy "motif" images (tests/a4/a4_build.py)."""
-import importlib.util
 import json
 import os
 import shutil
@@ -13,77 +12,21 @@ import stat
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from autograder.engine import examples, gradescope
 from autograder.engine.gradescope_data import grading_datasets
 from autograder.engine.leaderboard import checkpoints
+from gradescope_helpers import A4_BUILD, ROOT, submit, tiny_data, unpack
 from vitlab.course import load_course
 
-ROOT = Path(__file__).resolve().parents[2]
 COURSE = load_course()
 IDS = [a.id for a in COURSE.assignments]
-A4_BUILD = ROOT / "tests" / "a4" / "a4_build.py"
-
-
-def a4_build():
-    spec = importlib.util.spec_from_file_location("a4_build_for_gradescope", A4_BUILD)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def is_capstone(a) -> bool:
     return bool(checkpoints(COURSE, a))
-
-
-def unpack(zip_path: Path, root: Path) -> Path:
-    """Gradescope's image build: the zip's contents in root/source, run_autograder copied up."""
-    with zipfile.ZipFile(zip_path) as z:
-        z.extractall(root / "source")
-        for info in z.infolist():   # extractall drops modes; Gradescope keeps the executable bits
-            mode = info.external_attr >> 16
-            if mode & 0o111:
-                os.chmod(root / "source" / info.filename, mode & 0o777)
-    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
-    (root / "results").mkdir()
-    return root
-
-
-def tiny_data(data_dir: Path, names: list[str]) -> None:
-    """What setup.sh fetches, as small caches: MNIST-shaped 2,400 train / 1,000 test (a2's
-    training test draws 2,000 / 1,000), CIFAR-10-shaped 1,200 / 400 with 5 % labels flipped."""
-    from vitdata import cache
-
-    b = a4_build()
-    sizes = {"mnist": (2400, 1000), "cifar10": (1200, 400)}
-    for name in names:
-        n_train, n_test = sizes[name]
-        arrays = {"train": b.motif(name, n_train, seed=0), "test": b.motif(name, n_test, seed=1, flip=b.FLIPPED[name])}
-        meta = {"name": name, "display_name": f"{name} (test motif arrays)", "source": "tests", "origin": "tests",
-                "source_kind": "test-arrays", "official": False, "checksums": {},
-                "counts": {s: len(arrays[s][1]) for s in arrays}, "shapes": {s: list(arrays[s][0].shape) for s in arrays}}
-        cache.write(name, arrays, meta, data_dir)
-
-
-def run_autograder(root: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("VITLAB_MIRROR", "VITLAB_DATA", "PYTHONPATH")}
-    env.update(AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
-    r = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
-                       timeout=1800, cwd=root)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    (root / "results" / "stdout").write_text(r.stdout)   # what Gradescope keeps for staff
-    return json.loads((root / "results" / "results.json").read_text())
-
-
-def submit(root: Path, make) -> dict:
-    if (root / "submission").exists():
-        shutil.rmtree(root / "submission")
-    make(root / "submission")
-    (root / "results" / "results.json").unlink(missing_ok=True)
-    return run_autograder(root)
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +123,13 @@ def test_capstone_statuses_match_make_grade(built, aid, tmp_path):
     assert (tmp_path / "out" / "leaderboard.html").read_text().startswith("<!DOCTYPE html>")
     staff = (root / "results" / "stdout").read_text()
     assert "FLAG" not in json.dumps(gs["trained"]) and "---- grader.log ----" in staff
+
+
+def test_readme_names_each_assignments_settings():
+    """README "### Gradescope" lists what `make gradescope` prints: image, timeout, memory, CPUs."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8").split("### Gradescope", 1)[1].split("\n## ", 1)[0]
+    for a in COURSE.assignments:
+        s = gradescope.settings(COURSE, a)
+        row = f"| {a.id} | Ubuntu 22.04, Base | {s['timeout_min']} min | {s['memory_gb']} GB | {s['cpus']} |"
+        assert row in text, row
+    assert "Ubuntu 22.04" in gradescope.settings(COURSE, COURSE.assignments[0])["image"]
