@@ -77,6 +77,10 @@ def cmd_similarity(args) -> int:
     d = similarity.write(out, a, pairs, skipped, n, thr)
     flagged = [p for p in pairs if p.flagged]
     print(f"similarity: {n} submissions, {len(pairs)} pairs with overlap, {len(flagged)} flagged; {d / 'report.html'}")
+    for why in skipped[:5]:
+        print(f"similarity: left out {why}", file=sys.stderr)
+    if len(skipped) > 5:
+        print(f"similarity: ... and {len(skipped) - 5} more left out (listed in the report)", file=sys.stderr)
     for p in flagged[:20]:
         print(f"  {p.score:.0%}  {p.a} <-> {p.b}  ({p.tokens} matching tokens)")
     return 0

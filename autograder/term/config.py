@@ -90,6 +90,7 @@ def load(course) -> TermConfig:
     bad = sorted(set(late) - set(POLICY_KEYS))
     if bad:
         raise TermError(f"{where}.late: unknown key {bad[0]!r} (known: {', '.join(POLICY_KEYS)})")
+    _policy(late, f"{where}.late")   # validate now, even before any deadline uses it
     known = {a.folder for a in course.assignments} | {a.id for a in course.assignments}
     for name, table in deadlines.items():
         if name not in known:
@@ -126,6 +127,8 @@ def _policy(raw: dict, where: str) -> Policy:
         nums[key] = float(value)
     due = _time(raw.get("due"), f"{where}: due")
     last = _time(raw.get("no_credit_after"), f"{where}: no_credit_after")
+    if due is None and last is not None:
+        raise TermError(f"{where}: no_credit_after is set but no due time; set due too")
     if due is not None and last is not None and last < due:
         raise TermError(f"{where}: no_credit_after {last.isoformat()} is before the due time {due.isoformat()}")
     cols = {k: raw.get(k, "") for k in ("canvas_column", "moodle_column")}

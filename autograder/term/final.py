@@ -109,8 +109,12 @@ def compute(course, assignment, out_dir: Path) -> Term:
 
 def _entry(a, out_dir: Path, student: str, sid: str, who: roster.Student, status: str) -> Entry:
     res = report.read_results(out_dir, sid) if sid else None
-    if sid and (res is None or res.get("extra_data", {}).get("assignment") != a.folder):
-        status, res = "not graded", None
+    other = (res or {}).get("extra_data", {}).get("assignment", a.folder)
+    if other != a.folder:
+        raise TermError(f"{Path(out_dir) / sid / 'results.json'}: results of {other!r}, not {a.folder!r}; "
+                        "is OUT the right folder for ASSIGNMENT?")
+    if sid and res is None:
+        status = "not graded"
     by = {t["task"]: t for t in (res or {}).get("extra_data", {}).get("tasks", [])}
     lines = []
     for t in a.tasks:
@@ -139,6 +143,9 @@ def _late(e: Entry, policy, ext: dict, lms_times: dict, out_dir: Path, folder: s
     e.submitted_at, e.time_source = times.iso(t), source
     x = ext.get((e.student, folder)) or ext.get((e.submission, folder))
     e.late = deadlines.lateness(policy, x, t, source)
+    problem = None if t is not None else times.recorded(out_dir, e.submission).get("problem")
+    if problem:   # a time file that could not be read: say which, so the instructor can look
+        e.late = deadlines.Late(e.late.percent, f"{e.late.reason} ({one_line(str(problem), limit=160)})", e.late.days)
     for line in e.lines:
         line.late = line.raw * e.late.percent / 100.0
         line.final = line.raw - line.late

@@ -56,7 +56,7 @@ def regrade(course, assignment, subs: Path, out_dir: Path, student: str, who: st
     from autograder.engine.grade import grade_all
 
     if not who or not reason:
-        raise TermError("regrade: say who asks (WHO=...) and why (REASON=...); both go into the history")
+        raise TermError("say who asks (WHO=...) and why (REASON=...); both go into the history")
     task_files = tuple(sorted({f for t in assignment.tasks for f in t.files}))
     ids = [s.student for s in discover_all(Path(subs), assignment.folder, assignment.id, task_files).submissions]
     term0 = final.compute(course, assignment, out_dir)          # validates the term's files first

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from autograder.engine.safe_text import one_line
 from autograder.term import final, plots, record
+from autograder.term.times import iso
 from vitlab.io import atomic_write
 
 TOP_CHECKS = 15
@@ -144,7 +145,7 @@ def page(term: final.Term, settings: dict) -> str:
     head = (f"<!doctype html><html><head><meta charset='utf-8'><title>Report: {html.escape(a.folder)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{html.escape(a.folder)}: {html.escape(a.title)}</h1>"
             f"<p>{len(term.entries)} students, {len(graded)} graded. Due: "
-            f"{html.escape(term.policy.due.isoformat() if term.policy.due else 'no deadline set')}.</p>")
+            f"{html.escape(iso(term.policy.due) if term.policy.due else 'no deadline set')}.</p>")
     parts = [scores(term), statuses(term), failing_checks(term), runtime(term), late_missing(term),
              capstone(term, settings)]
     return head + "\n".join(parts) + "\n</body></html>\n"
