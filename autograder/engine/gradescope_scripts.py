@@ -50,7 +50,7 @@ if ! command -v bwrap >/dev/null 2>&1; then
     "will run as the user nobody with resource limits only, and the results will say so"
 fi
 
-"$PY" -m venv "$ROOT/venv"
+"$PY" -m venv "$ROOT/venv" || {{ apt-get install -y -q "python$WANT-venv" >/dev/null && "$PY" -m venv "$ROOT/venv"; }}
 "$ROOT/venv/bin/python" -m pip install -q --upgrade pip
 "$ROOT/venv/bin/python" -m pip install -q -r "$SRC/requirements.lock"
 
@@ -76,8 +76,10 @@ cd "$AUTOGRADER_ROOT/source" || exit 1
 mkdir -p "$AUTOGRADER_ROOT/results"
 # --unsafe-no-sandbox takes effect only where bubblewrap cannot run (some containers allow no
 # user namespaces): then student code runs as the user nobody, which setup.sh made unable to
-# read this folder, and the results say it ran unsandboxed.
-env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS VITLAB_DATA="$AUTOGRADER_ROOT/source/datasets/data" \
+# read this folder, and the staff output says it ran unsandboxed.
+# The data is what setup.sh fetched and verified, never imported now (VITLAB_MIRROR unset).
+env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS -u VITLAB_MIRROR \
+  VITLAB_DATA="$AUTOGRADER_ROOT/source/datasets/data" \
   "$PYTHON" -m autograder gradescope-run -a {assignment} --submission "$AUTOGRADER_ROOT/submission" \
   --results "$AUTOGRADER_ROOT/results/results.json" --unsafe-no-sandbox
 """
