@@ -99,6 +99,13 @@ def grade_command(args) -> int:
     return 0
 
 
+def _produced_tasks(a) -> dict[str, list[str]]:
+    """Tasks graded on files the reference folder does not hold (the capstone's trained
+    checkpoints): task id -> those files."""
+    return {t.id: list(t.files) for t in a.tasks
+            if t.files and not any((a.source_dir / f).exists() for f in t.files)}
+
+
 @usage_errors
 def check_command(args) -> int:
     """Reference must get full marks and the release zero, cleanly (not_implemented)."""
@@ -113,13 +120,21 @@ def check_command(args) -> int:
         Console(width=max(Console().width, 24 + 12 * len(a.tasks))).print(
             report.summary_table(summary.results, f"check {a.folder}"))
         by = {r["extra_data"]["student"]: r for r in summary.results}
+        produced = _produced_tasks(a)
         problems = []
         for t in by["reference"]["extra_data"]["tasks"]:
-            if t["status"] != "passed":
+            if t["task"] in produced:     # a trained checkpoint: the reference has none to give
+                if t["score"] != 0 or t["status"] != "missing":
+                    problems.append(f"reference: task {t['task']} is {t['status']} without its files")
+            elif t["status"] != "passed":
                 problems.append(f"reference: task {t['task']} is {t['status']}: {one_line(t['message'])}")
         for t in by["release"]["extra_data"]["tasks"]:
-            if t["score"] != 0 or t["status"] != "not_implemented":
+            want = "missing" if t["task"] in produced else "not_implemented"
+            if t["score"] != 0 or t["status"] != want:
                 problems.append(f"release: task {t['task']} is {t['status']} with {report.score_text(t['score'])} points")
+        for tid in sorted(produced):
+            print(f"check: task {tid} is graded on files a student produces ({produced[tid][0]} ...): "
+                  "neither the reference nor the release has them, so both must score 0 (missing)")
         for p in problems:
             print("check:", p, file=sys.stderr)
         if problems:
