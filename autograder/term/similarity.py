@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -159,7 +160,11 @@ def compare(assignment, subs: Path, released: Path | None, threshold: float) -> 
                            boilerplate_dirs=[str(_boilerplate(released, files, work))], extensions=["py"],
                            noise_t=NOISE_T, guarantee_t=GUARANTEE_T, display_t=0.0, autoopen=False,
                            silent=True, out_file=str(work / "unused.html"))
-        det.run()
+        logging.disable(logging.WARNING)   # copydetect logs "no files found" for an empty boilerplate
+        try:
+            det.run()
+        finally:
+            logging.disable(logging.NOTSET)
         names = {str(p): s for s, p in docs.items()}
         pairs, seen = [], set()
         for sim_a, sim_b, fa, fb, code_a, code_b, tokens in det.get_copied_code_list():
@@ -200,7 +205,9 @@ def _html(assignment, pairs: list[Pair], skipped: list[str], n_docs: int, thresh
            f"<style>{_CSS}</style></head><body><h1>Similarity: {e(assignment.folder)}</h1>",
            f"<p>{n_docs} submissions, {len(pairs)} pairs with any overlap, {len(flagged)} flagged "
            f"(score &ge; {threshold:g} and at least {MIN_TOKENS} matching tokens). Released stubs and given code "
-           "are boilerplate and never count. A flag is a reason to look, not a finding.</p>"]
+           "are boilerplate and never count, and so are passages found in more than {COMMON:.0%} of the submissions. "
+           "Code is shown as Python's parser reads it (comments and formatting dropped). "
+           "A flag is a reason to look, not a finding.</p>"]
     if skipped:
         out.append("<p>Left out: " + "; ".join(e(s) for s in skipped) + "</p>")
     out.append("<table><tr><th>rank</th><th>student A</th><th>student B</th><th>score</th><th>A's share</th>"

@@ -74,3 +74,17 @@ def test_stubs_alone_are_never_flagged(tmp_path):
     a = Assignment("a9_layers", "a9", "Layers", (Task("9.1", "layers", 10.0, ("layers.py",)),), released)
     pairs, _, n = similarity.compare(a, subs, released, THRESHOLD)
     assert n == 3 and not any(p.flagged for p in pairs)
+
+
+def test_report_escapes_student_code(tmp_path):
+    evil = ('def f(x):\n    s = "</pre><script>alert(1)</script>"\n'
+            '    return [x * i + 3 for i in range(100) if i % 7 == 1] + [s, s, s]\n\n'
+            'def g(y):\n    return sum(v * v for v in y) / (len(y) + 1e-9) - max(y) + min(y) * 2.5\n')
+    for name in ("u1", "u2<img src=x onerror=alert(2)>"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+        (tmp_path / "subs" / name / "m.py").write_text(evil)
+    a = Assignment("a9_x", "a9", "X", (Task("9.1", "x", 1.0, ("m.py",)),), tmp_path)
+    pairs, skipped, n = similarity.compare(a, tmp_path / "subs", None, THRESHOLD)
+    page = (similarity.write(tmp_path / "out", a, pairs, skipped, n, THRESHOLD) / "report.html").read_text()
+    assert len(pairs) == 1 and pairs[0].flagged
+    assert "<script>" not in page and "&lt;/pre&gt;&lt;script&gt;" in page and "<img" not in page
