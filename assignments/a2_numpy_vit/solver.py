@@ -9,7 +9,10 @@
 
 data: {"X_train", "y_train", "X_val", "y_val"}; images (N, C, H, W) either uint8 (then
 give mean and std: every batch is augmented first, then normalised) or already float.
-Each epoch shuffles with seed (seed, epoch), so a run (and a resumed run) is repeatable.
+Each epoch shuffles with seed (seed, epoch) (`iterate_minibatches(..., seed=[seed, epoch])`)
+and augments its training batches with one rng, np.random.default_rng([seed, epoch, 1])
+(`self._prepare(Xb, rng)`), so a run (and a resumed run) is repeatable, and two runs with
+the same settings are identical step for step.
 """
 import math
 import os

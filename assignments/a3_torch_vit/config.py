@@ -35,6 +35,13 @@ ARCH_KEYS = (
 )
 
 
+# A ConViT's class token joins in front of the first self-attention block (timm's
+# local_up_to_layer); with every block GPSA there is none, and the token would never see the image.
+_CLS_AFTER_LAST_BLOCK = ("{source}: local_layers = {n} equals depth = {n} with pool = 'cls': the class token "
+                         "joins after the GPSA blocks and needs at least one self-attention block after them "
+                         "to read the image; use local_layers < depth or pool = 'mean'")
+
+
 class ConfigError(ValueError):
     """A config key, value or file is wrong; the message names which."""
 
@@ -52,7 +59,7 @@ class Config:
     num_heads: int = 4
     mlp_ratio: float = 2.0
     qkv_bias: bool = True
-    local_layers: int = 2          # GPSA layers at the start of a "convit" model
+    local_layers: int = 2          # GPSA layers at the start of a "convit" model (< depth with pool "cls")
     locality_strength: float = 1.0
     pool: str = "cls"              # "convit_hybrid" always pools by averaging
     pos_embed: str = "learned"
@@ -138,6 +145,8 @@ class Config:
             raise ConfigError(f"{source}: embed_dim = {self.embed_dim} is not divisible by num_heads = {self.num_heads}")
         if self.model == "convit" and self.local_layers > self.depth:
             raise ConfigError(f"{source}: local_layers = {self.local_layers} exceeds depth = {self.depth}")
+        if self.model == "convit" and self.pool == "cls" and self.local_layers == self.depth:
+            raise ConfigError(_CLS_AFTER_LAST_BLOCK.format(source=source, n=self.local_layers))
         return self
 
 

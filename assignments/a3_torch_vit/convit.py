@@ -6,7 +6,8 @@ feature map into tokens, ordinary attention blocks follow, then global average p
 `ConViT` (d'Ascoli et al., 2021): the first `local_layers` blocks use GPSA, whose heads mix
 content attention with a learned positional attention that starts out local (like a conv
 kernel); a gate per head decides how much of each to use. The class token joins after the
-last GPSA block. Names follow timm's `models/convit.py`.
+last GPSA block, before the first self-attention block (timm's `local_up_to_layer`), so at
+least one self-attention block must follow when pool="cls". Names follow timm's `models/convit.py`.
 
 Shapes: B batch, N patch tokens on a G x G grid, D embed dim, h heads, d = D / h.
 """
@@ -96,8 +97,11 @@ class ConViT(nn.Module):
     """ConViT: `local_layers` GPSA blocks on patch tokens, then the class token, then MHSA blocks.
 
     x (B, C, H, W) -> logits (B, K). Positions (learned or sincos, (1, N, D)) are added to the
-    patch tokens only. `pool="cls"` inserts the class token after the last GPSA block and
-    classifies it; `pool="mean"` uses no class token and averages the tokens.
+    patch tokens only. `pool="cls"` inserts the class token after the last GPSA block, in front
+    of block `local_layers` (the first self-attention block), and classifies it; it needs
+    local_layers < depth, since GPSA attends over patch tokens only and the class token can
+    only read the image through self-attention. `pool="mean"` uses no class token and
+    averages the tokens (any local_layers, including depth).
     """
 
     def __init__(self, img_size: int = 28, patch_size: int = 7, in_chans: int = 1, num_classes: int = 10,
@@ -110,6 +114,10 @@ class ConViT(nn.Module):
             raise ValueError(f"ConViT: local_layers {local_layers} must be between 0 and depth {depth}")
         if pool not in ("cls", "mean"):
             raise ValueError(f"ConViT: pool must be 'cls' or 'mean', got {pool!r}")
+        if pool == "cls" and local_layers == depth:
+            # The class token would join after the last block and never see the image.
+            raise ValueError(f"ConViT: pool='cls' needs a self-attention block after the GPSA blocks, but "
+                             f"local_layers {local_layers} == depth {depth}; use local_layers < depth or pool='mean'")
         self.pool, self.num_classes, self.embed_dim = pool, num_classes, embed_dim
         self.local_layers = local_layers
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)

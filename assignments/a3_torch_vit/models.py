@@ -14,7 +14,8 @@ def build_model(cfg: Config) -> nn.Module:
     """A freshly initialised model for `cfg`, with `model.cfg = cfg` attached for checkpoints.
 
     Raises ConfigError naming the value when the shapes don't fit (e.g. a patch size that
-    does not divide the image).
+    does not divide the image), or when a "convit" with pool "cls" has no self-attention
+    block after its GPSA blocks (local_layers == depth).
     """
     if cfg.model not in MODELS:
         raise ConfigError(f"unknown model {cfg.model!r} (known: {', '.join(MODELS)})")
@@ -40,6 +41,10 @@ def build_model(cfg: Config) -> nn.Module:
         grid = cfg.img_size // cfg.patch_size
         if cfg.local_layers > cfg.depth:
             raise ConfigError(f"local_layers = {cfg.local_layers} exceeds depth = {cfg.depth}")
+        if cfg.pool == "cls" and cfg.local_layers == cfg.depth:
+            raise ConfigError(f"local_layers = {cfg.local_layers} equals depth = {cfg.depth} with pool = 'cls': "
+                              "the class token needs a self-attention block after the GPSA blocks; use "
+                              "local_layers < depth or pool = 'mean'")
         if int(cfg.num_heads ** 0.5) ** 2 != cfg.num_heads:
             # local_init places the heads on a sqrt(h) x sqrt(h) kernel; other counts leave heads unset.
             raise ConfigError(f"model 'convit' needs a square num_heads (1, 4, 9, 16, ...), got {cfg.num_heads}")

@@ -92,3 +92,24 @@ def test_time_budget_keeps_the_cosine_on_the_clock(a2):
     assert s.lr_at(s._schedule_step()) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + np.cos(np.pi * 40 / 90)))
     s.step_count, s.elapsed = 30, 100.0
     assert s.lr_at(s._schedule_step()) == pytest.approx(1e-5, rel=0.05)  # the last step of the cosine
+
+
+def test_head_loop_check_measures_work_not_calls(a2):
+    """The grader's vectorisation check (harness a2.mhsa_work) sees the same work for 2 and 16
+    heads in the reference, and more work with every head in the loop version, even when that
+    loop never calls attention_forward (an inline loop passed the old call-count check)."""
+    import attention
+    from autograder.harness import a2 as harness
+    rng = np.random.default_rng(0)
+    D = 16
+    args = (rng.standard_normal((2, 5, D)), rng.standard_normal((D, 3 * D)), rng.standard_normal(3 * D),
+            rng.standard_normal((D, D)), rng.standard_normal(D))
+    few, many = harness.mhsa_work(*args, [2, 16])
+    assert many == few
+    vectorised = attention.mhsa_forward
+    try:
+        attention.mhsa_forward = attention.mhsa_loop_forward
+        few, many = harness.mhsa_work(*args, [2, 16])
+    finally:
+        attention.mhsa_forward = vectorised
+    assert many - few > 100
