@@ -82,7 +82,9 @@ def program(pid: int | None = None) -> bytes:
     pid = os.getpid() if pid is None else pid
     arch, clone, clone3, denied, x32, col = ARCHES[machine]
     # instructions (code, k, label if true, label if false), None = fall through; or a label name
-    code: list = [(LD_W_ABS, OFF_ARCH, None, None), (JEQ_K, arch, None, "allow"),
+    # another architecture's syscalls (x86-64 code can still `int $0x80` into the i386 table,
+    # where fork is 2 and kill 37) are refused whole: the numbers below mean nothing there
+    code: list = [(LD_W_ABS, OFF_ARCH, None, None), (JEQ_K, arch, None, "deny"),
                   (LD_W_ABS, OFF_NR, None, None)]
     if x32 is not None:
         code.append((JGE_K, x32, "deny", None))
