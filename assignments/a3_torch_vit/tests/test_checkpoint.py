@@ -9,7 +9,8 @@ from config import Config
 from models import build_model
 
 pytestmark = pytest.mark.task3_9
-CFG = Config(model="convit", img_size=8, patch_size=2, embed_dim=8, depth=2, num_heads=4, num_classes=3)
+CFG = Config(model="convit", img_size=8, patch_size=2, embed_dim=8, depth=2, num_heads=4, num_classes=3,
+             local_layers=1)
 
 
 def test_round_trip(tmp_path):

@@ -39,7 +39,8 @@ def test_adamw_state_dict_round_trip():
 
 
 def test_param_groups_do_not_decay_biases_norms_positions():
-    model = build_model(Config(model="convit", img_size=8, patch_size=2, embed_dim=8, depth=2, num_heads=4))
+    model = build_model(Config(model="convit", img_size=8, patch_size=2, embed_dim=8, depth=2, num_heads=4,
+                               local_layers=1))
     decay, no_decay = param_groups(model, 0.05)
     names = {id(p): n for n, p in model.named_parameters()}
     no_decay_names = {names[id(p)] for p in no_decay["params"]}
