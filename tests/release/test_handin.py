@@ -3,6 +3,7 @@ the layout the grader accepts, and the real engine grading the zips it builds.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -65,6 +66,8 @@ def test_warnings_name_stubs_missing_checkpoints_and_oversized_files(tmp_path):
     names = zipfile.ZipFile(a1 / "submission.zip").namelist()
     assert "layers.py" in names and "assignment.toml" in names     # the folder's files at the top
     assert not any(n.startswith((".venv", "notes/big")) or "__pycache__" in n for n in names)
+    stamp = zipfile.ZipFile(a1 / "submission.zip").read("submitted_at.txt").decode()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n", stamp)
 
 
 @pytest.mark.slow
