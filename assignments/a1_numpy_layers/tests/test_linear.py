@@ -35,3 +35,14 @@ def test_linear_rejects_mismatched_shapes():
     layers.linear_forward(np.zeros((2, 4)), np.zeros((4, 3)), np.zeros(3))  # consistent shapes work
     with pytest.raises(ValueError, match="x should have shape"):
         layers.linear_forward(np.zeros((2, 5)), np.zeros((4, 3)), np.zeros(3))
+
+
+def test_linear_on_tokens_sums_over_every_leading_axis(rng):
+    x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    x0 = x.copy()
+    out, cache = layers.linear_forward(x, w, b)
+    assert out.shape == (2, 3, 5), f"out for x (N, T, D) has shape {out.shape}: apply w over the last axis only"
+    dout = np.ones_like(out)
+    dx, dw, db = layers.linear_backward(dout, cache)
+    assert np.allclose(db, np.full(5, 6.0)), "db should sum dout over every leading axis (N and T), not only axis 0"
+    assert np.array_equal(x, x0) and np.all(dout == 1), "linear changed its input in place"

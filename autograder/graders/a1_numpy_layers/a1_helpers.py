@@ -15,6 +15,8 @@ from autograder.engine.checks import GradingFailure, expect_array, expect_close
 RTOL, ATOL = 1e-6, 1e-9
 NUM_RTOL, NUM_ATOL = 1e-5, 1e-7
 F32_RTOL, F32_ATOL = 2e-4, 2e-5
+F32_HINT = ("float32 in, float32 out, gradients too: look for a float64 temporary (np.zeros(shape) or np.empty(shape) "
+            "without dtype=, a NumPy scalar such as np.sqrt(2.0) or np.float64(...), dtype=np.float64)")
 
 
 def examples(n: int):
@@ -111,10 +113,27 @@ def check_layer(student, fwd: str, bwd: str, args: tuple, expected_out, dout, ex
         close(g, e, f"{b_name} {n}", rtol=rtol, atol=atol, dtype=dtype)
 
 
+def check_inputs_unchanged(student, fwd: str, bwd: str | None, args: tuple, dout=None,
+                           kwargs: dict | None = None) -> None:
+    """The forward (and the backward on its cache) leave every input array as it was:
+    a layer's input is often another layer's cache (the module docstring says so)."""
+    got_args, got_dout = parts(student.call("harness:a1.inputs_after", fwd, bwd, dout, *args, **(kwargs or {})),
+                               2, "result")
+    got_args = parts(got_args, len(args), "inputs")
+    f_name, b_name = fwd.rsplit(".", 1)[-1], (bwd or "").rsplit(".", 1)[-1]
+    for i, (got, want) in enumerate(zip(got_args, args)):
+        if isinstance(want, np.ndarray):
+            expect_close(got, want, rtol=0, atol=0, name=f"argument {i + 1} of {f_name} after the call",
+                         hint=f"{f_name} changed its input in place (x -= ..., out=x, x[...] = ...): work on a copy")
+    if bwd is not None:
+        expect_close(got_dout, dout, rtol=0, atol=0, name=f"dout after {b_name}",
+                     hint=f"{b_name} changed dout in place (dx = dout; dx[...] = 0): start from a copy")
+
+
 def random_array(rng: np.random.Generator, shape, scale: float = 1.0, dtype=np.float64) -> np.ndarray:
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
 
 __all__ = ["examples", "GradingFailure", "expect_array", "expect_close", "RTOL", "ATOL", "NUM_RTOL", "NUM_ATOL",
-           "F32_RTOL", "F32_ATOL", "torch", "parts", "close", "close_all", "numerical_grad",
-           "numerical_grads", "torch_grads", "check_forward", "check_layer", "random_array"]
+           "F32_RTOL", "F32_ATOL", "F32_HINT", "torch", "parts", "close", "close_all", "numerical_grad",
+           "numerical_grads", "torch_grads", "check_forward", "check_layer", "check_inputs_unchanged", "random_array"]

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
-                        numerical_grads, random_array, torch, torch_grads)
+from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
+                        check_layer, examples, numerical_grads, random_array, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_2
 
@@ -19,6 +19,7 @@ def _relu_input(rng, shape, dtype=np.float64):
     return x
 
 
+@pytest.mark.hint("the gradient at x == 0 is 0: pass dout where x > 0")
 @examples(6)
 @given(shape=shapes, seed=seeds)
 def test_relu_matches_reference(student, reference, shape, seed):
@@ -30,6 +31,7 @@ def test_relu_matches_reference(student, reference, shape, seed):
                 [L.relu_backward(dout, cache)], ["dx"])
 
 
+@pytest.mark.hint("Phi(x) = (1 + erf(x / sqrt(2))) / 2, and approximate='tanh' switches to the tanh form")
 @examples(6)
 @given(shape=shapes, seed=seeds, approximate=st.sampled_from(["none", "tanh"]))
 def test_gelu_forward_matches_reference(student, reference, shape, seed, approximate):
@@ -39,6 +41,7 @@ def test_gelu_forward_matches_reference(student, reference, shape, seed, approxi
                   atol=1e-12)
 
 
+@pytest.mark.hint("d/dx [x Phi(x)] = Phi(x) + x phi(x): keep both terms, and differentiate the tanh form in tanh mode")
 @examples(6)
 @given(shape=shapes, seed=seeds, approximate=st.sampled_from(["none", "tanh"]))
 def test_gelu_matches_reference(student, reference, shape, seed, approximate):
@@ -51,6 +54,7 @@ def test_gelu_matches_reference(student, reference, shape, seed, approximate):
                 [L.gelu_backward(dout, cache)], ["dx"], kwargs={"approximate": approximate}, rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.hint("d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)")
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_matches_torch_autograd(student, rng, approximate):
     x = np.concatenate([np.linspace(-9, 9, 37), random_array(rng, 23)]).reshape(4, 15)
@@ -61,12 +65,14 @@ def test_gelu_matches_torch_autograd(student, rng, approximate):
                 kwargs={"approximate": approximate}, rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.hint("the gradient at x == 0 is 0: pass dout where x > 0")
 def test_relu_matches_torch_autograd(student, rng):
     x, dout = _relu_input(rng, (3, 4, 5)), random_array(rng, (3, 4, 5))
     out, (dx,) = torch_grads(lambda t: torch().relu(t), [x], dout)
     check_layer(student, "layers.relu_forward", "layers.relu_backward", (x,), out, dout, [dx], ["dx"])
 
 
+@pytest.mark.hint("d/dx [x Phi(x)] = Phi(x) + x phi(x); in tanh mode d/dx of sqrt(2/pi) (x + 0.044715 x^3) has a 3")
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_gradient_matches_numerical_gradient(student, reference, rng, approximate):
     x, dout = random_array(rng, (3, 7), 2.0), random_array(rng, (3, 7))
@@ -77,6 +83,7 @@ def test_gelu_gradient_matches_numerical_gradient(student, reference, rng, appro
                 kwargs={"approximate": approximate}, rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint(F32_HINT)
 @pytest.mark.parametrize("layer", ["relu", "gelu", "gelu_tanh"])
 def test_activations_keep_float32(student, reference, rng, layer):
     name, kwargs = ("gelu", {"approximate": "tanh"}) if layer == "gelu_tanh" else (layer, {})
@@ -88,3 +95,12 @@ def test_activations_keep_float32(student, reference, rng, layer):
     check_layer(student, f"layers.{name}_forward", f"layers.{name}_backward", (x,), out, dout,
                 [bwd(dout.astype(np.float64), cache)], ["dx"], kwargs=kwargs, rtol=F32_RTOL, atol=F32_ATOL,
                 dtype=np.float32)
+
+
+@pytest.mark.weight(0.5)
+@pytest.mark.parametrize("layer", ["relu", "gelu", "gelu_tanh"])
+def test_activations_leave_inputs_unchanged(student, rng, layer):
+    """The forward never writes into x, the backward never into dout."""
+    name, kwargs = ("gelu", {"approximate": "tanh"}) if layer == "gelu_tanh" else (layer, {})
+    x, dout = _relu_input(rng, (4, 6)), random_array(rng, (4, 6))
+    check_inputs_unchanged(student, f"layers.{name}_forward", f"layers.{name}_backward", (x,), dout, kwargs)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from a1_helpers import GradingFailure, close, expect_array, parts, random_array
+from a1_helpers import F32_HINT, GradingFailure, check_inputs_unchanged, close, expect_array, parts, random_array
 
 pytestmark = pytest.mark.task1_5
 
@@ -13,6 +13,8 @@ def _forward(student, x, p, **kw):
     return parts(student.call(FWD, x, p, **kw), 2, "dropout_forward return value (out, cache)")
 
 
+@pytest.mark.hint("keep each element with probability 1 - p (one draw per element) and scale the kept ones by 1 / (1 - "
+                  "p)")
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
 def test_dropout_mask_statistics(student, p):
     """Each element is kept with probability 1 - p and scaled by 1 / (1 - p); the rest are 0."""
@@ -33,6 +35,7 @@ def test_dropout_mask_statistics(student, p):
         raise GradingFailure("out: every row keeps the same number of elements; the mask is not random per element")
 
 
+@pytest.mark.hint("the backward multiplies dout by the cached, already scaled mask")
 def test_dropout_backward_uses_the_same_mask(student, rng):
     x, dout = random_array(rng, (7, 11)), random_array(rng, (7, 11))
     p = 0.4
@@ -44,6 +47,7 @@ def test_dropout_backward_uses_the_same_mask(student, rng):
     close(student.call(BWD, dout, cache), dout * np.round(mask) / (1.0 - p), "dropout_backward dx")
 
 
+@pytest.mark.hint("train=False and p = 0 are the identity: return x itself, and cache None")
 @pytest.mark.parametrize("case", ["eval", "p=0"])
 def test_dropout_identity(student, rng, case):
     """Eval mode (any p) and p = 0 return x unchanged, and the backward returns dout."""
@@ -54,6 +58,8 @@ def test_dropout_identity(student, rng, case):
     close(student.call(BWD, dout, cache), dout, "dropout_backward dx", rtol=0, atol=0)
 
 
+@pytest.mark.hint("draw from np.random.default_rng(rng) (it keeps a Generator as it is), never from np.random.* "
+                  "functions")
 def test_dropout_seeding(student):
     """An int seed gives the same mask every time, different seeds different masks; a
     Generator advances between calls; rng=None draws fresh masks."""
@@ -76,6 +82,7 @@ def test_dropout_seeding(student):
         raise GradingFailure("out: two calls with rng=None gave the same mask; use fresh entropy")
 
 
+@pytest.mark.hint(F32_HINT)
 def test_dropout_keeps_float32(student, rng):
     x = random_array(rng, (30, 40), dtype=np.float32) + np.float32(3.0)  # no zeros in x
     dout = random_array(rng, (30, 40), dtype=np.float32)
@@ -88,3 +95,41 @@ def test_dropout_keeps_float32(student, rng):
     expect_array(dx, shape=x.shape, dtype=np.float32, name="dropout_backward dx")
     close(dx, np.where(kept, dout.astype(np.float64) / (1 - p), 0.0), "dropout_backward dx", rtol=1e-6,
           atol=1e-7, dtype=np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dropout_p_one_drops_everything(student, rng, dtype):
+    """p = 1 (the docstring's edge case): out is all zeros, and so is dx."""
+    x, dout = random_array(rng, (5, 6), dtype=dtype), random_array(rng, (5, 6), dtype=dtype)
+    out, cache = _forward(student, x, 1.0, train=True, rng=4)
+    close(out, np.zeros(x.shape), "out with p = 1", rtol=0, atol=0, dtype=dtype,
+          hint="p = 1 drops every element: handle it before dividing by 1 - p")
+    close(student.call(BWD, dout, cache), np.zeros(x.shape), "dropout_backward dx with p = 1", rtol=0, atol=0,
+          dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dropout_cache_is_the_scaled_mask(student, rng, dtype):
+    """The documented cache: the scaled keep mask (shape and dtype of x, entries 0 or
+    1/(1-p)) with out = x * mask in train mode; None for the identity."""
+    x = random_array(rng, (20, 30), dtype=dtype) + dtype(3.0)  # no zeros in x
+    p = 0.25
+    out, mask = _forward(student, x, p, train=True, rng=9)
+    expect_array(mask, shape=x.shape, dtype=dtype, name="dropout_forward cache (the mask)")
+    scaled = np.float64(dtype(1.0) / dtype(1.0 - p))
+    ok = (mask == 0) | (np.abs(mask.astype(np.float64) - scaled) <= 1e-6 * scaled)
+    if not ok.all():
+        raise GradingFailure("dropout_forward cache (the mask): entries should be 0 or 1/(1-p)",
+                             hint="cache the keep mask already scaled by 1/(1-p), as the docstring says")
+    close(out, x.astype(np.float64) * mask, "out (x * mask)", rtol=1e-6, atol=0, dtype=dtype)
+    for kw in ({"train": False}, {"train": True, "p": 0.0}):
+        _, cache = _forward(student, x, kw.pop("p", p), rng=9, **kw)
+        if cache is not None:
+            raise GradingFailure("dropout_forward cache: should be None for the identity (eval mode or p = 0)")
+
+
+@pytest.mark.weight(0.5)
+def test_dropout_leaves_inputs_unchanged(student, rng):
+    """dropout_forward never writes into x, the backward never into dout."""
+    x, dout = random_array(rng, (6, 7)), random_array(rng, (6, 7))
+    check_inputs_unchanged(student, FWD, BWD, (x, 0.5), dout, {"train": True, "rng": 3})

@@ -17,6 +17,7 @@ def _rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+@pytest.mark.hint("elementwise: max over elements of |x - y| / max(1e-8, |x| + |y|), returned as a Python float")
 @pytest.mark.parametrize("case", ["arrays", "zeros", "scalars", "tiny"])
 def test_rel_error(student, rng, case):
     if case == "arrays":
@@ -50,6 +51,7 @@ def test_numerical_gradient_is_centred_and_in_place(student, rng, shape):
     _check_restored(x_after, x)
 
 
+@pytest.mark.hint("the default step is h = 1e-5, with the centred difference (f(x + h) - f(x - h)) / (2h)")
 def test_numerical_gradient_default_step(student, rng):
     x = random_array(rng, (3, 3))
     grad, x_after = parts(student.call("harness:a1.numgrad_cubic", x), 2, "result")
@@ -57,6 +59,7 @@ def test_numerical_gradient_default_step(student, rng):
     _check_restored(x_after, x)
 
 
+@pytest.mark.hint("perturb x in place, evaluate f(x), and put the original value back")
 def test_numerical_gradient_of_function_of_its_argument(student, rng):
     x, c = random_array(rng, (4, 2)), random_array(rng, (4, 2))
     grad, x_after = parts(student.call("harness:a1.numgrad_weighted_square", x, c), 2, "result")
@@ -64,6 +67,8 @@ def test_numerical_gradient_of_function_of_its_argument(student, rng):
     _check_restored(x_after, x)
 
 
+@pytest.mark.hint("perturb x in place (f may read x through a closure) and weight by dout: sum((f(x + h) - f(x - h)) * "
+                  "dout) / (2h)")
 def test_numerical_gradient_array_through_closure(student, rng):
     x, w = random_array(rng, (3, 4)), random_array(rng, (4, 5))
     dout = random_array(rng, (3, 5))
@@ -87,3 +92,20 @@ def test_numerical_gradient_array_copies_outputs(student, rng):
     grad = student.call("harness:a1.numgrad_array_reused_buffer", x, dout)
     close(grad, 2 * dout, "eval_numerical_gradient_array(f, x, dout)", rtol=1e-6, atol=1e-8,
           hint="copy f(x + h) before evaluating f(x - h)")
+
+
+@pytest.mark.parametrize("which", ["eval_numerical_gradient", "eval_numerical_gradient_array"])
+def test_numerical_gradient_keeps_float32(student, rng, which):
+    """grad has the shape and dtype of x (the docstring): float32 x gives a float32 grad."""
+    x = random_array(rng, (3, 4), dtype=np.float32)
+    h = 1e-2
+    if which == "eval_numerical_gradient":
+        c = random_array(rng, (3, 4))
+        grad, _ = parts(student.call("harness:a1.numgrad_weighted_square", x, c, h), 2, "result")
+        expected = 2 * c * x.astype(np.float64)
+    else:
+        dout = random_array(rng, (3, 4), dtype=np.float32)
+        grad, _ = parts(student.call("harness:a1.numgrad_array_cube", x, dout, h), 2, "result")
+        expected = dout * (3 * x.astype(np.float64) ** 2 + h ** 2)
+    close(grad, expected, f"{which}(f, float32 x, h=1e-2)", rtol=1e-3, atol=1e-3, dtype=np.float32,
+          hint="grad should have x's dtype: np.zeros_like(x), not np.zeros(x.shape)")

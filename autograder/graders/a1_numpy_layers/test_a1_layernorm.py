@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
-                        numerical_grads, random_array, torch, torch_grads)
+from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
+                        check_layer, examples, numerical_grads, random_array, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_4
 
@@ -30,6 +30,8 @@ random_shapes = given(lead=st.lists(st.integers(1, 4), min_size=0, max_size=3), 
                       seed=st.integers(0, 2**32 - 1))
 
 
+@pytest.mark.hint("normalise over the last axis only, with the biased variance (divide by D) and eps inside the square "
+                  "root")
 @examples(6)
 @random_shapes
 def test_layernorm_forward_on_random_shapes(student, reference, lead, D, seed):
@@ -37,6 +39,8 @@ def test_layernorm_forward_on_random_shapes(student, reference, lead, D, seed):
     check_forward(student, FWD, (x, gamma, beta), reference("layers").layernorm_forward(x, gamma, beta)[0])
 
 
+@pytest.mark.hint("variance as the mean of squared deviations from the mean (two passes), not E[x^2] - E[x]^2; eps "
+                  "inside the square root")
 @pytest.mark.parametrize("case", ["tiny variance", "large offset"])
 def test_layernorm_forward_is_stable(student, reference, rng, case):
     """Variance far below eps; or mean 1e4 with spread 1e-2 and eps 1e-12."""
@@ -46,6 +50,7 @@ def test_layernorm_forward_is_stable(student, reference, rng, case):
     check_forward(student, FWD, (x, gamma, beta), out, kwargs={"eps": eps}, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.hint("dx has two mean terms (of dxhat and of dxhat * xhat); dgamma and dbeta sum over every leading axis")
 @examples(8)
 @random_shapes
 def test_layernorm_matches_reference(student, reference, lead, D, seed):
@@ -55,6 +60,7 @@ def test_layernorm_matches_reference(student, reference, lead, D, seed):
     check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES)
 
 
+@pytest.mark.hint("dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma")
 def test_layernorm_gradients_match_numerical_gradients(student, reference, rng):
     x, gamma, beta, dout = _case(rng, (2, 3), 5)
     L = reference("layers")
@@ -63,6 +69,7 @@ def test_layernorm_gradients_match_numerical_gradients(student, reference, rng):
     check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES, rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint("dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma")
 @pytest.mark.parametrize("eps", [1e-5, 1e-3])
 def test_layernorm_matches_torch_autograd(student, rng, eps):
     x, gamma, beta, dout = _case(rng, (3, 4), 8, scale=3.0)
@@ -71,6 +78,7 @@ def test_layernorm_matches_torch_autograd(student, rng, eps):
     check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES, kwargs={"eps": eps})
 
 
+@pytest.mark.hint("eps goes inside the square root: 1 / sqrt(var + eps)")
 def test_layernorm_tiny_variance(student, reference, rng):
     """Variance ~1e-10, far below eps: the output stays finite and exact."""
     x, gamma, beta, dout = _case(rng, (4,), 16, offset=3.0, scale=1e-5)
@@ -78,6 +86,7 @@ def test_layernorm_tiny_variance(student, reference, rng):
     check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES)
 
 
+@pytest.mark.hint("variance as the mean of squared deviations from the mean (two passes), not E[x^2] - E[x]^2")
 def test_layernorm_large_offset_small_spread(student, reference, rng):
     """Mean 1e4, spread 1e-2, eps 1e-12: E[x^2] - E[x]^2 would lose most digits here."""
     x, gamma, beta, dout = _case(rng, (3, 2), 12, offset=1e4, scale=1e-2)
@@ -86,8 +95,16 @@ def test_layernorm_large_offset_small_spread(student, reference, rng):
                 rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.hint(F32_HINT)
 def test_layernorm_keeps_float32(student, reference, rng):
     x, gamma, beta, dout = _case(rng, (5, 3), 10, dtype=np.float32)
     out, grads = _expected(reference("layers"), *(a.astype(np.float64) for a in (x, gamma, beta, dout)))
     check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES, rtol=F32_RTOL, atol=F32_ATOL,
                 dtype=np.float32)
+
+
+@pytest.mark.weight(0.5)
+def test_layernorm_leaves_inputs_unchanged(student, rng):
+    """layernorm_forward never writes into x, gamma or beta, the backward never into dout."""
+    x, gamma, beta, dout = _case(rng, (2, 3), 6, offset=2.0)
+    check_inputs_unchanged(student, FWD, BWD, (x, gamma, beta), dout)

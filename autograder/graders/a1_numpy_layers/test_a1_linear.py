@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
-                        numerical_grads, random_array, torch_grads)
+from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
+                        check_layer, examples, numerical_grads, random_array, torch_grads)
 
 pytestmark = pytest.mark.task1_1
 
@@ -24,6 +24,8 @@ random_shapes = given(lead=st.lists(st.integers(1, 4), min_size=1, max_size=3), 
                       M=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 
 
+@pytest.mark.hint("x may be (N, D), (N, T, D) or deeper: apply w over the last axis only (x.reshape(-1, D) @ w), never "
+                  "x.reshape(N, -1)")
 @examples(6)
 @random_shapes
 def test_linear_forward_on_random_shapes(student, reference, lead, D, M, seed):
@@ -31,6 +33,7 @@ def test_linear_forward_on_random_shapes(student, reference, lead, D, M, seed):
     check_forward(student, FWD, (x, w, b), reference("layers").linear_forward(x, w, b)[0])
 
 
+@pytest.mark.hint("dw and db sum over every leading axis of x (N, T, ...), not only axis 0")
 @examples(8)
 @random_shapes
 def test_linear_matches_reference_on_random_shapes(student, reference, lead, D, M, seed):
@@ -41,6 +44,7 @@ def test_linear_matches_reference_on_random_shapes(student, reference, lead, D, 
     check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)), ["dx", "dw", "db"])
 
 
+@pytest.mark.hint("dx = dout @ w.T, dw = x^T @ dout and db = the sum of dout, over every leading axis")
 def test_linear_gradients_match_numerical_gradients(student, reference, rng):
     x, w, b, dout = _case(rng, (2, 3), 4, 5)
     L = reference("layers")
@@ -49,12 +53,14 @@ def test_linear_gradients_match_numerical_gradients(student, reference, rng):
     check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, ["dx", "dw", "db"], rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint("dx = dout @ w.T, dw = x^T @ dout and db = the sum of dout, over every leading axis")
 def test_linear_matches_torch_autograd(student, rng):
     x, w, b, dout = _case(rng, (3, 5), 8, 6)
     out, grads = torch_grads(lambda x, w, b: x @ w + b, [x, w, b], dout)
     check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, ["dx", "dw", "db"])
 
 
+@pytest.mark.hint("N = D = M = 1: avoid squeeze() and shape-dependent branches")
 def test_linear_batch_of_one_single_feature(student, reference, rng):
     x, w, b, dout = _case(rng, (1,), 1, 1)
     L = reference("layers")
@@ -62,6 +68,7 @@ def test_linear_batch_of_one_single_feature(student, reference, rng):
     check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)), ["dx", "dw", "db"])
 
 
+@pytest.mark.hint(F32_HINT)
 def test_linear_keeps_float32(student, reference, rng):
     x, w, b, dout = _case(rng, (4, 3), 6, 5, dtype=np.float32)
     L = reference("layers")
@@ -69,3 +76,10 @@ def test_linear_keeps_float32(student, reference, rng):
     out, cache = L.linear_forward(x64, w64, b64)
     check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(d64, cache)), ["dx", "dw", "db"],
                 rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
+
+
+@pytest.mark.weight(0.5)
+def test_linear_leaves_inputs_unchanged(student, rng):
+    """linear_forward and linear_backward never write into x, w, b or dout."""
+    x, w, b, dout = _case(rng, (2, 3), 4, 5)
+    check_inputs_unchanged(student, FWD, BWD, (x, w, b), dout)

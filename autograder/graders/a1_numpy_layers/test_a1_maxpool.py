@@ -4,8 +4,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, examples,
-                        numerical_grads, random_array, torch, torch_grads)
+from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, GradingFailure, check_forward,
+                        check_inputs_unchanged, check_layer, close, examples, expect_array, numerical_grads, parts,
+                        random_array, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_7
 
@@ -35,6 +36,7 @@ random_shapes = given(N=st.integers(1, 3), C=st.integers(1, 3), H=st.integers(1,
                       k=st.integers(1, 3), stride=st.sampled_from([None, 1, 2, 3]), seed=st.integers(0, 2**32 - 1))
 
 
+@pytest.mark.hint("OH = (H - kernel_size) // stride + 1, windows stepped by the stride (not the kernel size)")
 @examples(8)
 @random_shapes
 def test_maxpool_forward_on_random_shapes(student, reference, N, C, H, W, k, stride, seed):
@@ -44,6 +46,7 @@ def test_maxpool_forward_on_random_shapes(student, reference, N, C, H, W, k, str
     check_forward(student, FWD, (x,), out, kwargs={"kernel_size": k, "stride": stride})
 
 
+@pytest.mark.hint("where windows overlap (stride < kernel_size) an element collects the sum: add into dx, never assign")
 @examples(10)
 @random_shapes
 def test_maxpool_matches_reference_on_random_shapes(student, reference, N, C, H, W, k, stride, seed):
@@ -55,6 +58,7 @@ def test_maxpool_matches_reference_on_random_shapes(student, reference, N, C, H,
     _check(student, reference, x, dout, k, stride)
 
 
+@pytest.mark.hint("where windows overlap (stride < kernel_size) an element collects the sum: add into dx, never assign")
 @pytest.mark.parametrize("k,stride", [(2, None), (3, 1), (3, 2), (2, 3)])
 def test_maxpool_matches_torch_autograd(student, rng, k, stride):
     x = _distinct(rng, (2, 3, 7, 8))
@@ -64,6 +68,8 @@ def test_maxpool_matches_torch_autograd(student, rng, k, stride):
     check_layer(student, FWD, BWD, (x,), out, dout, grads, ["dx"], kwargs={"kernel_size": k, "stride": stride})
 
 
+@pytest.mark.hint("on ties the first maximum in row-major order wins (np.argmax does that), and only it gets the "
+                  "gradient")
 @pytest.mark.parametrize("k,stride", [(2, None), (3, 1)])
 def test_maxpool_ties_go_to_the_first_maximum(student, reference, rng, k, stride):
     """Integer-valued inputs with many ties: the gradient goes to the first maximum of each
@@ -73,6 +79,7 @@ def test_maxpool_ties_go_to_the_first_maximum(student, reference, rng, k, stride
     _check(student, reference, x, dout, k, stride)
 
 
+@pytest.mark.hint("each window sends its dout entry to its argmax only")
 def test_maxpool_gradient_matches_numerical_gradient(student, reference, rng):
     x = _distinct(rng, (2, 2, 5, 6))
     dout = random_array(rng, (2, 2, 2, 3))
@@ -83,6 +90,7 @@ def test_maxpool_gradient_matches_numerical_gradient(student, reference, rng):
                 rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint("kernel_size=2, and stride defaults to kernel_size")
 def test_maxpool_default_arguments(student, reference, rng):
     """maxpool2d_forward(x): kernel 2, stride 2."""
     x = _distinct(rng, (1, 3, 4, 6))
@@ -92,7 +100,39 @@ def test_maxpool_default_arguments(student, reference, rng):
     check_layer(student, FWD, BWD, (x,), out, dout, [P.maxpool2d_backward(dout, cache)], ["dx"])
 
 
+@pytest.mark.hint(F32_HINT)
 def test_maxpool_keeps_float32(student, reference, rng):
     x = _distinct(rng, (3, 4, 8, 8), np.float32)
     dout = random_array(rng, (3, 4, 4, 4), dtype=np.float32)
     _check(student, reference, x, dout, 2, None, rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
+
+
+@pytest.mark.weight(0.5)
+def test_maxpool_leaves_inputs_unchanged(student, rng):
+    """maxpool2d_forward never writes into x, the backward never into dout."""
+    x = _distinct(rng, (2, 2, 6, 5))
+    check_inputs_unchanged(student, FWD, BWD, (x,), random_array(rng, (2, 2, 2, 2)), {"kernel_size": 3, "stride": 2})
+
+
+@pytest.mark.parametrize("k,stride", [(2, None), (3, 1), (3, 2)])
+def test_maxpool_argmax_cache_is_row_major(student, reference, rng, k, stride):
+    """The documented cache (x_shape, kernel_size, stride, argmax): argmax holds each
+    winner's row-major index i * kernel_size + j within its window (an integer array), and
+    the backward accepts a cache in exactly that layout."""
+    x = _distinct(rng, (2, 3, 7, 6))
+    P = reference("conv")
+    out, ref_cache = P.maxpool2d_forward(x, kernel_size=k, stride=stride)
+    hint = "argmax is the row-major index i * kernel_size + j of the winner in its window"
+    _, cache = parts(student.call(FWD, x, kernel_size=k, stride=stride), 2, "maxpool2d_forward return value")
+    cache = parts(cache, 4, "maxpool2d_forward cache (x_shape, kernel_size, stride, argmax)")
+    argmax = expect_array(cache[3], shape=out.shape, name="cache argmax", hint=hint)
+    if argmax.dtype.kind not in "iu":
+        raise GradingFailure(f"cache argmax: expected an integer array, got dtype {argmax.dtype}", hint)
+    wrong = int(np.count_nonzero(argmax.astype(np.int64) != ref_cache[3]))
+    if wrong:
+        raise GradingFailure(f"cache argmax: {wrong} of {argmax.size} window indices differ from the row-major "
+                             f"index of the first maximum", hint)
+    dout = random_array(rng, out.shape)
+    documented = (tuple(x.shape), k, k if stride is None else stride, ref_cache[3])
+    close(student.call(BWD, dout, documented), P.maxpool2d_backward(dout, ref_cache),
+          "maxpool2d_backward dx on a cache in the documented layout", hint=hint)

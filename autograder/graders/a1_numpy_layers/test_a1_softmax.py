@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from a1_helpers import (F32_ATOL, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_layer, close, examples,
-                        numerical_grad, numerical_grads, parts, random_array, torch, torch_grads)
+from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
+                        check_layer, close, examples, numerical_grad, numerical_grads, parts, random_array, torch,
+                        torch_grads)
 
 pytestmark = pytest.mark.task1_3
 
@@ -20,6 +21,7 @@ def _shape_and_axis(data):
     return shape, data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
 
 
+@pytest.mark.hint("reduce along `axis` with keepdims=True, not always along the last axis")
 @examples(6)
 @given(data=st.data(), seed=seeds)
 def test_softmax_forward_along_every_axis(student, reference, data, seed):
@@ -28,6 +30,7 @@ def test_softmax_forward_along_every_axis(student, reference, data, seed):
     check_forward(student, SM_F, (x,), reference("layers").softmax_forward(x, axis=axis)[0], kwargs={"axis": axis})
 
 
+@pytest.mark.hint("dx = out * (dout - sum(dout * out)), the sum along `axis` with keepdims=True")
 @examples(8)
 @given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data(), seed=seeds)
 def test_softmax_matches_reference_along_every_axis(student, reference, shape, data, seed):
@@ -48,6 +51,7 @@ def test_softmax_default_axis_is_last(student, reference, rng):
     check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout, cache)], ["dx"])
 
 
+@pytest.mark.hint("dx = out * (dout - sum(dout * out)), the sum along `axis` with keepdims=True")
 @pytest.mark.parametrize("axis", [1, -1])
 def test_softmax_matches_torch_and_numerical_gradient(student, reference, rng, axis):
     x, dout = random_array(rng, (3, 5, 4), 2.0), random_array(rng, (3, 5, 4))
@@ -58,6 +62,7 @@ def test_softmax_matches_torch_and_numerical_gradient(student, reference, rng, a
                 rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint("subtract the max along `axis` before exp: exp(1e4) overflows")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_softmax_huge_logits_no_overflow(student, reference, rng, dtype):
     """Logits of magnitude 1e4: exp would overflow without the max shift."""
@@ -81,6 +86,7 @@ def _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-6, atol=1e-9, dtyp
     close(got[1], dlogits, "dlogits", rtol=rtol, atol=atol, dtype=dtype)
 
 
+@pytest.mark.hint("the loss is the mean over N of (1 - e) (-log p_y) + e (mean over classes of -log p)")
 @examples(6)
 @given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
 def test_cross_entropy_loss_matches_reference(student, reference, N, C, eps, seed):
@@ -90,6 +96,7 @@ def test_cross_entropy_loss_matches_reference(student, reference, N, C, eps, see
     close(got[0], float(loss), "loss")
 
 
+@pytest.mark.hint("dlogits = (softmax(logits) - q) / N, q the smoothed target (1 - e) onehot + e / C")
 @examples(8)
 @given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
 def test_cross_entropy_matches_reference(student, reference, N, C, eps, seed):
@@ -98,6 +105,7 @@ def test_cross_entropy_matches_reference(student, reference, N, C, eps, seed):
     _check_ce(student, logits, y, eps, loss, dlogits)
 
 
+@pytest.mark.hint("dlogits = (softmax(logits) - q) / N, q the smoothed target (1 - e) onehot + e / C")
 @pytest.mark.parametrize("eps", [0.0, 0.2])
 def test_cross_entropy_matches_torch(student, rng, eps):
     logits, y = _ce_case(rng, 7, 5)
@@ -108,6 +116,7 @@ def test_cross_entropy_matches_torch(student, rng, eps):
     _check_ce(student, logits, y, eps, loss.item(), tl.grad.numpy())
 
 
+@pytest.mark.hint("dlogits = (softmax(logits) - q) / N, q the smoothed target (1 - e) onehot + e / C")
 def test_cross_entropy_gradient_matches_numerical_gradient(student, reference, rng):
     logits, y = _ce_case(rng, 4, 6)
     L = reference("layers")
@@ -116,6 +125,8 @@ def test_cross_entropy_gradient_matches_numerical_gradient(student, reference, r
     _check_ce(student, logits, y, 0.15, loss, num, rtol=NUM_RTOL, atol=NUM_ATOL)
 
 
+@pytest.mark.hint("shift by the max, then log p = z - log(sum(exp(z))): log(softmax) takes log(0) once a probability "
+                  "underflows")
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 def test_cross_entropy_huge_logits_finite(student, reference, rng, eps):
     """Logits of magnitude 1e4 (some rows with the label far below the max): finite, exact loss."""
@@ -124,7 +135,17 @@ def test_cross_entropy_huge_logits_finite(student, reference, rng, eps):
     _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.hint(F32_HINT)
 def test_cross_entropy_keeps_float32(student, reference, rng):
     logits, y = _ce_case(rng, 5, 4, dtype=np.float32)
     loss, dlogits = reference("layers").softmax_cross_entropy(logits.astype(np.float64), y, label_smoothing=0.1)
     _check_ce(student, logits, y, 0.1, loss, dlogits, rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
+
+
+@pytest.mark.weight(0.5)
+def test_softmax_and_cross_entropy_leave_inputs_unchanged(student, rng):
+    """softmax_forward/backward never write into x or dout, nor cross-entropy into logits."""
+    x, dout = random_array(rng, (3, 5), 3.0), random_array(rng, (3, 5))
+    check_inputs_unchanged(student, SM_F, SM_B, (x,), dout, {"axis": 0})
+    logits, y = _ce_case(rng, 4, 5)
+    check_inputs_unchanged(student, CE, None, (logits, y), kwargs={"label_smoothing": 0.1})

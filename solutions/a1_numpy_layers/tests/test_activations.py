@@ -47,3 +47,24 @@ def test_gelu_exact_on_a_wide_range(close):
     x = np.linspace(-8, 8, 321)
     out, _ = layers.gelu_forward(x)
     close(out, x * np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x]), "out", rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_keeps_float32_and_leaves_inputs_unchanged(rng, approximate):
+    x, dout = rng.standard_normal((2, 5)).astype(np.float32), rng.standard_normal((2, 5)).astype(np.float32)
+    x0, dout0 = x.copy(), dout.copy()
+    out, cache = layers.gelu_forward(x, approximate=approximate)
+    dx = layers.gelu_backward(dout, cache)
+    assert out.dtype == np.float32 and dx.dtype == np.float32, (
+        f"gelu ({approximate}) gave {out.dtype} and {dx.dtype} for float32: a NumPy float64 scalar such as "
+        "np.sqrt(2.0)? use math.sqrt")
+    assert np.array_equal(x, x0) and np.array_equal(dout, dout0), "gelu changed its input in place"
+
+
+def test_relu_leaves_inputs_unchanged(rng):
+    x, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x0, dout0 = x.copy(), dout.copy()
+    _, cache = layers.relu_forward(x)
+    layers.relu_backward(dout, cache)
+    assert np.array_equal(x, x0), "relu_forward changed x in place (np.maximum(x, 0, out=x)?): work on a copy"
+    assert np.array_equal(dout, dout0), "relu_backward changed dout in place (dx = dout; dx[x <= 0] = 0): copy dout"

@@ -33,3 +33,22 @@ def test_dropout_seed_is_reproducible():
 def test_dropout_keeps_float32():
     out, cache = layers.dropout_forward(np.ones((4, 4), np.float32), 0.5, rng=1)
     assert out.dtype == np.float32 and layers.dropout_backward(np.ones((4, 4), np.float32), cache).dtype == np.float32
+
+
+def test_dropout_p_one_drops_everything():
+    x = np.ones((3, 4))
+    out, cache = layers.dropout_forward(x, 1.0, train=True, rng=0)
+    assert np.array_equal(out, np.zeros_like(x)), "p = 1 should drop every element (no division by 1 - p = 0)"
+    assert np.array_equal(layers.dropout_backward(x, cache), np.zeros_like(x)), "p = 1: dx should be all zeros"
+
+
+def test_dropout_uses_the_generator_it_is_given():
+    x, g = np.ones((10, 10)), np.random.default_rng(5)
+    a, _ = layers.dropout_forward(x, 0.5, rng=g)
+    b, _ = layers.dropout_forward(x, 0.5, rng=g)
+    assert not np.array_equal(a, b), ("two calls with one Generator gave the same mask: draw from the Generator "
+                                      "(np.random.default_rng(rng) returns it as it is), do not reseed it")
+    p = 0.5
+    out, mask = layers.dropout_forward(x, p, rng=1)
+    assert isinstance(mask, np.ndarray) and np.all((mask == 0) | (mask == 1 / (1 - p))), \
+        "the cache should be the keep mask already scaled by 1 / (1 - p)"

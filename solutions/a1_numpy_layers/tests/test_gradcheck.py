@@ -31,3 +31,18 @@ def test_numerical_gradient_array(rng):
     x, w, dout = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
     grad = gradcheck.eval_numerical_gradient_array(lambda a: a @ w, x, dout)
     assert np.allclose(grad, dout @ w.T, rtol=1e-6, atol=1e-8)
+
+
+def test_rel_error_is_elementwise():
+    x, y = np.array([1000.0, 1e-3]), np.array([1000.0, 2e-3])
+    assert abs(gradcheck.rel_error(x, y) - 1 / 3) < 1e-12, (
+        "rel_error is the max over elements of |x - y| / max(1e-8, |x| + |y|); a small entry off by a factor 2 "
+        "is an error of 1/3 however large the other entries are")
+
+
+def test_numerical_gradients_keep_float32(rng):
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    grad = gradcheck.eval_numerical_gradient(lambda a: float(np.sum(a.astype(np.float64) ** 2)), x, h=1e-2)
+    assert grad.dtype == np.float32, f"eval_numerical_gradient gave {grad.dtype} for float32 x: np.zeros_like(x)"
+    grad = gradcheck.eval_numerical_gradient_array(lambda a: 2 * a, x, np.ones_like(x), h=1e-2)
+    assert grad.dtype == np.float32, f"eval_numerical_gradient_array gave {grad.dtype} for float32 x"
