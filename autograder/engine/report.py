@@ -40,9 +40,19 @@ def _status(t: dict) -> str:
     return STATUS_TEXT.get(t["status"], one_line(t["status"]))
 
 
+def _count(t: dict, hidden: str = "") -> str:
+    """ "3 of 11 hidden checks failed" (or "11 of 11 ... passed" when none did)."""
+    failed = t.get("failed", t["total"] - t["passed"])
+    if t["status"] == "passed" or not failed:
+        return f"{t['passed']} of {t['total']} {hidden}checks passed"
+    return f"{failed} of {t['total']} {hidden}checks failed"
+
+
 def task_output(t: dict) -> str:
     """Gradescope's per-test output (shown as plain text: output_format "text")."""
-    lines = [f"{_status(t)}: {t['passed']} of {t['total']} checks passed"]
+    lines = [f"{_status(t)}: {_count(t)}"]
+    if t["status"] != "passed" and t.get("check"):
+        lines.append(f"First failing check: {clean(t['check'])}")
     if t["message"]:
         lines.append(clean(t["message"]))
     if t.get("hint"):
@@ -54,7 +64,7 @@ def task_output(t: dict) -> str:
 
 def _clean_task(t: dict) -> dict:
     out = {k: v for k, v in t.items() if k != "tests"}
-    for k in ("message", "hint", "output", "title", "status"):
+    for k in ("message", "hint", "output", "title", "status", "check"):
         if isinstance(out.get(k), str):
             out[k] = clean(out[k])
     return out
@@ -82,7 +92,7 @@ def results_json(student: str, assignment: str, tasks: list[dict], meta: dict) -
         "output_format": "text",
         "test_output_format": "text",
         "tests": tests,
-        # per-test names stay in grader.log: a hidden test's name says what it checks
+        # per-test names stay in grader.log; feedback names only the first failing check
         "extra_data": dict(meta, student=student, assignment=assignment, max_score=max_score,
                            tasks=[_clean_task(t) for t in tasks]),
     }
@@ -106,10 +116,12 @@ def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: boo
                    f"| {score_text(t['score'])} / {score_text(t['max_score'])} |")
     for t in tasks:
         out += ["", f"## Task {t['task']}: {md_text(t['title'])} ({md_text(_status(t))})", ""]
-        out.append(f"{t['passed']} of {t['total']} hidden checks passed; "
-                   f"score {score_text(t['score'])} / {score_text(t['max_score'])}.")
-        if t["status"] != "passed" and t["message"]:
-            out += ["", "First failing check:", "", *md_code_block(t["message"])]
+        out.append(f"{_count(t, 'hidden ')}; score {score_text(t['score'])} / {score_text(t['max_score'])}.")
+        if t["status"] != "passed" and (t["message"] or t.get("check")):
+            first = f" {md_text(t['check'])}" if t.get("check") else ""
+            out += ["", f"First failing check:{first}"]
+            if t["message"]:
+                out += ["", *md_code_block(t["message"])]
         if t.get("hint"):
             out += ["", f"Hint: {md_code_span(t['hint'])}"]
         if t.get("output"):

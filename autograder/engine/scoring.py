@@ -27,6 +27,8 @@ class TaskResult:
     hint: str | None = None
     passed: int = 0
     total: int = 0
+    failed: int = 0                  # checks that did not pass
+    check: str = ""                  # the first failing check: "name: what it checks"
     output: str = ""                 # what the student's code printed (truncated)
     output_bytes: int = 0
     tests: list[dict] = field(default_factory=list)
@@ -47,6 +49,7 @@ def score_task(task, records: list, outputs: list[tuple[int, str]]) -> TaskResul
     total = sum(r.weight for r in recs)
     won = sum(r.weight for r in recs if r.status == "passed")
     res.passed, res.total = sum(r.status == "passed" for r in recs), len(recs)
+    res.failed = res.total - res.passed
     res.score = round(task.points * won / total, 4) if total > 0 else 0.0
     failing = [r for r in recs if r.status != "passed"]
     if not failing:
@@ -63,7 +66,28 @@ def score_task(task, records: list, outputs: list[tuple[int, str]]) -> TaskResul
     if res.status in ZERO:
         res.score = 0.0
     res.message, res.hint = first.message, first.hint
+    res.check = getattr(first, "check", "")
     return res
+
+
+CHECK_TEXT = 240  # characters of a check's description
+
+
+def check_text(name: str, func=None, params: dict | None = None) -> str:
+    """A hidden check as feedback names it: the test's name without `test_`, underscores
+    as spaces, its parameters, then the first paragraph of its docstring. Grader text,
+    never student text, and no expected value: docstrings say what is checked, not the answer."""
+    base, _, ids = name.partition("[")
+    text = base.removeprefix("test_").replace("_", " ")
+    if params:
+        text += " [" + ", ".join(f"{k}={_param(v)}" for k, v in params.items()) + "]"
+    elif ids:
+        text += f" [{ids.rstrip(']')}]"
+    doc = (getattr(func, "__doc__", None) or "").strip().split("\n\n")[0]
+    doc = " ".join(doc.split())
+    if doc:
+        text += f": {doc}"
+    return text if len(text) <= CHECK_TEXT else text[:CHECK_TEXT - 3].rstrip() + "..."
 
 
 def _shorten(text: str, total: int) -> str:
@@ -75,3 +99,8 @@ def _shorten(text: str, total: int) -> str:
 
 def total(results: list[TaskResult]) -> tuple[float, float]:
     return round(sum(r.score for r in results), 4), round(sum(r.max_score for r in results), 4)
+
+
+def _param(value) -> str:
+    text = getattr(value, "__name__", None) or str(value)   # np.float32 -> float32
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -16,6 +16,7 @@ import pytest
 
 from autograder.engine import doubles
 from autograder.engine.checks import GradingFailure
+from autograder.engine.scoring import check_text
 from autograder.engine.sandbox import Limits, Sandbox
 from autograder.engine.student import StudentError, TaskWorker
 
@@ -66,8 +67,9 @@ class TestRecord:
     outcome: str = "pending"            # passed | failed | skipped
     status: str = "passed"              # passed or one of the failure statuses
     message: str = ""                   # safe to show the student
-    hint: str | None = None
+    hint: str | None = None             # the failure's own hint, else the test's hint marker
     internal: str = ""                  # for the instructor's log only
+    check: str = ""                     # "name: docstring" of the test (trusted grader text)
 
 
 class GradingSession:
@@ -90,6 +92,7 @@ class GradingSession:
         for marker in self.job.all_markers:
             config.addinivalue_line("markers", f"{marker}: a course task")
         config.addinivalue_line("markers", "weight(w): relative weight of a test within its task")
+        config.addinivalue_line("markers", "hint(text): the common cause of this check's failure, shown with it")
         sys.path.insert(0, self.job.solutions_dir)
         _hypothesis_profile()
 
@@ -105,7 +108,7 @@ class GradingSession:
             task = self.task_of(item)
             w = item.get_closest_marker("weight")
             weight = float(w.args[0]) if w and w.args else 1.0
-            self.records[item.nodeid] = TestRecord(item.nodeid, item.name, task, weight)
+            self.records[item.nodeid] = TestRecord(item.nodeid, item.name, task, weight, **_described(item))
             if task is None:
                 self.records[item.nodeid].internal = "test has no task marker of this assignment"
             keyed.append((order.get(task, len(order)), i, item))
@@ -135,12 +138,14 @@ class GradingSession:
         if isinstance(exc, StudentError):
             rec.status = exc.kind
             rec.message = _student_message(exc)
+            if exc.kind in ("not_implemented", "timeout", "tampered", "memory"):
+                rec.hint = None             # the status says it all
         elif isinstance(exc, GradingFailure):
-            rec.status, rec.message, rec.hint = "failed", exc.message, exc.hint
+            rec.status, rec.message, rec.hint = "failed", exc.message, exc.hint or rec.hint
         elif isinstance(exc, AssertionError):
             rec.status, rec.message = "failed", "a hidden check failed"
         else:
-            rec.status = "error"
+            rec.status, rec.hint = "error", None
             rec.message = "internal grader error (reported to the instructor)"
         rec.internal = rep.longreprtext[-6000:]
 
@@ -199,6 +204,14 @@ class GradingSession:
     def outputs(self, task_id: str) -> list[tuple[int, str]]:
         w = self.workers.get(task_id)
         return w.outputs if w is not None else []
+
+
+def _described(item) -> dict:
+    """The test's own description and hint marker, as feedback shows them when it fails."""
+    h = item.get_closest_marker("hint")
+    params = getattr(getattr(item, "callspec", None), "params", None)
+    return {"hint": str(h.args[0]) if h and h.args else None,
+            "check": check_text(item.name, getattr(item, "obj", None), params)}
 
 
 def _first(exc: BaseException) -> BaseException:
