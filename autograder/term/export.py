@@ -36,7 +36,7 @@ def _enrolled(term: final.Term, fmt: str) -> list[final.Entry]:
 
 
 def _score(e: final.Entry) -> str:
-    return final._n(e.total("final"))
+    return final.number(e.total("final"))
 
 
 def canvas(term: final.Term) -> tuple[tuple[str, ...], list[dict]]:
@@ -61,9 +61,8 @@ def moodle(term: final.Term) -> tuple[tuple[str, ...], list[dict]]:
             raise TermError(f"export moodle: roster student {w.student} has no email or sis_id; "
                             "Moodle cannot match the row")
         first, last = w.first_last
-        reason = final.total_rows(final.Term(term.assignment, [e], [], term.out_dir, True, term.policy))[0]["reason"]
         rows.append({"First name": first, "Last name": last, "ID number": w.sis_id, "Username": w.login,
-                     "Email address": w.email, col: _score(e), "Feedback": reason})
+                     "Email address": w.email, col: _score(e), "Feedback": final.reason(e)})
     return (*MOODLE_IDS, col, "Feedback"), rows
 
 

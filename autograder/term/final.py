@@ -162,7 +162,7 @@ def _overrides(e: Entry, ovr: dict) -> None:
             line.reason.append("override: " + o.describe())
 
 
-def _n(x: float) -> str:
+def number(x: float) -> str:
     return report.score_text(x, report.GRADEBOOK_PLACES)
 
 
@@ -171,30 +171,35 @@ def task_rows(term: Term) -> list[dict]:
     for e in term.entries:
         for x in e.lines:
             rows.append({"student": e.student, "submission": e.submission, "section": e.who.section,
-                         "assignment": term.assignment.folder, "task": x.task, "max_score": _n(x.max_score),
-                         "status": x.status, "raw_score": _n(x.raw), "late_percent": _n(e.late.percent),
-                         "late_penalty": _n(x.late), "adjustment": _n(x.final - (x.raw - x.late)),
-                         "final_score": _n(x.final), "reason": one_line("; ".join(x.reason), limit=400)})
+                         "assignment": term.assignment.folder, "task": x.task, "max_score": number(x.max_score),
+                         "status": x.status, "raw_score": number(x.raw), "late_percent": number(e.late.percent),
+                         "late_penalty": number(x.late), "adjustment": number(x.final - (x.raw - x.late)),
+                         "final_score": number(x.final), "reason": one_line("; ".join(x.reason), limit=400)})
     return rows
+
+
+def reason(e: Entry) -> str:
+    """Why a student's final total is what it is, in one line."""
+    reasons = [e.late.reason] if e.late.reason else []
+    reasons += [f"{x.task} override: {x.override.describe()}" for x in e.lines if x.override]
+    if e.status in ("missing", "not graded", "not on roster"):
+        reasons.insert(0, {"missing": "no submission", "not graded": "not graded yet",
+                           "not on roster": "submission matches no roster row"}[e.status])
+    return one_line("; ".join(reasons), limit=600)
 
 
 def total_rows(term: Term) -> list[dict]:
     rows = []
     for e in term.entries:
         w = e.who
-        reasons = [e.late.reason] if e.late.reason else []
-        reasons += [f"{x.task} override: {x.override.describe()}" for x in e.lines if x.override]
-        if e.status in ("missing", "not graded", "not on roster"):
-            reasons.insert(0, {"missing": "no submission", "not graded": "not graded yet",
-                               "not on roster": "submission matches no roster row"}[e.status])
         raw, late, final = e.total("raw"), e.total("late"), e.total("final")
         rows.append({"student": e.student, "submission": e.submission, "name": w.name, "email": w.email,
                      "lms_id": w.lms_id, "sis_id": w.sis_id, "login": w.login, "section": w.section,
                      "assignment": term.assignment.folder, "status": e.status, "submitted_at": e.submitted_at,
-                     "time_source": e.time_source, "late_days": str(e.late.days), "late_percent": _n(e.late.percent),
-                     "raw_score": _n(raw), "late_penalty": _n(late), "adjustment": _n(final - (raw - late)),
-                     "final_score": _n(final), "max_score": _n(e.total("max_score")),
-                     "reason": one_line("; ".join(reasons), limit=600)})
+                     "time_source": e.time_source, "late_days": str(e.late.days), "late_percent": number(e.late.percent),
+                     "raw_score": number(raw), "late_penalty": number(late), "adjustment": number(final - (raw - late)),
+                     "final_score": number(final), "max_score": number(e.total("max_score")),
+                     "reason": reason(e)})
     return rows
 
 
