@@ -37,7 +37,7 @@ canvas_column = "Tiny assignment (4242)"
 """
 # student -> (file, content): how each of the real four recorded its submission time
 REAL_TIMES = {
-    "s01": ("submitted_at.txt", "2026-10-09T20:00:00Z\n"),                                    # on time
+    "s01": ("submitted_at.txt", "2026-10-09T20:00:00Z\n"),     # on time, in a zip as make submit writes it
     "s02": ("timestamp.txt", "2026-10-10 00:10:00.000000 UTC\n"),                             # grace
     "s03": ("submission_metadata.json", json.dumps({"created_at": "2026-10-11T10:00:00-07:00"})),  # 2 days
     "s04": ("submitted_at.txt", "2026-10-13T00:05:00Z\n"),                                    # extension
@@ -116,7 +116,17 @@ def make_submissions(tmp: Path) -> Path:
             name, text = REAL_TIMES[sid]
             (d / name).write_text(text, encoding="utf-8")
     (subs / COPY[1] / "tiny.py").write_text(disguise((subs / COPY[0] / "tiny.py").read_text(), 7), encoding="utf-8")
+    _as_handin_zip(subs / "s01")
     return subs
+
+
+def _as_handin_zip(folder: Path) -> None:
+    """The folder as `make submit` hands it in: submission files and submitted_at.txt at the top."""
+    import zipfile
+    with zipfile.ZipFile(folder.with_suffix(".zip"), "w") as z:
+        for p in sorted(folder.iterdir()):
+            z.write(p, p.name)
+    shutil.rmtree(folder)
 
 
 STATUSES = (("passed", 1.0), ("partial", 0.5), ("failed", 0.0), ("not_implemented", 0.0))
