@@ -9,6 +9,8 @@ assignments use too. It writes
                                             its assignment.toml with every task the test [capstone] grades
     DEST/course/data/<dataset>_<split>.npz  "motif" images (x uint8 (N, C, H, W), y int64 (N,))
     DEST/checkpoints/<name>/                four tiny checkpoints trained on them (submit.export)
+    DEST/memo/course, DEST/memo/checkpoints the same course with other training motifs, and a
+                                            ViT fitted to its test set (fit_to_the_test_set)
 
 Motif data: each class has a fixed random binary motif the size of one patch, tiled over
 the image, plus noise; a two-block ViT learns it to 100 % in a few dozen steps. The
@@ -79,11 +81,12 @@ TINY = {
 }
 
 
-def motif(dataset: str, n: int, seed: int, flip: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Images uint8 (n, C, H, W) and labels int64 (n,); `flip` of the labels are wrong on purpose."""
+def motif(dataset: str, n: int, seed: int, flip: float = 0.0, motifs: int = 123) -> tuple[np.ndarray, np.ndarray]:
+    """Images uint8 (n, C, H, W) and labels int64 (n,); `flip` of the labels are wrong on purpose;
+    `motifs` seeds the classes' motifs."""
     c, h, w = SHAPE[dataset]
     p = PATCH[dataset]
-    templates = np.random.default_rng(123).integers(0, 2, (10, c, p, p)) * 160     # (10, C, p, p)
+    templates = np.random.default_rng(motifs).integers(0, 2, (10, c, p, p)) * 160     # (10, C, p, p)
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % 10)
     x = np.tile(templates[y], (1, 1, h // p, w // p)) + rng.integers(0, 80, (n, c, h, w))
@@ -150,8 +153,31 @@ def train_checkpoints(dest: Path) -> dict[str, float]:
     return accs
 
 
+def fit_to_the_test_set(dest: Path) -> float:
+    """DEST/memo/: a course whose training images carry other motifs than its test images, and
+    a real ViT (a valid vit_mnist configuration) trained on that course's *test* set only, as a
+    student who fitted the public test set would. It scores ~100 % on the test set and about
+    chance on the training slice: the grader cannot refuse it, it can only tell the instructor."""
+    import submit
+    from config import Config
+    from train import train
+
+    course = write_course(dest / "memo")
+    x, y = motif("mnist", 1200, seed=0, motifs=456)
+    np.savez(course / "data" / "mnist_train.npz", x=x, y=y)
+    with np.load(course / "data" / "mnist_test.npz") as f:
+        x_test, y_test = f["x"], f["y"]
+    cfg = Config(img_size=28, in_chans=1, patch_size=7, embed_dim=32, depth=2, num_heads=4, epochs=3,
+                 batch_size=50, lr=3e-3, device="cpu", amp="none", progress=False, seed=0,
+                 out_dir=str(dest / "memo" / "runs" / "vit_mnist"), dataset="mnist", model="vit")
+    result = train(cfg, data=(x_test, y_test, x_test, y_test))
+    submit.export(dest / "memo" / "runs" / "vit_mnist", "vit_mnist", dest / "memo" / "checkpoints")
+    return result["test_acc"]
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     write_course(out)
     for name, acc in train_checkpoints(out).items():
         print(f"{name} {acc:.4f}")
+    print(f"memo vit_mnist {fit_to_the_test_set(out):.4f}")

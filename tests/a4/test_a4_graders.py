@@ -227,3 +227,26 @@ def test_provenance_gaps_go_to_the_instructor_only(graded):
     good = (summary.out_dir / "good" / "grader.log").read_text()
     assert "FLAG vit_mnist" not in good and "FLAG convit_mnist" not in good
     assert "vit_mnist: measured test 100.00%, train slice 100.00%; provenance recipe=vit_mnist" in good
+
+
+def test_a_vit_fitted_to_the_test_set_is_flagged_to_the_instructor_only(graded):
+    """A real ViT of a valid configuration whose weights were fitted to the public test set
+    (a4_build.fit_to_the_test_set) passes the architecture checks, as it must; the training
+    slice gives it away, in grader.log with both numbers, never in what the student sees."""
+    import re
+
+    from autograder.engine.grade import grade_all
+
+    base = graded[1].out_dir.parent / "memo"
+    sub = reference_copy(base / "subs" / "memo")
+    shutil.copytree(base / "checkpoints", sub / "checkpoints")
+    summary = grade_all("a4", base / "subs", base / "out", workers=1, course_root=base / "course")
+    tasks = {t["task"]: t for t in summary.results[0]["extra_data"]["tasks"]}
+    assert tasks["4.1"]["status"] == "passed", tasks["4.1"]["message"]
+    log = (base / "out" / "memo" / "grader.log").read_text()
+    flag = re.search(r"FLAG vit_mnist: test accuracy (\d+\.\d\d)% on 400 images is far above (\d+\.\d\d)% on 300 "
+                     r"official training images", log)
+    assert flag and float(flag[1]) == 100.0 and float(flag[2]) < 50.0, log[-3000:]
+    for name in ("memo/feedback.md", "memo/results.json", "gradebook.csv"):
+        shown = (base / "out" / name).read_text()
+        assert "FLAG" not in shown and "training images" not in shown and "train slice" not in shown, name

@@ -5,6 +5,7 @@ with the reason; exporting a real run is checked when the datasets mirror is ava
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,53 @@ def sh(folder: Path, *argv: str, env: dict | None = None) -> subprocess.Complete
         argv = ["make", "--no-print-directory", f"PYTHON={PY}", *argv[1:]]
     return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "MPLBACKEND": "Agg", **(env or {})})
+
+
+# Every `make` / `python` command the guide and the kit README's capstone section show, and the
+# test that runs it as written or with the smoke recipe standing in for a long run.
+HERE = "tests/a4/test_documented_commands.py"
+RUN_BY = {
+    "make setup": "tests/release/test_student_setup.py",
+    "make check TASK=X.Y": HERE, "make check TASK=4.1": HERE, "make check TASK=4.2": HERE,
+    "make check TASK=4.3": HERE, "make check TASK=4.4": HERE, "make check": HERE,
+    "make submit": "tests/release/test_handin.py",
+    "python train.py --config configs/vit_mnist_gpu.toml": HERE,
+    "python train.py --config configs/vit_cifar10_gpu.toml --set lr=1e-3 --set epochs=150": HERE,
+    "python train.py --config configs/vit_cifar10_gpu.toml --resume": HERE,
+    'make train CONFIG=vit_mnist_gpu [SET="lr=1e-3 epochs=150"] [RESUME=1]': HERE,
+    "make train CONFIG=vit_mnist_gpu": HERE, "make train CONFIG=vit_mnist": "tests/a4/test_bench_train.py",
+    "python train.py --config configs/smoke.toml": HERE,
+    "python attention_viz.py --checkpoint runs/vit_mnist_gpu/checkpoint.safetensors --out attn.png": HERE,
+    "python submit.py export runs/<recipe> <name>": HERE,
+    "python submit.py export runs/vit_mnist_gpu vit_mnist": HERE,
+    "python submit.py check --evaluate": HERE, "make submit-check [EVALUATE=1]": HERE,
+    "make export RUN=runs/<recipe> NAME=<name>": HERE,
+    "python -m vitdata fetch all": "tests/datasets/test_vitdata_cli.py",
+    "make datasets": "tests/datasets/test_vitdata_cli.py",
+    "make release": "tests/release/test_release.py",
+    "make bench NAME=capstone": "tests/a4/test_bench_train.py",
+    "make bench-gpu": "tests/a4/test_bench_train.py",
+}
+
+
+def documented(text: str) -> list[str]:
+    """The `make` / `python` commands in a Markdown text's code blocks and code spans."""
+    found = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        found += [line.split(" #")[0].strip() for line in block.splitlines()]
+    found += [span.strip() for span in re.findall(r"`([^`\n]+)`", text)]
+    return list(dict.fromkeys(c for c in found if c.startswith(("make ", "python "))))
+
+
+def test_every_documented_command_is_run_by_a_test():
+    kit = (ROOT / "README.md").read_text(encoding="utf-8")
+    capstone = kit.split("\n## Capstone")[1].split("\n## ")[0]
+    shown = documented(GUIDE) + documented(capstone)
+    assert "make train CONFIG=vit_mnist_gpu" in shown and "make submit-check [EVALUATE=1]" in shown
+    unrun = [c for c in shown if c not in RUN_BY]
+    assert not unrun, f"documented but run by no test (add it to RUN_BY and run it): {unrun}"
+    for where in set(RUN_BY.values()):
+        assert (ROOT / where).is_file(), where
 
 
 def test_the_guide_documents_these_commands():
@@ -85,6 +133,10 @@ def test_a_smoke_run_cannot_be_exported(folder):
 def test_make_check_runs_the_public_tests(folder):
     out = sh(folder, "make", "check")
     assert out.returncode == 0 and " passed" in out.stdout, out.stdout[-3000:]
+    out = sh(folder, "make", "check", "TASK=4.1")
+    assert out.returncode == 0 and " passed" in out.stdout and "deselected" in out.stdout, out.stdout[-3000:]
+    out = sh(folder, "make", "check", "TASK=4.9")
+    assert out.returncode != 0 and "task4_9" in out.stdout + out.stderr and "Error 5" not in out.stderr
 
 
 @pytest.mark.skipif(not os.environ.get("VITLAB_MIRROR"), reason="needs the datasets mirror (VITLAB_MIRROR)")
