@@ -12,6 +12,7 @@ import csv
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from autograder.engine import report
@@ -131,26 +132,39 @@ def _entry(a, out_dir: Path, student: str, sid: str, who: roster.Student, status
 def _late(e: Entry, policy, ext: dict, lms_times: dict, out_dir: Path, folder: str) -> None:
     if not e.submission:
         return
-    t, source = None, ""
+    t, source, problem = None, "", None
     for key in (e.student, e.submission):
         if key in lms_times:
             t, source = lms_times[key], "submission_times.csv"
             break
     if t is None:
-        rec = times.recorded(out_dir, e.submission)
-        if rec.get("submitted_at"):
-            t, source = times.parse_time(rec["submitted_at"], "submitted.json"), str(rec.get("source"))
+        t, source, problem = _recorded_time(out_dir, e.submission)
     e.submitted_at, e.time_source = times.iso(t), source
     x = ext.get((e.student, folder)) or ext.get((e.submission, folder))
     e.late = deadlines.lateness(policy, x, t, source)
-    problem = None if t is not None else times.recorded(out_dir, e.submission).get("problem")
-    if problem:   # a time file that could not be read: say which, so the instructor can look
+    if problem:   # a time file that could not be used: say which, so the instructor can look
         e.late = deadlines.Late(e.late.percent, f"{e.late.reason} ({one_line(str(problem), limit=160)})", e.late.days)
     for line in e.lines:
         line.late = line.raw * e.late.percent / 100.0
         line.final = line.raw - line.late
         if e.late.reason and (e.late.percent or line is e.lines[0]):
             line.reason.append(e.late.reason)
+
+
+SLACK = timedelta(minutes=10)
+
+
+def _recorded_time(out_dir: Path, sid: str):
+    """(time, source, problem) as grading read them from the submission. A time after
+    grading collected the submission is impossible (the clock that wrote it was wrong): unused."""
+    rec = times.recorded(out_dir, sid)
+    if not rec.get("submitted_at"):
+        return None, "", rec.get("problem")
+    t = times.parse_time(rec["submitted_at"], "submitted.json")
+    seen = rec.get("collected_by")
+    if seen and t > times.parse_time(seen, "submitted.json") + SLACK:
+        return None, "", f"{rec.get('source')} claims {times.iso(t)}, after grading collected it at {seen}"
+    return t, str(rec.get("source")), None
 
 
 def _overrides(e: Entry, ovr: dict) -> None:

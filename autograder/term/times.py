@@ -111,6 +111,8 @@ def record(out_dir: Path, student: str, staged: Path) -> None:
         info = from_submission(staged)
     except OSError as e:
         info = {"submitted_at": None, "source": None, "problem": f"could not be read ({e.strerror or e})"}
+    # when grading saw it: a claimed submission time after this is impossible (a wrong clock)
+    info["collected_by"] = iso(datetime.now(timezone.utc))
     atomic_write_json(Path(out_dir) / student / RECORD, info)
 
 

@@ -43,6 +43,7 @@ REAL_TIMES = {
     "s04": ("submitted_at.txt", "2026-10-13T00:05:00Z\n"),                                    # extension
 }
 SYNTH_TIMES = {"s06": "2026-10-14T23:00:00Z",   # 5 days: 50 % capped at 30 %
+               "s11": "2026-10-20T09:00:00Z",   # claims a time after grading collected it: unused
                "s07": "2026-10-18T09:00:00Z",   # after the last date for credit
                "s08": "2026-10-12T12:00:00Z"}   # late by its file, on time by submission_times.csv
 EXTENSIONS = "student,assignment,due,days,reason\ns04,a1_tiny,2026-10-12T23:59:00Z,,medical note\ns05,a1,,3,family emergency\n"
@@ -156,5 +157,6 @@ def synthesise(out: Path, assignment, ids: list[str]) -> None:
         res = report.results_json(sid, assignment.folder, tasks, meta)
         report.write_student(out, sid, res, report.feedback_md(sid, assignment.folder, tasks, True), "synthetic\n", {})
         when = SYNTH_TIMES.get(sid, f"2026-10-0{rng.randint(5, 9)}T1{rng.randint(0, 9)}:00:00Z")
-        atomic_write_json(out / sid / "submitted.json", {"submitted_at": when, "source": "make submit", "problem": None})
+        atomic_write_json(out / sid / "submitted.json", {"submitted_at": when, "source": "make submit", "problem": None,
+                                                         "collected_by": "2026-10-19T08:00:00Z"})
         atomic_write_json(out / sid / "timing.json", {t.id: round(rng.uniform(0.05, 0.6), 3) for t in assignment.tasks})

@@ -52,7 +52,8 @@ def test_roster_missing_and_unknown(term):
 def test_real_grading_recorded_times_and_runtimes(term):
     out = term["out"]
     rec = {s: json.loads((out / s / "submitted.json").read_text()) for s in th.REAL}
-    assert rec["s01"] == {"submitted_at": "2026-10-09T20:00:00Z", "source": "make submit", "problem": None}
+    assert rec["s01"]["submitted_at"] == "2026-10-09T20:00:00Z" and rec["s01"]["source"] == "make submit"
+    assert rec["s01"]["collected_by"] > "2026" and rec["s01"]["problem"] is None
     assert rec["s02"]["source"] == "nbgrader" and rec["s02"]["submitted_at"] == "2026-10-10T00:10:00Z"
     assert rec["s03"]["source"] == "gradescope" and rec["s03"]["submitted_at"] == "2026-10-11T17:00:00Z"
     timing = json.loads((out / "s01" / "timing.json").read_text())
@@ -71,6 +72,7 @@ def test_late_policy_extensions_and_grace(term):
     assert t["s06"]["late_percent"] == "30" and "(the cap)" in t["s06"]["reason"]
     assert t["s07"]["final_score"] == "0" and "no credit" in t["s07"]["reason"]
     assert t["s08"]["time_source"] == "submission_times.csv" and t["s08"]["late_percent"] == "0"
+    assert t["s11"]["late_percent"] == "0" and "after grading collected it" in t["s11"]["reason"]
     late = float(t["s03"]["raw_score"]) * 0.8
     assert float(t["s03"]["final_score"]) == pytest.approx(late)
 
@@ -156,6 +158,7 @@ def test_bad_rows_stop_with_file_line_value_and_change_nothing(term, capsys):
         "roster.csv": (th.roster_csv().replace("s04@uni.example", "s04-at-uni"), "roster.csv:5", "'s04-at-uni'"),
         "extensions.csv": (th.EXTENSIONS + "s06,a1,2026-13-01T00:00Z,,typo\n", "extensions.csv:4", "2026-13-01"),
         "overrides.csv": (th.OVERRIDES + "s05,1.1,11,,too many,ta\n", "overrides.csv:4", "'11'"),
+        "submission_times.csv": (th.TIMES_CSV + "s09,2026-10-09 25:00\n", "submission_times.csv:3", "2026-10-09 25:00"),
     }
     for name, (text, where, value) in cases.items():
         good = (course / name).read_text()
