@@ -10,7 +10,7 @@ term: $(STAMP) ## final gradebook: late penalty + overrides on grading: make ter
 	@$(call term_need,ASSIGNMENT,make term ASSIGNMENT=a1)$(TERM_PY) final -a '$(ASSIGNMENT)' $(TERM_OUT)
 
 regrade: $(STAMP) ## grade one student again, with history: make regrade ASSIGNMENT=a1 SUBMISSIONS=dir STUDENT=id REASON=...
-	@$(call term_need,STUDENT,the student to regrade)$(TERM_PY) regrade -a '$(ASSIGNMENT)' -s '$(SUBMISSIONS)' \
+	@$(call term_need,STUDENT,the student to regrade)$(call term_need,SUBMISSIONS,the class's submissions folder)$(TERM_PY) regrade -a '$(ASSIGNMENT)' -s '$(SUBMISSIONS)' \
 	  --student '$(STUDENT)' --reason '$(REASON)' $(if $(WHO),--who '$(WHO)') $(TERM_OUT) \
 	  $(if $(call grade_flag,UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
