@@ -167,7 +167,8 @@ def save_all(out: Path, model, cfg, optimizer, scheduler, generator, progress: d
                         extra={"epoch": progress["epoch"], "step": progress["step"]})
         save_train_state(out / "train_state.safetensors", optimizer, scheduler, progress, generator)
         write_metrics(out, progress["history"], summary)
-    plot_curves(progress["history"], out / "curves.png", title=f"{cfg.model} on {cfg.dataset}")
+    data = f"synthetic {cfg.dataset} (not the real data set)" if cfg.synthetic else cfg.dataset
+    plot_curves(progress["history"], out / "curves.png", title=f"{cfg.model} on {data}")
 
 
 def train(cfg: Config, data=None, resume: bool = False) -> dict:
