@@ -21,6 +21,9 @@ from autograder.engine.sandbox import Limits, Sandbox
 from autograder.engine.student import StudentError, TaskWorker
 
 NAME = "vitlab_session"
+# errors in code that does not load or names nothing: a check's hint (about its maths) would mislead
+NO_HINT = frozenset({"SyntaxError", "IndentationError", "TabError", "ImportError", "ModuleNotFoundError",
+                     "NameError", "UnboundLocalError"})
 
 
 @dataclass
@@ -138,8 +141,8 @@ class GradingSession:
         if isinstance(exc, StudentError):
             rec.status = exc.kind
             rec.message = _student_message(exc)
-            if exc.kind in ("not_implemented", "timeout", "tampered", "memory"):
-                rec.hint = None             # the status says it all
+            if exc.kind in ("not_implemented", "timeout", "tampered", "memory") or exc.type in NO_HINT:
+                rec.hint = None             # the status or the traceback says it all
         elif isinstance(exc, GradingFailure):
             rec.status, rec.message, rec.hint = "failed", exc.message, exc.hint or rec.hint
         elif isinstance(exc, AssertionError):

@@ -97,6 +97,7 @@ def test_activations_keep_float32(student, reference, rng, layer):
                 dtype=np.float32)
 
 
+@pytest.mark.hint("work on copies: never write into x or dout")
 @pytest.mark.weight(0.5)
 @pytest.mark.parametrize("layer", ["relu", "gelu", "gelu_tanh"])
 def test_activations_leave_inputs_unchanged(student, rng, layer):

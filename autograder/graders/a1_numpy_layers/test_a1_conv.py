@@ -105,6 +105,7 @@ def test_conv_keeps_float32(student, reference, rng):
                 rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
 
 
+@pytest.mark.hint("work on copies: never write into x, w, b or dout")
 @pytest.mark.weight(0.5)
 def test_conv_leaves_inputs_unchanged(student, rng):
     """conv2d_forward never writes into x, w or b, the backward never into dout."""

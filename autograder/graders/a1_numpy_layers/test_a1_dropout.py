@@ -97,6 +97,7 @@ def test_dropout_keeps_float32(student, rng):
           atol=1e-7, dtype=np.float32)
 
 
+@pytest.mark.hint("p = 1 drops every element: handle it before dividing by 1 - p")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dropout_p_one_drops_everything(student, rng, dtype):
     """p = 1 (the docstring's edge case): out is all zeros, and so is dx."""
@@ -108,6 +109,7 @@ def test_dropout_p_one_drops_everything(student, rng, dtype):
           dtype=dtype)
 
 
+@pytest.mark.hint("the cache is the keep mask already scaled by 1 / (1 - p), in x's dtype; None for the identity")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dropout_cache_is_the_scaled_mask(student, rng, dtype):
     """The documented cache: the scaled keep mask (shape and dtype of x, entries 0 or
@@ -128,6 +130,7 @@ def test_dropout_cache_is_the_scaled_mask(student, rng, dtype):
             raise GradingFailure("dropout_forward cache: should be None for the identity (eval mode or p = 0)")
 
 
+@pytest.mark.hint("work on copies: never write into x or dout")
 @pytest.mark.weight(0.5)
 def test_dropout_leaves_inputs_unchanged(student, rng):
     """dropout_forward never writes into x, the backward never into dout."""

@@ -40,6 +40,7 @@ def _check_restored(x_after, x, name="x after the call"):
           hint="perturb x in place and put the original value back after each evaluation")
 
 
+@pytest.mark.hint("use the centred difference (f(x + h) - f(x - h)) / (2h), perturbing x in place")
 @pytest.mark.parametrize("shape", [(5,), (2, 3, 4)])
 def test_numerical_gradient_is_centred_and_in_place(student, rng, shape):
     """f reads x through a closure and ignores its argument (as a model's loss does)."""
@@ -77,6 +78,7 @@ def test_numerical_gradient_array_through_closure(student, rng):
     _check_restored(x_after, x)
 
 
+@pytest.mark.hint("use the centred difference at every index of x, weighted by dout")
 def test_numerical_gradient_array_is_centred(student, rng):
     x, dout = random_array(rng, (2, 3, 2)), random_array(rng, (2, 3, 2))
     h = 1e-3
@@ -86,6 +88,7 @@ def test_numerical_gradient_array_is_centred(student, rng):
     _check_restored(x_after, x)
 
 
+@pytest.mark.hint("copy f(x + h) before evaluating f(x - h): f may reuse its output buffer")
 def test_numerical_gradient_array_copies_outputs(student, rng):
     """f returns the same buffer each call: f(x + h) must be copied before f(x - h) overwrites it."""
     x, dout = random_array(rng, (4, 3)), random_array(rng, (4, 3))
@@ -94,6 +97,7 @@ def test_numerical_gradient_array_copies_outputs(student, rng):
           hint="copy f(x + h) before evaluating f(x - h)")
 
 
+@pytest.mark.hint("grad should have x's dtype: np.zeros_like(x), not np.zeros(x.shape)")
 @pytest.mark.parametrize("which", ["eval_numerical_gradient", "eval_numerical_gradient_array"])
 def test_numerical_gradient_keeps_float32(student, rng, which):
     """grad has the shape and dtype of x (the docstring): float32 x gives a float32 grad."""

@@ -78,6 +78,7 @@ def test_linear_keeps_float32(student, reference, rng):
                 rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
 
 
+@pytest.mark.hint("work on copies: never write into x, w, b or dout")
 @pytest.mark.weight(0.5)
 def test_linear_leaves_inputs_unchanged(student, rng):
     """linear_forward and linear_backward never write into x, w, b or dout."""

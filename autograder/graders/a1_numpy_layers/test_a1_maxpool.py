@@ -107,6 +107,7 @@ def test_maxpool_keeps_float32(student, reference, rng):
     _check(student, reference, x, dout, 2, None, rtol=F32_RTOL, atol=F32_ATOL, dtype=np.float32)
 
 
+@pytest.mark.hint("work on copies: never write into x or dout")
 @pytest.mark.weight(0.5)
 def test_maxpool_leaves_inputs_unchanged(student, rng):
     """maxpool2d_forward never writes into x, the backward never into dout."""
@@ -114,6 +115,7 @@ def test_maxpool_leaves_inputs_unchanged(student, rng):
     check_inputs_unchanged(student, FWD, BWD, (x,), random_array(rng, (2, 2, 2, 2)), {"kernel_size": 3, "stride": 2})
 
 
+@pytest.mark.hint("argmax is the row-major index i * kernel_size + j of the winner in its window")
 @pytest.mark.parametrize("k,stride", [(2, None), (3, 1), (3, 2)])
 def test_maxpool_argmax_cache_is_row_major(student, reference, rng, k, stride):
     """The documented cache (x_shape, kernel_size, stride, argmax): argmax holds each
