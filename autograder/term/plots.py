@@ -83,6 +83,9 @@ def accuracy(series: dict[str, tuple[list[float], list[float]]]) -> str:
         ax.hist(values, bins=15, range=(max(0, lo), 100), color="#55a868")
         for t in thresholds:
             ax.axvline(t, color="#c44e52", linestyle="--", linewidth=1)
+        if not values:
+            ax.text(0.5, 0.5, "none measured", ha="center", va="center", transform=ax.transAxes, fontsize=9)
+            ax.set_yticks([])
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("test accuracy (%)", fontsize=8)
         ax.tick_params(labelsize=7)
