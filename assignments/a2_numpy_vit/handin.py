@@ -12,7 +12,9 @@
 3. Warnings name what would score zero: a task whose stub still raises NotImplementedError, a
    file a task is graded on that is missing, a file over the grader's size limit.
 4. submission.zip holds this folder's files at its top level (no .venv, caches, runs/ or
-   data): `make grade` and Gradescope both accept that layout. It is written atomically.
+   data): `make grade` and Gradescope both accept that layout. It is written atomically, with
+   `submitted_at.txt` (the time it was made, ISO-8601 UTC) on top: the course's late policy
+   reads it when the course collects no submission times of its own.
 
 Shipped in every assignment folder by `make release` (source: vitlab/release/handin.py);
 standard library only, so it runs before `make setup` too.
@@ -26,9 +28,10 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).absolute().parent      # not resolved: the kit's reference folder links here
 OUT_NAME = "submission.zip"
 # The grader's limits (autograder/engine/staging.py): a larger file is left out of grading.
 MAX_FILE = 64 << 20
@@ -37,7 +40,8 @@ MAX_FILES = 5000
 # Never packed: environments, caches, training runs, data, and earlier submissions.
 SKIP_DIRS = {".venv", "venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis", ".git",
              ".mypy_cache", ".ruff_cache", "runs", "data", "wandb", "__MACOSX"}
-SKIP_FILES = {OUT_NAME, ".DS_Store", "Thumbs.db"}
+TIME_FILE = "submitted_at.txt"          # read by the course's term tools (autograder/term/times.py)
+SKIP_FILES = {OUT_NAME, TIME_FILE, ".DS_Store", "Thumbs.db"}
 STUB = re.compile(r"""raise\s+NotImplementedError\(\s*["']Task (\d+\.\d+)\b""")
 
 
@@ -188,6 +192,7 @@ def write_zip(folder: Path, files: list[Path], dest: Path) -> tuple[int, int]:
     tmp = dest.with_name(dest.name + ".tmp")
     total = 0
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(TIME_FILE, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") + "\n")
         for rel in kept:
             z.write(folder / rel, rel.as_posix())
             total += (folder / rel).stat().st_size

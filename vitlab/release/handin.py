@@ -31,7 +31,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).absolute().parent      # not resolved: the kit's reference folder links here
 OUT_NAME = "submission.zip"
 # The grader's limits (autograder/engine/staging.py): a larger file is left out of grading.
 MAX_FILE = 64 << 20

@@ -1,0 +1,1 @@
+../../vitlab/release/handin.py
