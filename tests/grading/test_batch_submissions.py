@@ -177,6 +177,16 @@ def test_wrong_submissions_folders_say_so(tmp_path):
         discover_all(one / "tiny.py", FOLDER, AID, FILES)
 
 
+def test_an_unreadable_submissions_folder_says_so(tmp_path, monkeypatch):
+    (tmp_path / "subs").mkdir()
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "iterdir", denied)
+    with pytest.raises(SubmissionsFolderError, match=r"subs: cannot be read \(Permission denied\)"):
+        discover_all(tmp_path / "subs", FOLDER, AID, FILES)
+
+
 MEMBER = st.lists(st.text(NAME_CHARS, min_size=1, max_size=30) | st.sampled_from(["..", ".", "", "a" * 260]),
                   min_size=1, max_size=6).map("/".join).filter(bool)
 
