@@ -92,8 +92,9 @@ def _documents(assignment, subs: Path, work: Path) -> tuple[dict[str, Path], lis
     for sub in found.submissions:
         try:
             staged, _ = stage(sub, work / "stage" / sub.student, assignment.folder)
-        except (SubmissionError, OSError) as e:
-            skipped.append(f"{sub.student}: {e}")
+        except Exception as e:  # noqa: BLE001 - one unreadable submission never stops the class
+            why = str(e) if isinstance(e, SubmissionError) else f"could not be staged ({type(e).__name__})"
+            skipped.append(f"{sub.student}: {why}")
             continue
         text = document(staged, files)
         shutil.rmtree(staged, ignore_errors=True)

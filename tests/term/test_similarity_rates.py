@@ -88,3 +88,16 @@ def test_report_escapes_student_code(tmp_path):
     page = (similarity.write(tmp_path / "out", a, pairs, skipped, n, THRESHOLD) / "report.html").read_text()
     assert len(pairs) == 1 and pairs[0].flagged
     assert "<script>" not in page and "&lt;/pre&gt;&lt;script&gt;" in page and "<img" not in page
+
+
+def test_unreadable_submissions_are_left_out_not_fatal(tmp_path):
+    subs = tmp_path / "subs"
+    for name in ("u1", "u2"):
+        (subs / name).mkdir(parents=True)
+        shutil.copy(SIMILAR / "author1.py", subs / name / "layers.py")
+    (subs / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    (subs / "empty").mkdir()
+    a = Assignment("a9_layers", "a9", "Layers", (Task("9.1", "layers", 10.0, ("layers.py",)),), tmp_path)
+    pairs, skipped, n = similarity.compare(a, subs, None, THRESHOLD)
+    assert n == 2 and pairs[0].flagged and len(skipped) == 2
+    assert any(s.startswith("broken: ") for s in skipped) and any(s.startswith("empty: ") for s in skipped)
