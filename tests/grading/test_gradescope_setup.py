@@ -7,13 +7,16 @@ import gzip
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from autograder.engine import gradescope
 from autograder.engine.gradescope_data import fetch_and_verify, grading_datasets
 from autograder.engine.gradescope_scripts import BASE_IMAGE, PYTHON_VERSION, run_autograder, setup_sh
+from gradescope_helpers import unpack
 from vitlab.course import CourseError, load_course
 
 COURSE = load_course()
@@ -128,3 +131,22 @@ def test_a_file_that_is_not_the_official_one_stops_the_build(tmp_path):
         fetch_and_verify(["mnist"], tmp_path / "data", bad, log=lambda s: None)
     assert str(e.value).startswith("mnist: ") and "md5" in str(e.value)
     assert not (tmp_path / "data" / "mnist").exists()      # nothing half-written
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_MNIST, reason="no MNIST in the offline mirror")
+def test_setup_data_step_runs_from_the_unpacked_zip(tmp_path):
+    """setup.sh's own data lines, run in the unpacked zip (the mirror stands in for the
+    download): a2 gets MNIST, verified, where run_autograder reads it, and nothing else."""
+    if "a2" not in [a.id for a in COURSE.assignments]:
+        pytest.skip("this course has no a2")
+    root = unpack(gradescope.build("a2", tmp_path / "autograder.zip"), tmp_path / "autograder")
+    text = (root / "source" / "setup.sh").read_text()
+    lines = text[text.index('cd "$SRC"\n'):text.index("\n\n", text.index('cd "$SRC"\n'))]
+    script = f'SRC={root / "source"}\nROOT={root}\n' + lines.replace('"$ROOT/venv/bin/python"', sys.executable)
+    env = {"PATH": os.environ["PATH"], "VITLAB_MIRROR": str(MIRROR)}
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "a2 grades on mnist" in r.stdout and "md5 verified" in r.stdout and "cache sha256 OK" in r.stdout
+    data = root / "source" / "datasets" / "data"
+    assert sorted(p.name for p in data.iterdir() if not p.name.startswith(".")) == ["mnist"]
