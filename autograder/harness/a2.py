@@ -45,23 +45,6 @@ def model_loss(config: dict, params: dict, X, y=None):
     return float(loss), {k: np.asarray(v) for k, v in grads.items()}
 
 
-def count_attention_calls(x, w_qkv, b_qkv, w_o, b_o, num_heads):
-    """Run attention.mhsa_forward and report the shapes of q in each attention_forward call."""
-    import attention
-    original, calls = attention.attention_forward, []
-
-    def counting(q, *args, **kwargs):
-        calls.append(list(np.shape(q)))
-        return original(q, *args, **kwargs)
-
-    attention.attention_forward = counting
-    try:
-        out, _ = attention.mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, num_heads)
-    finally:
-        attention.attention_forward = original
-    return out, calls
-
-
 def mhsa_work(x, w_qkv, b_qkv, w_o, b_o, heads: list) -> list:
     """How much Python-level work one attention.mhsa_forward call does for each head count in
     `heads` (same x and weights): Python lines run plus calls made (C functions included).
