@@ -76,11 +76,12 @@ def test_attention_keeps_float32_and_batches_the_heads(rng):
         def tracer(frame, event, arg, count=count):
             count[0] += 1
             return tracer
+        previous = sys.gettrace()   # a debugger's or coverage's tracer comes back afterwards
         sys.settrace(tracer)
         try:
             attention.mhsa_forward(*args, heads)
         finally:
-            sys.settrace(None)
+            sys.settrace(previous)
         work.append(count[0])
     assert work[1] - work[0] <= 12, (f"mhsa_forward runs {work[1]} Python lines with 16 heads but {work[0]} with 2: "
                                      "it loops over the heads; batch them as (N, H, T, d)")
