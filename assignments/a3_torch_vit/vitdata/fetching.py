@@ -1,4 +1,4 @@
-"""Fill the cache: find a dataset in a mirror (or download it with torchvision), verify, decode once."""
+"""Fill the cache: find a dataset in a mirror (or download the official files), verify, decode once."""
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from . import cache, cifar, imagefolder, mnist, spec
+from . import cache, cifar, imagefolder, mnist, official, spec
 from .errors import DatasetCorruptError, DatasetMissingError, fetch_hint
 from .paths import data_root, mirror_from_env
 from .tree import DirTree, TarTree, is_archive
@@ -92,17 +92,19 @@ def _archive_record(archive: Path) -> dict:
     return record
 
 
-def download(name: str, raw_dir: Path, log=print) -> Path:
-    """Download the official files with torchvision into `raw_dir`; offline, say what to do."""
+def download(name: str, raw_dir: Path, log=print) -> tuple[Path, str]:
+    """Download the official files into `raw_dir` (with torchvision, or the standard library
+    where torchvision is not installed); offline, say what to do. Returns (folder, origin)."""
     try:
         import torchvision  # only needed here, so the loaders work without it
     except ImportError:
-        raise DatasetMissingError(f"{spec.PLAIN_NAME[name]}: torchvision is not installed, so it "
-                                  f"cannot be downloaded; use a local mirror instead: "
-                                  f"{fetch_hint(name)}") from None
-    log(f"{spec.PLAIN_NAME[name]}: downloading the official files with torchvision into {raw_dir}")
-    dataset = getattr(torchvision.datasets, TORCHVISION[name])
+        torchvision = None
     try:
+        if torchvision is None:
+            log(f"{spec.PLAIN_NAME[name]}: downloading the official files into {raw_dir}")
+            return official.download(name, raw_dir, log), "official-download"
+        log(f"{spec.PLAIN_NAME[name]}: downloading the official files with torchvision into {raw_dir}")
+        dataset = getattr(torchvision.datasets, TORCHVISION[name])
         for train in (True, False):
             dataset(str(raw_dir), train=train, download=True)
     except Exception as e:  # urllib, http and checksum errors all mean "could not download"
@@ -112,7 +114,7 @@ def download(name: str, raw_dir: Path, log=print) -> Path:
             f"{spec.PLAIN_NAME[name]}: download failed ({reason}). Offline? Import a local mirror "
             f"instead: `make datasets MIRROR=<dir>`, `python -m vitdata fetch {name} --mirror <dir>`, "
             f"or set VITLAB_MIRROR=<dir or .tar.gz>") from None
-    return raw_dir
+    return raw_dir, "torchvision-download"
 
 
 def fetch(name: str, mirror=None, data_dir=None, force: bool = False, workers=None, log=print) -> dict:
@@ -133,7 +135,7 @@ def fetch(name: str, mirror=None, data_dir=None, force: bool = False, workers=No
     mirror = Path(mirror).expanduser() if mirror is not None else mirror_from_env()
     origin = "mirror"
     if mirror is None:
-        mirror, origin = download(name, data_root(data_dir) / "raw", log), "torchvision-download"
+        mirror, origin = download(name, data_root(data_dir) / "raw", log)
     mirror = mirror.resolve()
     tree, found, read = locate(name, mirror)
     log(f"{spec.PLAIN_NAME[name]}: importing from {tree.archive or tree.root}")
