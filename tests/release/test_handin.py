@@ -99,3 +99,19 @@ def test_the_zips_it_builds_are_graded_by_the_engine(tmp_path):
     assert sum(scores["ref"].values()) == 100, scores["ref"]
     for student in ("half", "half_gradescope"):
         assert {t: s for t, s in scores[student].items() if s} == A1_POINTS, scores[student]
+
+
+def test_the_shipped_script_passes_every_static_scan_of_the_graders(tmp_path):
+    """handin.py travels in every submission.zip: no grader's scan may count it against a task
+    (a3's ban scans every .py file, and a finding in a file no task owns costs every task)."""
+    from autograder.engine.scan import autograd_imports, sourceless
+
+    sys.path.insert(0, str(ROOT / "autograder" / "graders" / "a3_torch_vit"))
+    try:
+        from a3_ban import scan_file
+    finally:
+        sys.path.pop(0)
+    script = ROOT / "vitlab" / "release" / "handin.py"
+    assert scan_file(script, "handin.py", None) == []
+    (tmp_path / "handin.py").write_bytes(script.read_bytes())
+    assert autograd_imports(tmp_path) == {} and sourceless(tmp_path) == []
