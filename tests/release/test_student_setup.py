@@ -59,6 +59,20 @@ def test_setup_without_the_python_says_what_to_install(tmp_path):
     assert "no python3.99 on PATH; install Python 3.11 or newer" in proc.stdout + proc.stderr
 
 
+def test_setup_with_an_old_python_says_which_it_needs(tmp_path):
+    """A Python that reports 3.10 is refused before any .venv is made, in one line."""
+    folder = student_copy(tmp_path / "a1", "a1", done=set())
+    old = tmp_path / "python3.10"
+    old.write_text(f"#!/bin/sh\n# a stand-in for Python 3.10: `python -c CODE` with version_info set back\n"
+                   f"exec {sys.executable} -c 'import sys; sys.version_info = (3, 10, 12, \"final\", 0); "
+                   f"exec(sys.argv[1])' \"$2\"\n")
+    old.chmod(0o755)
+    proc = subprocess.run(["make", "-s", "setup", f"SETUP_PYTHON={old}"], cwd=folder, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"make setup: {old} is Python 3.10; this assignment needs 3.11 or newer" in proc.stderr
+    assert not (folder / ".venv").exists()
+
+
 @pytest.mark.slow
 def test_fresh_folder_fresh_venv_make_setup_then_check(tmp_path):
     """The student's path, for a1: its folder alone, `make setup` (a new .venv from its
