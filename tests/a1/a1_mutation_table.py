@@ -34,6 +34,7 @@ BUGS = [
     _m("1.1", L, "CS231n flatten x.reshape(N, -1) (wrong for (N, T, D))",
        ("out = (x.reshape(-1, D) @ w).reshape(*x.shape[:-1], M)  # (N, ..., M)", "out = x.reshape(x.shape[0], -1) @ w")),
     _m("1.1", L, "dw scaled by 1/N (a mean instead of a sum)", ("dw = x2.T @ dout2  # (D, M)", "dw = x2.T @ dout2 / len(x2)")),
+    _m("1.1", L, "dx left flat (N*T, D)", ("dx = (dout2 @ w.T).reshape(x.shape)  # (N, ..., D)", "dx = dout2 @ w.T")),
     # ---- 1.2 ReLU and GELU ----------------------------------------------------------------
     _m("1.2", L, "relu gradient 1 at x == 0", ("dx = dout * (x > 0)", "dx = dout * (x >= 0)")),
     _m("1.2", L, "relu backward overwrites dout in place (dx = dout; dx[x <= 0] = 0)",
@@ -49,6 +50,8 @@ BUGS = [
        ("    if approximate == \"none\":\n        phi = normal_cdf(x)", "    if True:\n        phi = normal_cdf(x)")),
     _m("1.2", L, "gelu backward density without 1/sqrt(2 pi)",
        ("        dphi *= _INV_SQRT_2PI * x\n", "        dphi *= x\n")),
+    _m("1.2", L, "float32 GELU by the tanh approximation", ("    if approximate == \"none\":\n        phi = normal_cdf(x)",
+                                                          "    if approximate == \"none\" and x.dtype.itemsize > 4:\n        phi = normal_cdf(x)")),
     # ---- 1.3 Softmax and cross-entropy ----------------------------------------------------
     _m("1.3", L, "softmax always over the last axis",
        ("    out = x - x.max(axis=axis, keepdims=True)\n    np.exp(out, out=out)\n    out *= 1.0 / _sum(out, axis)",
@@ -69,6 +72,9 @@ BUGS = [
         "    q = np.full((N, C), eps / C)\n    q[rows, y] += 1.0 - eps\n    dlogits = dlogits - q\n")),
     _m("1.3", L, "softmax forward shifts x in place", ("    out = x - x.max(axis=axis, keepdims=True)\n    np.exp(out, out=out)",
                                                       "    x -= x.max(axis=axis, keepdims=True)\n    out = np.exp(x)")),
+    _m("1.3", L, "softmax shifted by the global max", ("    out = x - x.max(axis=axis, keepdims=True)\n", "    out = x - x.max()\n")),
+    _m("1.3", L, "cross-entropy shifted by the global max", ("z = logits - logits.max(axis=1, keepdims=True)  # (N, C), max is 0",
+                                                            "z = logits - logits.max()")),
     # ---- 1.4 LayerNorm --------------------------------------------------------------------
     _m("1.4", L, "backward without the two mean terms",
        ("    dx = dxhat - _sum(dxhat, -1) / D\n    dx -= xhat * (_sum(dxhat, -1, xhat) / D)\n", "    dx = dxhat.copy()\n")),
@@ -87,6 +93,8 @@ BUGS = [
     _m("1.4", L, "dgamma without xhat (the sum of dout)",
        ("dgamma = np.einsum(\"nd,nd->d\", dout.reshape(-1, D), xhat.reshape(-1, D))  # (D,)",
         "dgamma = np.einsum(\"nd->d\", dout.reshape(-1, D))  # (D,)")),
+    _m("1.4", L, "eps hard-coded to 1e-5", ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / np.sqrt(var + 1e-5)")),
+    _m("1.4", L, "dxhat without gamma", ("    dxhat = dout * gamma  # (..., D)", "    dxhat = dout.copy()")),
     # ---- 1.5 Dropout ----------------------------------------------------------------------
     _m("1.5", L, "kept entries not scaled", ("            mask *= 1.0 / (1.0 - p)\n", "")),
     _m("1.5", L, "float64 scale (float32 becomes float64)", ("            mask *= 1.0 / (1.0 - p)\n",
@@ -132,6 +140,10 @@ BUGS = [
     _m("1.6", C, "OH and OW swapped in the output reshape", ("    out = out.reshape(N, F, OH, OW)\n",
                                                             "    out = out.reshape(N, F, OW, OH).swapaxes(2, 3).reshape(N, F, OH, OW)\n")),
     _m("1.6", C, "bias forgotten in the forward", ("    out += b[:, None]\n", "")),
+    _m("1.6", C, "dw from the first image only", ("dw = np.tensordot(dout2, cols, axes=([0, 2], [0, 2])).reshape(w.shape)",
+                                                 "dw = (dout2[0] @ cols[0].T).reshape(w.shape)")),
+    _m("1.6", C, "edge padding instead of zeros", ("xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P))) if P else x",
+                                                  "xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)), mode=\"edge\") if P else x")),
     # ---- 1.7 MaxPool2d --------------------------------------------------------------------
     _m("1.7", C, "backward assigns instead of adding", ("dx[:, :, i:i + s * OH:s, j:j + s * OW:s] += dout * (argmax == i * k + j)",
                                                        "dx[:, :, i:i + s * OH:s, j:j + s * OW:s] = dout * (argmax == i * k + j)")),
@@ -166,4 +178,6 @@ BUGS = [
     _m("1.8", G, "array gradient restores x too early",
        ("        x[ix] = old - h\n        neg = np.array(f(x), copy=True)\n        x[ix] = old\n",
         "        x[ix] = old\n        neg = np.array(f(x), copy=True)\n")),
+    _m("1.8", G, "rel_error per column", ("error = float(err.max()) if err.size else 0.0",
+                                         "error = err.max(axis=0) if err.ndim else float(err)")),
 ]

@@ -156,6 +156,42 @@ REL_ERROR_CS231N = """\
     error = float(np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y)))))
 """
 
+DROPOUT_F32_STREAM = """\
+    if train and p > 0.0:
+        gen = np.random.default_rng(rng)
+        if p >= 1.0:
+            mask = np.zeros_like(x)
+        else:  # a float32 stream, and the scale as x's own dtype
+            mask = (gen.random(x.shape, dtype=np.float32) >= p).astype(x.dtype) / x.dtype.type(1.0 - p)
+        out = x * mask
+    else:
+        out, mask = x, None
+"""
+NUMGRAD_PLUS_MINUS = """\
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        x[ix] += h  # restored by += h below, up to rounding
+        fxph = f(x)
+        x[ix] -= 2 * h
+        fxmh = f(x)
+        x[ix] += h
+        grad[ix] = (fxph - fxmh) / (2 * h)
+"""
+NUMGRAD_ARRAY_NDITER = """\
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        oldval = x[ix]
+        x[ix] = oldval + h
+        pos = f(x).copy()
+        x[ix] = oldval - h
+        neg = f(x).copy()
+        x[ix] = oldval
+        grad[ix] = np.sum((pos - neg) * dout) / (2 * h)
+        it.iternext()
+"""
+
 _L, _C, _G = "layers.py", "conv.py", "gradcheck.py"
 REWRITES = [
     Rewrite("explicit-loop conv (CS231n naive)", "1.6",
@@ -183,4 +219,9 @@ REWRITES = [
     Rewrite("CS231n gradient check (nditer, rel_error in one line)", "1.8",
             ((_G, "### BEGIN SOLUTION Task 1.8: for every index", NUMGRAD_NDITER),
              (_G, "### BEGIN SOLUTION Task 1.8: max over", REL_ERROR_CS231N))),
+    Rewrite("dropout from a float32 random stream", "1.5",
+            ((_L, "### BEGIN SOLUTION Task 1.5: identity", DROPOUT_F32_STREAM),)),
+    Rewrite("gradient check by += h, -= 2h, += h; CS231n's array check", "1.8",
+            ((_G, "### BEGIN SOLUTION Task 1.8: for every index", NUMGRAD_PLUS_MINUS),
+             (_G, "### BEGIN SOLUTION Task 1.8: as eval_numerical_gradient", NUMGRAD_ARRAY_NDITER))),
 ]
