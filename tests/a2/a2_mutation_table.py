@@ -26,7 +26,7 @@ O, D, S, C, R = "optim.py", "data.py", "solver.py", "checkpoint.py", "predict.py
 
 INLINE_HEAD_LOOP = """    outs = []
     for h in range(H):  # one head at a time, written out inline
-        s = (q[:, h] @ k[:, h].swapaxes(-1, -2)) / np.sqrt(d)
+        s = (q[:, h] @ k[:, h].swapaxes(-1, -2)) * d ** -0.5
         s = np.exp(s - s.max(axis=-1, keepdims=True))
         outs.append((s / s.sum(axis=-1, keepdims=True)) @ v[:, h])
     a = np.stack(outs, axis=1)
