@@ -228,7 +228,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
         save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg))
     summary = _summary(progress, params, cfg)
     summary.update(stopped_early=stopped_early, wall_s=time.perf_counter() - start,
-                   device=str(device), checkpoint=str(out / "checkpoint.safetensors"))
+                   device=str(device), checkpoint=str(out / "checkpoint.safetensors"),
+                   peak_memory_mb=_peak_memory_mb(device))
     write_metrics(out, progress["history"], summary)
     return {**summary, "history": progress["history"]}
 
@@ -246,9 +247,7 @@ def _run_epoch(model, optimizer, scheduler, x_train, y_train, cfg, generator, ep
                disable=not (cfg.progress and sys.stderr.isatty()))
     for i in bar:
         idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-        x, y = augment_batch(x_train[idx], y_train[idx], mean=mean, std=std, num_classes=cfg.num_classes,
-                             crop_padding=cfg.crop_padding, hflip=cfg.hflip, mixup_alpha=cfg.mixup_alpha,
-                             generator=generator)
+        x, y = _augment(x_train[idx], y_train[idx], cfg, mean, std, generator)
         loss, logits = train_step(model, x, y, optimizer, cfg)
         scheduler.step()
         hard = y if y.ndim == 1 else y.argmax(dim=1)
@@ -269,6 +268,35 @@ def _run_epoch(model, optimizer, scheduler, x_train, y_train, cfg, generator, ep
             "train_loss": loss_total / seen, "train_acc": correct.item() / seen,
             "test_loss": None, "test_acc": None, "wall_s": time.perf_counter() - start,
             "train_images_per_s": seen / seconds}
+
+
+def _augment(x, y, cfg: Config, mean, std, generator):
+    """augment_batch, plus the capstone's RandAugment (on uint8, first) and CutMix when its config
+    asks for them (randaug.py sits in the capstone folder beside this file's link)."""
+    if not (cfg.randaug_ops or cfg.cutmix_alpha):
+        return augment_batch(x, y, mean=mean, std=std, num_classes=cfg.num_classes, crop_padding=cfg.crop_padding,
+                             hflip=cfg.hflip, mixup_alpha=cfg.mixup_alpha, generator=generator)
+    here = str(Path(__file__).absolute().parent)    # not resolved: the capstone folder links this file
+    if here not in sys.path:
+        sys.path.append(here)
+    try:
+        import randaug
+    except ImportError:
+        raise ConfigError("randaug_ops / cutmix_alpha need randaug.py beside train.py (the capstone ships it)") from None
+    x = randaug.rand_augment(x, cfg.randaug_ops, cfg.randaug_magnitude, generator)
+    x, y = augment_batch(x, y, mean=mean, std=std, num_classes=cfg.num_classes, crop_padding=cfg.crop_padding,
+                         hflip=cfg.hflip, generator=generator)
+    if cfg.cutmix_alpha or cfg.mixup_alpha:
+        x, y = randaug.mix_batch(x, y, cfg.num_classes, cfg.mixup_alpha, cfg.cutmix_alpha, generator)
+    return x, y
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this run: CUDA's allocator peak on a GPU, else the process's peak RSS."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
 
 
 def _summary(progress: dict, params: int, cfg: Config) -> dict:
