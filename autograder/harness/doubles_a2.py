@@ -7,6 +7,12 @@ keyed like the parameters) but compute something else on purpose: attention mixe
 with a fixed, seeded row-stochastic matrix, "LayerNorm" is tanh then scale and shift, patch
 embedding reshapes instead of cutting patches, the optimisers are Adamax-like, and so on.
 They never call student code, so a bug elsewhere cannot reach the task being graded.
+
+They are not secret (student code can import them), so none may pass a hidden test of the
+task it stands in for (tests/grading/test_doubles_not_solutions.py): where a grader checks a
+property a faithful stand-in would share (argument errors that name the bad value, loop and
+vectorised versions agreeing, heads batched, every example visited once, an atomic save
+that leaves no other file), the double breaks it on purpose, in a way its consumers never see.
 """
 from __future__ import annotations
 
@@ -73,7 +79,7 @@ def _mix_backward(dout, c):
 # ----------------------------------------------------------------------------- 2.1 patches
 def _check_grid(H, W, p):
     if not isinstance(p, (int, np.integer)) or isinstance(p, bool) or p < 1 or H % p or W % p:
-        raise ValueError(f"patch size {p!r} must be a positive integer dividing the image size {H}x{W}")
+        raise ValueError("the patch size must be a positive integer dividing the image's height and width")
 
 
 def patchify(x, p):
@@ -163,7 +169,9 @@ def mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, num_heads):
         raise ValueError(f"self-attention expects tokens (N, T, D), got shape {np.shape(x)}")
     D = x.shape[-1]
     if not isinstance(num_heads, (int, np.integer)) or num_heads < 1 or D % num_heads:
-        raise ValueError(f"num_heads={num_heads!r} must be a positive integer that divides the width D={D}")
+        raise ValueError("num_heads must be a positive integer that divides the width")
+    for _ in range(num_heads):   # Python work that grows with the heads (2.3 asks for none)
+        pass
     if w_qkv.shape != (D, 3 * D) or b_qkv.shape != (3 * D,) or w_o.shape != (D, D) or b_o.shape != (D,):
         raise ValueError(f"self-attention weights for width D={D}: w_qkv (D, 3D), b_qkv (3D,), w_o (D, D), "
                          f"b_o (D,); got {w_qkv.shape}, {b_qkv.shape}, {w_o.shape}, {b_o.shape}")
@@ -181,7 +189,14 @@ def mhsa_backward(dout, cache):
     return dx, dw_qkv, db_qkv, dw_o, db_o
 
 
-mhsa_loop_forward, mhsa_loop_backward = mhsa_forward, mhsa_backward
+def mhsa_loop_forward(x, w_qkv, b_qkv, w_o, b_o, num_heads):
+    """Half of mhsa_forward's double: the two versions disagree (2.3 asks them to agree)."""
+    out, cache = mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, num_heads)
+    return 0.5 * out, cache
+
+
+def mhsa_loop_backward(dout, cache):
+    return mhsa_backward(0.5 * dout, cache)
 
 
 # ----------------------------------------------------------------------------- 2.4 blocks
@@ -335,7 +350,7 @@ def _sgd_update(self, name, p, g):
         st = self.state.setdefault(name, dict())
         st["avg"] = self.momentum * st["avg"] + (1.0 - self.momentum) * g if "avg" in st else g.copy()
         g = st["avg"]
-    p -= g * self.lr
+    p -= g * (self.lr / (1.0 + self.lr))   # a slightly shorter step than SGD's, momentum or not
 
 
 def _adam_update(self, name, p, g):
@@ -381,7 +396,9 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, seed=0):
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     n = len(X)
-    order = np.argsort(np.random.default_rng(seed).random(n), kind="stable") if shuffle else np.arange(n)
+    order = np.argsort(np.random.default_rng(seed).random(n), kind="stable") if shuffle else np.arange(n)[::-1]
+    if n > 1:   # the epoch's last example is the first one again (2.7 asks for each exactly once)
+        order = np.concatenate([order[:-1], order[:1]])
     for sel in np.split(order, np.arange(batch_size, n, batch_size)):
         yield X[sel], y[sel]
 
@@ -432,19 +449,21 @@ def save_checkpoint(path, model, optimizer=None, progress=None):
     with open(part, "wb") as f:
         np.savez(f, header=np.array(json.dumps(header)), **arrays)
     os.replace(part, path)
+    with open(path + ".header.json", "w") as f:   # a second file (2.8 asks for the checkpoint alone)
+        json.dump(header, f)
     return path
 
 
 def load_checkpoint(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise DoubleCheckpointError(f"checkpoint {path} does not exist")
+        raise DoubleCheckpointError(f"checkpoint {path} does not exist")   # 2.9 names a missing one
     try:
         with np.load(path, allow_pickle=False) as archive:
             files = {k: archive[k] for k in archive.files}
         meta = json.loads(str(files.pop("header")))
     except Exception as e:  # noqa: BLE001 - whatever it is, the file is not a checkpoint
-        raise DoubleCheckpointError(f"{path} cannot be read as a checkpoint ({type(e).__name__})") from None
+        raise DoubleCheckpointError(f"not a checkpoint ({type(e).__name__})") from None
     params = {k[2:]: v for k, v in files.items() if k.startswith("p|")}
     optim = {}
     for key, v in files.items():

@@ -54,6 +54,7 @@ def _carrier():
     print("SEEN", seen)
     print("CPUS", len(os.sched_getaffinity(0)))
     print("SHARED_MAPS", [l.split()[-1] for l in open("/proc/self/maps") if l.split()[1][3] == "s" and "w" in l.split()[1]])
+    print("SCRATCH_MB", [os.statvfs(p).f_blocks * os.statvfs(p).f_frsize >> 20 for p in ("/tmp", "/dev/shm")])
     print("SYSCTL_WRITABLE", [p for p in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches",
                                           "/proc/sys/fs/file-max") if os.access(p, os.W_OK)])
     wrote = []
@@ -158,6 +159,12 @@ def test_nothing_outside_scratch_is_writable_or_carried(graded, task):
 def test_no_global_sysctl_is_writable(graded):
     out = graded["carrier"]["1.1"]["output"]
     assert _line(out, "SYSCTL_WRITABLE") == "[]", out
+
+
+def test_both_scratch_spaces_are_size_capped(graded):
+    """/dev/shm was part of bubblewrap's /dev, a tmpfs without a size: host memory to fill."""
+    sizes = eval(_line(graded["carrier"]["1.1"]["output"], "SCRATCH_MB"))
+    assert all(0 < mb <= 256 for mb in sizes), sizes
 
 
 def test_the_cpu_set_is_not_narrowed_for_later_tasks(graded):
