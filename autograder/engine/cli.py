@@ -12,6 +12,7 @@ from autograder.engine.grade import SandboxUnavailable, grade_all
 from autograder.engine.safe_text import one_line
 from autograder.engine.submissions import SubmissionsFolderError, discover_all
 from vitlab.course import CourseError, load_course
+from vitlab.io import atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,7 +97,41 @@ def grade_command(args) -> int:
     print(f"grade: {summary.graded} graded, {len(summary.outcomes) - summary.graded} unchanged"
           + (f" ({unreadable} could not be read: see their messages)" if unreadable else "")
           + f", {summary.wall_s:.1f} s; gradebook: {one_line(str(shown))}; ids: students.csv")
+    _write_review(course, a, Path(out), [r["extra_data"]["student"] for r in summary.results])
     return 0
+
+
+REVIEW = "review.txt"
+
+
+def _write_review(course, a, out: Path, students: list[str]) -> None:
+    """OUT/review.txt: the capstone's instructor-only flags of every student (rebuilt each run;
+    none: no file), and one line on the terminal naming the flagged students."""
+    specs = course.settings.get("capstone", {}).get("checkpoints", {})
+    names = [n for n, spec in specs.items() if str(spec.get("task")) in {t.id for t in a.tasks}]
+    flags = review_flags(out, students, names) if names else {}
+    if not flags:
+        (out / REVIEW).unlink(missing_ok=True)
+        return
+    atomic_write(out / REVIEW, "".join(f"{s}: {line}\n" for s, lines in flags.items() for line in lines))
+    print(f"grade: {len(flags)} student(s) flagged for your review (never shown to them): "
+          f"{one_line(', '.join(list(flags)[:10]))}{' ...' if len(flags) > 10 else ''}; see {REVIEW}")
+
+
+def review_flags(out: Path, students: list[str], checkpoints: list[str]) -> dict[str, list[str]]:
+    """student -> the instructor-only review flags in their grader.log: the lines the capstone's
+    review writes ("FLAG <checkpoint>: ..."), escaped, one line each."""
+    starts = tuple(f"FLAG {name}: " for name in checkpoints)
+    flags = {}
+    for student in students:
+        try:
+            log = (out / student / "grader.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        lines = [one_line(line, limit=300) for line in log.splitlines() if line.startswith(starts)]
+        if lines:
+            flags[student] = lines[:20]
+    return flags
 
 
 def _produced_tasks(a) -> dict[str, list[str]]:

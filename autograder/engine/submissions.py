@@ -30,7 +30,7 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", "
 # ending in an extension the grader writes is suffixed too, so an output file added later
 # (leaderboard.html, report.html ...) can never meet a student's folder either.
 OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt", "leaderboard.csv",
-                "leaderboard.html"}
+                "leaderboard.html", "review.txt"}
 OUTPUT_SUFFIXES = (".csv", ".html", ".htm", ".txt", ".json", ".md", ".log", ".db", ".xlsx", ".tsv")
 _DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_ID_CHARS = 80

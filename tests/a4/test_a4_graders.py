@@ -235,13 +235,17 @@ def test_a_vit_fitted_to_the_test_set_is_flagged_to_the_instructor_only(graded):
     slice gives it away, in grader.log with both numbers, never in what the student sees."""
     import re
 
-    from autograder.engine.grade import grade_all
-
     base = graded[1].out_dir.parent / "memo"
     sub = reference_copy(base / "subs" / "memo")
     shutil.copytree(base / "checkpoints", sub / "checkpoints")
-    summary = grade_all("a4", base / "subs", base / "out", workers=1, course_root=base / "course")
-    tasks = {t["task"]: t for t in summary.results[0]["extra_data"]["tasks"]}
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "-q", "-a", "a4", "-j", "1",
+                          "-s", str(base / "subs"), "-o", str(base / "out"), "--course-root", str(base / "course")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "grade: 1 student(s) flagged for your review (never shown to them): memo; see review.txt" in run.stdout
+    assert (base / "out" / "review.txt").read_text().startswith("memo: FLAG vit_mnist: test accuracy 100.00%")
+    tasks = {t["task"]: t for t in json.loads((base / "out" / "memo" / "results.json").read_text())
+             ["extra_data"]["tasks"]}
     assert tasks["4.1"]["status"] == "passed", tasks["4.1"]["message"]
     log = (base / "out" / "memo" / "grader.log").read_text()
     flag = re.search(r"FLAG vit_mnist: test accuracy (\d+\.\d\d)% on 400 images is far above (\d+\.\d\d)% on 300 "
@@ -250,3 +254,10 @@ def test_a_vit_fitted_to_the_test_set_is_flagged_to_the_instructor_only(graded):
     for name in ("memo/feedback.md", "memo/results.json", "gradebook.csv"):
         shown = (base / "out" / name).read_text()
         assert "FLAG" not in shown and "training images" not in shown and "train slice" not in shown, name
+    from autograder.engine.cli import review_flags      # what `make grade` lists in review.txt
+    names = ["vit_mnist", "convit_mnist", "vit_cifar10", "convit_cifar10"]
+    assert list(review_flags(base / "out", ["memo"], names)) == ["memo"]
+    flagged = review_flags(graded[1].out_dir, ["good", "liar", "untouched"], names)
+    assert "untouched" not in flagged
+    assert any(line.startswith("FLAG vit_mnist: the export recorded 50.00%") for line in flagged["liar"])
+    assert not any(line.startswith(("FLAG vit_mnist", "FLAG convit_mnist")) for line in flagged.get("good", []))
