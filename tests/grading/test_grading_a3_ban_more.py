@@ -80,3 +80,18 @@ def test_plain_code_is_not_flagged(ban, tmp_path):
         "        self.act = getattr(F, 'gelu')\n        self.p = nn.Linear(2, 2)\n\n"
         "    def forward(self, x):\n        w = getattr(self, 'p')\n        return self.act(w(x)).softmax(-1)\n")
     assert ban.scan_submission(tmp_path, A3) == []
+
+
+def test_a_release_older_than_the_reference_is_not_banned_but_a_line_added_to_given_code_is(ban, tmp_path):
+    """Given code changed after the release (a new check in Config.validate): the student's older
+    copy keeps its own unchanged lines exempt. A computed-name line added there is found."""
+    config = (A3 / "config.py").read_text(encoding="utf-8")
+    anchor = "            value = getattr(self, key)\n"
+    assert anchor in config
+    older = config.replace(anchor, anchor + "            older_release = True\n", 1)
+    (tmp_path / "config.py").write_text(older, encoding="utf-8")
+    assert ban.scan_submission(tmp_path, A3) == []
+    added = config.replace(anchor, anchor + "            sneak = getattr(self, key + '')\n", 1)
+    (tmp_path / "config.py").write_text(added, encoding="utf-8")
+    found = ban.scan_submission(tmp_path, A3)
+    assert [f.owner for f in found] == ["Config.validate"], [str(f) for f in found]

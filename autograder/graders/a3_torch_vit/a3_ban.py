@@ -21,7 +21,9 @@ are refused on any object, not only on torch:
 - dynamic code (`eval`, `exec`, `compile`, `__import__`, `importlib.import_module` of a
   computed name) and unpickling (`torch.load(weights_only=False)`, `allow_pickle=True`).
 A function or method identical to the course's own (same file, same name, same code: the
-scaffolding released whole, such as Config's checks) may use computed names.
+scaffolding released whole, such as Config's checks) may use computed names, and so may a
+line of given code (a definition with no solution fence) that is in the course's version of
+the same definition: a release older than the reference stays exempt.
 """
 from __future__ import annotations
 
@@ -71,13 +73,15 @@ class Finding:
 def scan_file(path: Path, rel: str, reference: Path | None = None) -> list[Finding]:
     """Findings in one file; `reference` is the course's own version of it (if any), whose
     unchanged functions may read attributes by computed names."""
+    text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=rel)
+        tree = ast.parse(text, filename=rel)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []      # a file that does not parse fails its tasks anyway
     spans = _spans(tree)
     docstrings = _docstrings(tree)
-    course_own = _unchanged(tree, reference)
+    course_own, given_lines = _unchanged(tree, reference)
+    lines = text.splitlines()
     found = []
 
     def add(node, call):
@@ -88,8 +92,10 @@ def scan_file(path: Path, rel: str, reference: Path | None = None) -> list[Findi
                            for a in n.names if a.name == "sys"}
     for node in ast.walk(tree):
         hidden = _hidden_access(node, aliases) or _reflection(node, sys_names)
-        if hidden is not None and _owner(spans, node.lineno) not in course_own:
-            add(node, hidden)
+        if hidden is not None:
+            owner = _owner(spans, node.lineno)
+            if owner not in course_own and _line(lines, node.lineno) not in given_lines.get(owner, ()):
+                add(node, hidden)
         if isinstance(node, ast.Attribute):
             if node.attr in BANNED_NAMES:
                 add(node, BANNED_NAMES[node.attr])
@@ -191,28 +197,46 @@ def _mark_calls(tree) -> None:
             node.func._vitlab_called = True
 
 
-def _unchanged(tree, reference: Path | None) -> set[str]:
-    """Qualnames of the definitions in `tree` identical to the course's own in `reference`."""
+def _unchanged(tree, reference: Path | None) -> tuple[set[str], dict[str, set[str]]]:
+    """Qualnames of the definitions in `tree` identical to the course's own in `reference`,
+    and, for each definition the course gives whole (no solution fence in it), its lines: a
+    release older than the reference (given code changed since) keeps its unchanged lines
+    exempt, while a line added to given code is not."""
     _mark_calls(tree)
     if reference is None:
-        return set()
+        return set(), {}
     try:
-        ref = ast.parse(reference.read_text(encoding="utf-8"))
+        ref_text = reference.read_text(encoding="utf-8")
+        ref = ast.parse(ref_text)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+        return set(), {}
     theirs, ours = _defs(ref), _defs(tree)
-    return {q for q, dump in ours.items() if theirs.get(q) == dump}
+    ref_lines = ref_text.splitlines()
+    given = {}
+    for qual, node in _def_nodes(ref).items():
+        body = ref_lines[node.lineno - 1:node.end_lineno]
+        if not any("BEGIN SOLUTION" in line for line in body):
+            given[qual] = {" ".join(line.split()) for line in body}
+    return {q for q, dump in ours.items() if theirs.get(q) == dump}, given
 
 
-def _defs(tree) -> dict[str, str]:
+def _line(lines: list[str], lineno: int) -> str:
+    return " ".join(lines[lineno - 1].split()) if 0 < lineno <= len(lines) else ""
+
+
+def _def_nodes(tree) -> dict:
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     out = {}
     for node in tree.body:
         if isinstance(node, defs):
-            out[node.name] = ast.dump(node)
+            out[node.name] = node
             if isinstance(node, ast.ClassDef):
-                out.update({f"{node.name}.{s.name}": ast.dump(s) for s in node.body if isinstance(s, defs)})
+                out.update({f"{node.name}.{s.name}": s for s in node.body if isinstance(s, defs)})
     return out
+
+
+def _defs(tree) -> dict[str, str]:
+    return {q: ast.dump(node) for q, node in _def_nodes(tree).items()}
 
 
 def findings_for_task(findings: list[Finding], task: str, owners: dict[str, dict[str, str]],
