@@ -430,9 +430,10 @@ def checkpoint_roundtrip(cfg: dict, state: dict, extra: dict) -> dict:
 
 @_guarded
 def checkpoint_crash(cfg: dict, state: dict) -> dict:
-    """Save a checkpoint, then save another whose safetensors write dies half-way (the first half
-    of the bytes reach the file it writes, then an OSError). Returns whether the crash came
-    through, whether the first checkpoint's bytes survived, and the folder's listing."""
+    """Save a checkpoint, then save another whose safetensors write dies half-way (save_file: the
+    first half of the bytes reach the file it writes, then an OSError; save, for code that
+    writes the bytes itself: an OSError). Returns whether the crash came through, whether the
+    first checkpoint's bytes survived, and the folder's listing."""
     import safetensors.torch as st
     import checkpoint as ck
     from config import Config
@@ -440,17 +441,21 @@ def checkpoint_crash(cfg: dict, state: dict) -> dict:
     path = os.path.join(folder, "checkpoint.safetensors")
     ck.save_checkpoint(path, _model(cfg, state), Config.from_dict(cfg))
     before = _bytes(path).tobytes()
-    real = st.save_file
+    real = {"save_file": st.save_file, "save": st.save}
 
-    def dying(tensors, filename, metadata=None):
-        blob = st.save(tensors, metadata=metadata)
+    def dying_save_file(tensors, filename, metadata=None):
+        blob = real["save"](tensors, metadata=metadata)
         with open(filename, "wb") as f:
             f.write(blob[:len(blob) // 2])
         raise OSError("simulated crash while writing the checkpoint")
 
-    patched = [(st, "save_file")] + [(ck, "save_file")] * (getattr(ck, "save_file", None) is real)
+    def dying_save(tensors, metadata=None):   # bytes first, then the student's own write
+        raise OSError("simulated crash while serialising the checkpoint")
+
+    dying = {"save_file": dying_save_file, "save": dying_save}
+    patched = [(st, n) for n in real] + [(ck, n) for n in real if getattr(ck, n, None) is real[n]]
     for mod, name in patched:
-        setattr(mod, name, dying)
+        setattr(mod, name, dying[name])
     raised = False
     try:
         ck.save_checkpoint(path, _model(cfg, None), Config.from_dict(cfg))
@@ -460,7 +465,7 @@ def checkpoint_crash(cfg: dict, state: dict) -> dict:
         raised = True
     finally:
         for mod, name in patched:
-            setattr(mod, name, real)
+            setattr(mod, name, real[name])
     return {"raised": raised, "unchanged": _bytes(path).tobytes() == before, "listing": sorted(os.listdir(folder))}
 
 

@@ -101,12 +101,18 @@ def test_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = checkpoint.save_checkpoint(tmp_path / "checkpoint.safetensors", build_model(cfg), cfg)
     before = path.read_bytes()
 
-    def dying(tensors, filename, metadata=None):
+    save = st.save
+
+    def dying(tensors, filename, metadata=None):   # half the file written, then the crash
         with open(filename, "wb") as f:
-            f.write(st.save(tensors, metadata=metadata)[:100])
+            f.write(save(tensors, metadata=metadata)[:100])
         raise OSError("simulated crash")
-    monkeypatch.setattr(st, "save_file", dying)
-    monkeypatch.setattr(checkpoint, "save_file", dying, raising=False)
+
+    def dying_save(tensors, metadata=None):
+        raise OSError("simulated crash")
+    for mod in (st, checkpoint):
+        monkeypatch.setattr(mod, "save_file", dying, raising=False)
+        monkeypatch.setattr(mod, "save", dying_save, raising=False)
     with pytest.raises(OSError):
         checkpoint.save_checkpoint(path, build_model(cfg), cfg)
     assert path.read_bytes() == before, "a crash mid-save damaged the checkpoint: write a temporary file, then rename"
