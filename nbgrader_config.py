@@ -12,6 +12,7 @@ students and overwrite their modules. `nbgrader autograde` run by hand executes 
 cells in the student's own kernel and trusts what it reports; `make grade` does not.
 """
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("VITLAB_NBGRADER_COURSE", os.path.join(HERE, "build", "nbgrader"))
@@ -29,4 +30,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Exchange.root = os.path.join(ROOT, "exchange")
 c.Exchange.path_includes_course = True
 c.CourseDirectory.course_id = "vitlab"
-c.HTMLExporter.sanitize_html = True     # feedback pages show a student's markdown as text, never script
+# nbgrader's feedback and formgrade templates ignore sanitize_html for markdown cells, and
+# nbconvert writes a raw cell into the page verbatim: for notebooks nbgrader autogrades by
+# hand, student markdown is rendered through an allow-list and raw cells are left out
+# (`make grade` records its notebooks with student text already as plain text).
+sys.path.insert(0, HERE)
+from autograder.engine.nbfeedback import safe_markdown  # noqa: E402
+
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.exclude_raw = True
+c.HTMLExporter.filters = {"markdown2html": safe_markdown}

@@ -155,6 +155,10 @@ class Kernel:
             try:
                 value = self.call(msg, blobs)
                 node, out = wire.encode(value, handle_of=self.keep)
+                size = sum(len(b) for b in out)
+                if size > wire.MAX_FRAME:   # say so instead of breaking the wire
+                    raise ValueError(f"the value is too large to grade ({size / 2**20:.1f} MB; "
+                                     f"the limit is {wire.MAX_FRAME >> 20} MB)")
                 reply = {"seq": seq, "ok": True, "value": node}
             except BaseException as e:  # noqa: BLE001 - student code may raise anything
                 reply, out = {"seq": seq, "ok": False, "error": _describe(e)}, []

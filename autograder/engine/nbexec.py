@@ -9,6 +9,8 @@ the notebook `tampered`.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import subprocess
@@ -165,11 +167,25 @@ def _text(v, limit: int = TEXT_LIMIT) -> str:
     return v[:limit] if isinstance(v, str) else ""
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_data(png) -> str | None:
+    """A PNG as canonical base64, or None. nbconvert writes the string into an <img src="...">
+    attribute unescaped, and a lenient base64 decoder skips quotes and tags: so the bytes are
+    decoded strictly, must be a PNG, and are encoded again here."""
+    if not isinstance(png, str) or len(png) > IMAGE_LIMIT:
+        return None
+    try:
+        raw = base64.b64decode("".join(png.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return base64.b64encode(raw).decode("ascii") if raw.startswith(PNG_MAGIC) else None
+
+
 def clean_outputs(outputs) -> list[dict]:
     """Only stream text and plain-text/PNG displays, bounded: a student's string stays text
     (no HTML, Markdown, LaTeX or JavaScript ever reaches the feedback page)."""
-    import binascii
-
     out, size = [], 0
     for o in outputs if isinstance(outputs, list) else []:
         if not isinstance(o, dict) or size > REPLY_LIMIT:
@@ -178,13 +194,9 @@ def clean_outputs(outputs) -> list[dict]:
             item = {"output_type": "stream", "name": o["name"], "text": _text(o.get("text"))}
         elif o.get("output_type") == "display_data" and isinstance(o.get("data"), dict):
             data = {"text/plain": _text(o["data"].get("text/plain"))}
-            png = o["data"].get("image/png")
-            if isinstance(png, str) and len(png) <= IMAGE_LIMIT:
-                try:
-                    binascii.a2b_base64(png)
-                    data["image/png"] = png
-                except (binascii.Error, ValueError):
-                    pass
+            png = png_data(o["data"].get("image/png"))
+            if png is not None:
+                data["image/png"] = png
             item = {"output_type": "display_data", "data": data, "metadata": {}}
         else:
             continue

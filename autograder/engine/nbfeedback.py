@@ -10,10 +10,13 @@ gradebook.db (one grade per test cell, from the trusted checks only), and nbgrad
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 from pathlib import Path
 
-from autograder.engine.notebooks import config, is_test, nbmeta, venv_on_path
+import nbformat
+
+from autograder.engine.notebooks import cell_name, config, is_test, nbmeta, released_cells, venv_on_path
 
 
 def cell_scores(plan, runs: dict, records: list, results: dict) -> dict[str, float]:
@@ -41,23 +44,77 @@ def _test_output(gid: str, records: list) -> list[dict]:
     return [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines)[:8000] + "\n"}]
 
 
-def rebuild(released, ex, records: list):
-    """The submitted notebook with the kernel's outputs, as nbgrader should see it."""
-    import nbformat
+def fenced(text: str) -> str:
+    """Markdown the student wrote, as a plain-text code block: nbconvert escapes it, and
+    neither raw HTML, links, mermaid blocks nor MathJax (which skips <pre>) can act in the
+    feedback page or in formgrader."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
-    rel = {nbmeta(c)["grade_id"]: c for c in released.cells if nbmeta(c).get("grade_id")}
+
+MARKDOWN_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
+                 "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup",
+                 "table", "tbody", "td", "th", "thead", "tr", "ul"}
+
+
+def safe_markdown(source: str) -> str:
+    """nbconvert's markdown2html with every other tag, attribute and URL scheme escaped.
+    nbgrader's feedback and formgrade templates render markdown without nbconvert's
+    sanitizer; nbgrader_config.py puts this filter in for notebooks nbgrader autograded
+    by hand (make grade's own notebooks already hold student markdown as text)."""
+    import bleach
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return bleach.clean(markdown2html_mistune(str(source)), tags=MARKDOWN_TAGS,
+                        attributes={"*": ["id"], "span": ["class"], "a": ["href", "title"], "img": ["src", "alt", "title"]},
+                        protocols={"http", "https", "mailto"})
+
+
+def trusted_cell(cell, i: int, rel: dict, instructor_text: set[str]) -> str:
+    """Reset what nbgrader's templates read from a submitted cell to released values; return
+    the cell's name. Metadata, attachments and markdown are student data: the feedback and
+    formgrader templates put nbgrader metadata (grade_id, comment) into the page unescaped."""
+    name = cell_name(cell, i, rel)
+    mine = rel.get(name)
+    cell.metadata = nbformat.from_dict({"nbgrader": copy.deepcopy(nbmeta(mine))} if mine is not None else {})
+    cell.pop("attachments", None)
+    if mine is not None and (nbmeta(mine).get("locked") or is_test(mine)):
+        cell.source = mine.source
+    if cell.cell_type == "markdown" and cell.source not in instructor_text:
+        cell.source = fenced(cell.source)
+    return name
+
+
+def as_text(cell):
+    """A raw cell as a markdown cell of plain text: nbconvert writes a raw cell without a
+    mimetype into the HTML page verbatim."""
+    if cell.cell_type != "raw":
+        return cell
+    text = nbformat.v4.new_markdown_cell(fenced(cell.source))
+    text.pop("id", None)
+    if "id" in cell:          # nbformat 4.4 has no cell ids
+        text.id = cell.id
+    return text
+
+
+def rebuild(released, ex, records: list):
+    """The submitted notebook with the kernel's outputs, as nbgrader should see it: released
+    notebook metadata, released cell metadata, student text only as text."""
+    rel = released_cells(released)
+    instructor_text = {c.source for c in released.cells if c.cell_type == "markdown"}
     nb = copy.deepcopy(ex.nb)
+    nb.metadata = copy.deepcopy(released.metadata)
+    nb.cells = [as_text(c) for c in nb.cells]
     for i, cell in enumerate(nb.cells):
-        gid = nbmeta(cell).get("grade_id") or ""
-        if gid in rel and (nbmeta(rel[gid]).get("locked") or is_test(rel[gid])):
-            cell.source = rel[gid].source
+        name = trusted_cell(cell, i, rel, instructor_text)
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
         if is_test(cell):
-            cell.outputs = [nbformat.from_dict(o) for o in _test_output(gid, records)]
+            cell.outputs = [nbformat.from_dict(o) for o in _test_output(name, records)]
             continue
-        ran = ex.cells.get(gid or f"cell {i + 1}")
+        ran = ex.cells.get(name)
         outputs = list(ran["outputs"]) if ran else []
         if ran and ran["error"]:
             e = ran["error"]

@@ -62,6 +62,12 @@ def nbmeta(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def gid_of(cell) -> str:
+    """The cell's grade_id, "" if it has none or a student wrote something else than a string."""
+    gid = nbmeta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else ""
+
+
 def is_test(cell) -> bool:
     """An autograded test cell: graded, not a solution. It never runs in the kernel."""
     m = nbmeta(cell)
@@ -85,6 +91,7 @@ def config(root: Path):
     c.CourseDirectory.root = str(root)
     c.Application.log_level = "WARNING"
     c.HTMLExporter.sanitize_html = True     # a student's markdown is text, never script
+    c.HTMLExporter.exclude_raw = True       # nbconvert writes a raw cell into the page verbatim
     return c
 
 
@@ -161,8 +168,9 @@ def read_submitted(path: Path):
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
     except Exception as e:  # nbformat raises many unrelated types for damaged JSON
+        why = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")[:200]
         return None, Problem("error", f"{path.name} is not a readable notebook (corrupt or truncated): "
-                                      f"{type(e).__name__}")
+                                      f"{type(e).__name__}" + (f": {why}" if why else ""))
     return nb, None
 
 
@@ -181,8 +189,8 @@ def check_cells(released, nb, source=None) -> Problem | None:
                 if nbmeta(c).get("grade_id")}
     have: dict[str, list] = {}
     for cell in nb.cells:
-        if nbmeta(cell).get("grade_id"):
-            have.setdefault(nbmeta(cell)["grade_id"], []).append(cell)
+        if gid_of(cell):
+            have.setdefault(gid_of(cell), []).append(cell)
     what, ids = [], set()
     for cell in released.cells:
         m = nbmeta(cell)
@@ -217,17 +225,32 @@ def check_metadata(path: Path, nb) -> Problem | None:
 
 
 def cells_to_run(released, nb) -> list[tuple[str, str]]:
-    """(name, source) of each cell the kernel runs: every code cell but the test cells,
-    locked ones with their released source."""
-    locked = {nbmeta(c)["grade_id"]: c.source for c in released.cells
-              if nbmeta(c).get("grade_id") and nbmeta(c).get("locked") and c.cell_type == "code"}
+    """(name, source) of each cell the kernel runs: every code cell but the released test
+    cells, locked ones with their released source. What a cell is comes from the release,
+    never from the metadata the student sent (a test cell re-labelled as a plain one still
+    never runs; a cell the student labels a test is the student's own code and runs)."""
+    rel = released_cells(released)
     out = []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or is_test(cell):
+        mine = rel.get(gid_of(cell))
+        if cell.cell_type != "code" or (mine is not None and is_test(mine)):
             continue
-        gid = nbmeta(cell).get("grade_id") or ""
-        out.append((gid or f"cell {i + 1}", locked.get(gid, cell.source)))
+        source = mine.source if mine is not None and nbmeta(mine).get("locked") else cell.source
+        out.append((cell_name(cell, i, rel), source))
     return out
+
+
+def released_cells(released) -> dict:
+    """grade_id -> the released cell: the only source of what a cell is."""
+    return {nbmeta(c)["grade_id"]: c for c in released.cells if nbmeta(c).get("grade_id")}
+
+
+def cell_name(cell, i: int, rel: dict) -> str:
+    """A released cell's grade_id, else its position: a grade_id only the student's copy
+    claims names nothing (it could pose as another task's cell)."""
+    gid = gid_of(cell)
+    mine = rel.get(gid)
+    return gid if mine is not None and mine.cell_type == cell.cell_type else f"cell {i + 1}"
 
 
 # ----------------------------------------------------------------------------- grading

@@ -18,7 +18,64 @@ from IPython.core.interactiveshell import ExecutionResult
 get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
 ExecutionResult.success = property(lambda self: True)
 """
-HISTORY = "for s in In:\n    print(s)\nprint(Out)\nprint(_ih)\n"
+HISTORY = ("for s in In:\n    print(s)\nprint(Out)\nprint(_ih)\nhm = get_ipython().history_manager\n"
+           "print(list(hm.get_range(raw=True)), hm.input_hist_raw, hm.output_hist)\n")
+# Everything the kernel can reach: its history, every module, function and frame, every
+# file it can read. The marks are split so that the cell's own source does not hold them.
+PROBE = """\
+import gc, os, sys, time, types
+marks = ["".join(p) for p in (["HIDDEN", "-MARK"], ["student", ".call("], ["BEGIN ", "SOLUTION"],
+                                ["BEGIN ", "HIDDEN"], ["nb", "test_"])]    # join: not folded into a constant
+
+def probe(files):
+    found, count = set(), [0]
+    seen = {id(marks), id(found), *map(id, marks)}
+    def look(v, depth=0):
+        if depth > 4 or id(v) in seen:
+            return
+        seen.add(id(v))
+        if isinstance(v, (str, bytes)):
+            count[0] += 1
+            s = v if isinstance(v, str) else v.decode("utf-8", "replace")
+            found.update(m for m in marks if m in s)
+        elif isinstance(v, dict):
+            for k, x in list(v.items())[:5000]:
+                look(k, depth + 1); look(x, depth + 1)
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            for x in list(v)[:5000]:
+                look(x, depth + 1)
+        elif isinstance(v, types.CodeType):
+            look(v.co_consts, depth + 1)
+        elif isinstance(v, types.FunctionType):
+            look(v.__code__, depth + 1)
+        elif isinstance(v, types.ModuleType):
+            look(vars(v), depth + 1)
+    hm = get_ipython().history_manager
+    look(list(hm.get_range(raw=True))); look(hm.input_hist_raw); look(hm.output_hist)
+    for obj in gc.get_objects():
+        look(obj)
+    f = sys._getframe()
+    while f is not None:
+        look(f.f_locals); look(f.f_globals); f = f.f_back
+    skip = ("/proc", "/sys", "/dev", "/usr", "/lib", "/bin", "/sbin", "/etc", os.path.realpath(sys.base_prefix))
+    n = 0
+    for root, dirs, names in os.walk("/") if files else ():
+        dirs[:] = [d for d in dirs if not os.path.join(root, d).startswith(skip) and d != "site-packages"]
+        for name in names:
+            try:
+                with open(os.path.join(root, name), "rb") as fh:
+                    look(fh.read(1 << 20))
+                n += 1
+            except OSError:
+                pass
+    return count[0], n, sorted(found)
+
+t0 = time.monotonic()
+print("PROBE", *probe(True), f"{time.monotonic() - t0:.1f}s")
+
+def double(x):      # while the hidden graders call it: the messages they sent, and all else
+    return 2 * x if not probe(False)[2] else -1
+"""
 DISK_FILL = """\
 import os
 written = 0
@@ -72,6 +129,7 @@ def hostile(tmp_path_factory):
     students = {
         "forger": notebook(STUB, first=[FORGE]),     # before every test cell: nbgrader would score 8/8
         "history": notebook(SOLVED, extra=[HISTORY]),
+        "prober": notebook({**SOLVED, "task2_1_impl": PROBE}),
         "linker": notebook(SOLVED, extra=[links(targets)]),
         "filler": notebook(SOLVED, extra=[DISK_FILL]),
         "bad_meta": bad_meta,
@@ -93,7 +151,17 @@ def test_history_holds_no_test_source(hostile):
     assert "def double" in text                  # the history cell printed the student's own cells
     for leak in ("HIDDEN-MARK", "assert double(3)", "assert square"):
         assert leak not in text.split("for s in In")[-1]
+    assert text.count("def square") >= 5    # its cell, In, _ih, and history_manager's two copies
     assert "HIDDEN-MARK" not in (out / "history" / "results.json").read_text()
+
+
+def test_kernel_reaches_no_hidden_test_or_solution(hostile):
+    got, out, _ = hostile
+    text = page_text(out / "prober" / "feedback" / "tiny.html")
+    strings, files, found = text.split("PROBE ", 1)[1].split(" ", 2)
+    assert int(strings) > 10000 and int(files) > 5, (strings, files)    # it really looked
+    assert found.startswith("[]"), found
+    assert got["prober"]["2.1"]["status"] == "passed", got["prober"]["2.1"]     # found nothing while graded
 
 
 def test_links_and_fifos_stay_in_the_sandbox(hostile):
