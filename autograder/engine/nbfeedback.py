@@ -67,7 +67,8 @@ def safe_markdown(source: str) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     return bleach.clean(markdown2html_mistune(str(source)), tags=MARKDOWN_TAGS,
-                        attributes={"*": ["id"], "span": ["class"], "a": ["href", "title"], "img": ["src", "alt", "title"]},
+                        attributes={"*": ["id"], "span": ["class"], "a": ["href", "title"],
+                                    "img": ["src", "alt", "title"]},
                         protocols={"http", "https", "mailto"})
 
 

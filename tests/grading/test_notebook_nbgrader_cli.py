@@ -49,7 +49,8 @@ def _answer(folder: Path) -> None:
             cell["source"] = "def square(x):\n    return x * x\n"
         elif gid == "task2_2_explain":
             cell["source"] = HOSTILE_ANSWER
-    nb["cells"].append({"cell_type": "raw", "id": "raw-cell", "metadata": {}, "source": "<script>alert('raw')</script>"})
+    nb["cells"].append({"cell_type": "raw", "id": "raw-cell", "metadata": {},
+                        "source": "<script>alert('raw')</script>"})
     (folder / "tiny.ipynb").write_text(json.dumps(nb))
     (folder / "models.py").write_text(STUDENT_PY)
 
