@@ -3,7 +3,7 @@
 No Python loops over the batch, channels or output positions: both layers loop only over
 the kernel's KH x KW offsets, and each iteration moves a whole strided slice at once.
 Every function keeps the dtype it is given (float32 in, float32 out: its gradients too),
-and none writes into its inputs (x, w, b, dout).
+and none writes into its inputs (x, w, b, dout, the cache).
 """
 from __future__ import annotations
 

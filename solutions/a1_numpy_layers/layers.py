@@ -6,8 +6,8 @@ parameter, each with the shape and dtype of what it is the gradient of. Every fu
 keeps the dtype it is given: float32 in, float32 out; float64 in, float64 out. Python
 float constants keep it (NumPy scalars such as `np.sqrt(2.0)` would promote float32 to
 float64, so use `math` for constants). No function writes into its inputs (x, the
-parameters, dout): an input is often another layer's cache, so compute `x - m`, never
-`x -= m`, `np.exp(x, out=x)` or `dx = dout; dx[...] = 0`.
+parameters, dout, the cache a backward is given): an input is often another layer's cache,
+so compute `x - m`, never `x -= m`, `np.exp(x, out=x)` or `dx = dout; dx[...] = 0`.
 
 The `cache` each forward returns is the tuple its backward unpacks; the names in the
 `cache = (...)` line after each solution are the values you have to compute.

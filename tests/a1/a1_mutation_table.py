@@ -72,6 +72,8 @@ BUGS = [
         "    q = np.full((N, C), eps / C)\n    q[rows, y] += 1.0 - eps\n    dlogits = dlogits - q\n")),
     _m("1.3", L, "softmax forward shifts x in place", ("    out = x - x.max(axis=axis, keepdims=True)\n    np.exp(out, out=out)",
                                                       "    x -= x.max(axis=axis, keepdims=True)\n    out = np.exp(x)")),
+    _m("1.3", L, "softmax backward scales the cached out in place", ("    dx = dout - _sum(dout, axis, out)\n    dx *= out\n",
+                                                                    "    out *= dout - _sum(dout, axis, out)\n    dx = out\n")),
     _m("1.3", L, "softmax shifted by the global max", ("    out = x - x.max(axis=axis, keepdims=True)\n", "    out = x - x.max()\n")),
     _m("1.3", L, "cross-entropy shifted by the global max", ("z = logits - logits.max(axis=1, keepdims=True)  # (N, C), max is 0",
                                                             "z = logits - logits.max()")),
@@ -93,6 +95,8 @@ BUGS = [
     _m("1.4", L, "dgamma without xhat (the sum of dout)",
        ("dgamma = np.einsum(\"nd,nd->d\", dout.reshape(-1, D), xhat.reshape(-1, D))  # (D,)",
         "dgamma = np.einsum(\"nd->d\", dout.reshape(-1, D))  # (D,)")),
+    _m("1.4", L, "backward rescales the cached xhat in place", ("    dx -= xhat * (_sum(dxhat, -1, xhat) / D)\n",
+                                                               "    xhat *= _sum(dxhat, -1, xhat) / D\n    dx -= xhat\n")),
     _m("1.4", L, "eps hard-coded to 1e-5", ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / np.sqrt(var + 1e-5)")),
     _m("1.4", L, "dxhat without gamma", ("    dxhat = dout * gamma  # (..., D)", "    dxhat = dout.copy()")),
     # ---- 1.5 Dropout ----------------------------------------------------------------------

@@ -116,9 +116,10 @@ def check_layer(student, fwd: str, bwd: str, args: tuple, expected_out, dout, ex
 def check_inputs_unchanged(student, fwd: str, bwd: str | None, args: tuple, dout=None,
                            kwargs: dict | None = None) -> None:
     """The forward (and the backward on its cache) leave every input array as it was:
-    a layer's input is often another layer's cache (the module docstring says so)."""
-    got_args, got_dout = parts(student.call("harness:a1.inputs_after", fwd, bwd, dout, *args, **(kwargs or {})),
-                               2, "result")
+    a layer's input is often another layer's cache (the module docstring says so). The
+    backward runs twice on one cache and gives the same gradients: it left the cache alone."""
+    got_args, got_dout, first, second = parts(
+        student.call("harness:a1.inputs_after", fwd, bwd, dout, *args, **(kwargs or {})), 4, "result")
     got_args = parts(got_args, len(args), "inputs")
     f_name, b_name = fwd.rsplit(".", 1)[-1], (bwd or "").rsplit(".", 1)[-1]
     for i, (got, want) in enumerate(zip(got_args, args)):
@@ -128,6 +129,13 @@ def check_inputs_unchanged(student, fwd: str, bwd: str | None, args: tuple, dout
     if bwd is not None:
         expect_close(got_dout, dout, rtol=0, atol=0, name=f"dout after {b_name}",
                      hint=f"{b_name} changed dout in place (dx = dout; dx[...] = 0): start from a copy")
+        firsts = first if isinstance(first, (tuple, list)) else (first,)
+        seconds = parts(second, len(firsts), f"{b_name} return value") if isinstance(first, (tuple, list)) \
+            else (second,)
+        for i, (a, b) in enumerate(zip(firsts, seconds)):
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).all():
+                close(b, a, f"{b_name} gradient {i + 1}, called again on the same cache", rtol=1e-12, atol=0,
+                      hint=f"{b_name} changed the cache in place (out *= ..., xhat -= ...): work on copies")
 
 
 def random_array(rng: np.random.Generator, shape, scale: float = 1.0, dtype=np.float64) -> np.ndarray:
