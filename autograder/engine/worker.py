@@ -24,8 +24,10 @@ import numpy as np  # noqa: E402  (preloaded before any student code)
 
 from autograder.engine import doubles, wire  # noqa: E402
 
+# modules whose public names student code may not rebind (the tamper check): what graders and
+# the harness compute with, and what the harness observes files through (os.listdir, os.replace)
 WATCHED = ("builtins", "numpy", "numpy.linalg", "numpy.random", "numpy.testing", "math",
-           "torch", "torch.nn.functional", "torch.linalg", "torch.autograd")
+           "torch", "torch.nn.functional", "torch.linalg", "torch.autograd", "os", "os.path", "shutil", "json")
 
 
 class Missing(Exception):

@@ -242,3 +242,13 @@ def test_seccomp_refuses_other_processes_but_not_our_own():
     os.close(r)
     os.waitpid(pid, 0)
     assert got == b"\0", got
+
+
+def test_rebinding_what_the_harness_observes_files_through_is_tampering(tmp_path):
+    """A harness helper that lists a folder or compares files in the sandbox must not be fooled by
+    a patched os.listdir: the tamper check watches os, os.path, shutil and json too."""
+    sub = {"tiny.py": "import os\nos.listdir = lambda p='.': ['model.npz']\n" + SOLVED}
+    make_submission(tmp_path / "subs", "patch_os", sub)
+    got = by_student(grade_tiny(tmp_path / "subs", tmp_path / "out", workers=1))["patch_os"]
+    assert {t["status"] for t in got.values()} == {"tampered"}, {t: r["message"] for t, r in got.items()}
+    assert "os.listdir" in got["1.1"]["message"]
