@@ -25,22 +25,28 @@ CATCHES = {
 }
 
 
+def _run_with(bug, folder):
+    """The public tests of the bug's task, on a copy of the reference with the bug planted."""
+    shutil.copytree(A3.source_dir, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", "runs"))
+    texts = {bug.file: (A3.source_dir / bug.file).read_text(encoding="utf-8")}
+    apply(texts, bug)
+    (folder / bug.file).write_text(texts[bug.file], encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "pytest", "tests/test_common_mistakes.py", "-q", "-p",
+                           "no:cacheprovider", "-m", f"task{bug.task.replace('.', '_')}"],
+                          cwd=folder, env={**a3_env(), "PYTHONPATH": str(folder)}, capture_output=True,
+                          text=True, timeout=300)
+
+
 @pytest.mark.slow
 def test_public_tests_name_each_mistake(tmp_path):
-    """One copy per bug, all run by one pytest process each (torch imports once per copy)."""
+    """One copy per bug, two pytest processes at a time (each imports torch once)."""
+    from concurrent.futures import ThreadPoolExecutor
+    bugs = [next(b for b in BUGS if b.name == name) for name in CATCHES]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = list(pool.map(lambda ib: _run_with(ib[1], tmp_path / f"bug{ib[0]:02d}"), enumerate(bugs)))
     missed = []
-    for name, words in CATCHES.items():
-        bug = next(b for b in BUGS if b.name == name)
-        folder = tmp_path / name.replace(" ", "_").replace("'", "").replace("(", "").replace(")", "")
-        shutil.copytree(A3.source_dir, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", "runs"))
-        texts = {bug.file: (A3.source_dir / bug.file).read_text(encoding="utf-8")}
-        apply(texts, bug)
-        (folder / bug.file).write_text(texts[bug.file], encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "pytest", "tests/test_common_mistakes.py", "-q", "-p",
-                               "no:cacheprovider", "-m", f"task{bug.task.replace('.', '_')}"],
-                              cwd=folder, env={**a3_env(), "PYTHONPATH": str(folder)}, capture_output=True,
-                              text=True, timeout=300)
+    for bug, proc in zip(bugs, procs):
         out = proc.stdout + proc.stderr
-        if proc.returncode != 1 or words not in out:
-            missed.append(f"{name}: exit {proc.returncode}, {words!r} not said:\n{out[-1200:]}")
+        if proc.returncode != 1 or CATCHES[bug.name] not in out:
+            missed.append(f"{bug.name}: exit {proc.returncode}, {CATCHES[bug.name]!r} not said:\n{out[-1200:]}")
     assert not missed, "\n\n".join(missed)
