@@ -100,6 +100,10 @@ class Config:
     out_dir: str = "runs/a3"
     progress: bool = True
     threads: int = 0               # CPU threads for torch; 0 = torch's default
+    # strong augmentation (the capstone's randaug.py; 0 = off, as before)
+    randaug_ops: int = 0           # RandAugment ops per image, each drawn per image
+    randaug_magnitude: float = 9.0  # 0..10; each op's magnitude is drawn from [0, this]
+    cutmix_alpha: float = 0.0      # CutMix Beta(a, a); with mixup_alpha too, a coin per image
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -141,6 +145,9 @@ class Config:
         if self.mlp_ratio <= 0 or self.locality_strength <= 0:
             key = "mlp_ratio" if self.mlp_ratio <= 0 else "locality_strength"
             raise ConfigError(f"{source}: {key} = {getattr(self, key)!r} must be positive")
+        if self.randaug_ops < 0 or self.randaug_ops > 4 or not 0 <= self.randaug_magnitude <= 10 or self.cutmix_alpha < 0:
+            raise ConfigError(f"{source}: randaug_ops = {self.randaug_ops} (0..4), randaug_magnitude = "
+                              f"{self.randaug_magnitude} (0..10), cutmix_alpha = {self.cutmix_alpha} (>= 0): out of range")
         if self.embed_dim % self.num_heads:
             raise ConfigError(f"{source}: embed_dim = {self.embed_dim} is not divisible by num_heads = {self.num_heads}")
         if self.model == "convit" and self.local_layers > self.depth:

@@ -181,6 +181,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
     seed_everything(cfg.seed, cfg.deterministic)
     model = build_model(cfg).to(device)            # config errors surface before data is touched
     x_train, y_train, x_test, y_test = load_data(cfg, data, device)
+    # recorded in metrics.json, so that `submit.py export` can say where the images came from
+    source = "arrays passed to train()" if data is not None else ("synthetic" if cfg.synthetic else "vitdata")
     out = Path(cfg.out_dir)
     mean, std = vitdata.MEAN[cfg.dataset], vitdata.STD[cfg.dataset]
     optimizer = AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
@@ -208,7 +210,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
             progress["history"].append(row)
             progress["epoch"], progress["step"] = epoch, row["step"]
             if row.get("test_acc") is not None:
-                save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg))
+                save_all(out, model, cfg, optimizer, scheduler, generator, progress,
+                         _summary(progress, params, cfg, source))
             print(_format_row(row), file=sys.stderr)
             if over:
                 stopped_early = True
@@ -221,10 +224,11 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
     last = progress["history"][-1] if progress["history"] else {}
     if progress["history"] and last.get("test_acc") is None:
         last["test_loss"], last["test_acc"] = evaluate(step_fn, x_test, y_test, cfg)
-        save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg))
-    summary = _summary(progress, params, cfg)
+        save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg, source))
+    summary = _summary(progress, params, cfg, source)
     summary.update(stopped_early=stopped_early, wall_s=time.perf_counter() - start,
-                   device=str(device), checkpoint=str(out / "checkpoint.safetensors"))
+                   device=str(device), checkpoint=str(out / "checkpoint.safetensors"),
+                   peak_memory_mb=_peak_memory_mb(device))
     write_metrics(out, progress["history"], summary)
     return {**summary, "history": progress["history"]}
 
@@ -242,9 +246,7 @@ def _run_epoch(model, optimizer, scheduler, x_train, y_train, cfg, generator, ep
                disable=not (cfg.progress and sys.stderr.isatty()))
     for i in bar:
         idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-        x, y = augment_batch(x_train[idx], y_train[idx], mean=mean, std=std, num_classes=cfg.num_classes,
-                             crop_padding=cfg.crop_padding, hflip=cfg.hflip, mixup_alpha=cfg.mixup_alpha,
-                             generator=generator)
+        x, y = _augment(x_train[idx], y_train[idx], cfg, mean, std, generator)
         loss, logits = train_step(model, x, y, optimizer, cfg)
         scheduler.step()
         hard = y if y.ndim == 1 else y.argmax(dim=1)
@@ -267,7 +269,36 @@ def _run_epoch(model, optimizer, scheduler, x_train, y_train, cfg, generator, ep
             "train_images_per_s": seen / seconds}
 
 
-def _summary(progress: dict, params: int, cfg: Config) -> dict:
+def _augment(x, y, cfg: Config, mean, std, generator):
+    """augment_batch, plus the capstone's RandAugment (on uint8, first) and CutMix when its config
+    asks for them (randaug.py sits in the capstone folder beside this file's link)."""
+    if not (cfg.randaug_ops or cfg.cutmix_alpha):
+        return augment_batch(x, y, mean=mean, std=std, num_classes=cfg.num_classes, crop_padding=cfg.crop_padding,
+                             hflip=cfg.hflip, mixup_alpha=cfg.mixup_alpha, generator=generator)
+    here = str(Path(__file__).absolute().parent)    # not resolved: the capstone folder links this file
+    if here not in sys.path:
+        sys.path.append(here)
+    try:
+        import randaug
+    except ImportError:
+        raise ConfigError("randaug_ops / cutmix_alpha need randaug.py beside train.py (the capstone ships it)") from None
+    x = randaug.rand_augment(x, cfg.randaug_ops, cfg.randaug_magnitude, generator)
+    x, y = augment_batch(x, y, mean=mean, std=std, num_classes=cfg.num_classes, crop_padding=cfg.crop_padding,
+                         hflip=cfg.hflip, generator=generator)
+    if cfg.cutmix_alpha or cfg.mixup_alpha:
+        x, y = randaug.mix_batch(x, y, cfg.num_classes, cfg.mixup_alpha, cfg.cutmix_alpha, generator)
+    return x, y
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this run: CUDA's allocator peak on a GPU, else the process's peak RSS."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+
+
+def _summary(progress: dict, params: int, cfg: Config, source: str) -> dict:
     hist = progress["history"]
     tested = [r["test_acc"] for r in hist if r.get("test_acc") is not None]
     last = hist[-1] if hist else {}
@@ -276,7 +307,7 @@ def _summary(progress: dict, params: int, cfg: Config) -> dict:
             "test_loss": last.get("test_loss"), "test_acc": last.get("test_acc"),
             "best_test_acc": max(tested) if tested else None, "train_s": progress["train_s"],
             "train_images_per_s": (sum(r["train_images_per_s"] for r in hist) / len(hist)) if hist else None,
-            "config": cfg.to_dict()}
+            "data_source": source, "config": cfg.to_dict()}
 
 
 def _format_row(r: dict) -> str:

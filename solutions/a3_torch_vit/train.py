@@ -185,6 +185,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
     seed_everything(cfg.seed, cfg.deterministic)
     model = build_model(cfg).to(device)            # config errors surface before data is touched
     x_train, y_train, x_test, y_test = load_data(cfg, data, device)
+    # recorded in metrics.json, so that `submit.py export` can say where the images came from
+    source = "arrays passed to train()" if data is not None else ("synthetic" if cfg.synthetic else "vitdata")
     out = Path(cfg.out_dir)
     mean, std = vitdata.MEAN[cfg.dataset], vitdata.STD[cfg.dataset]
     optimizer = AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
@@ -212,7 +214,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
             progress["history"].append(row)
             progress["epoch"], progress["step"] = epoch, row["step"]
             if row.get("test_acc") is not None:
-                save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg))
+                save_all(out, model, cfg, optimizer, scheduler, generator, progress,
+                         _summary(progress, params, cfg, source))
             print(_format_row(row), file=sys.stderr)
             if over:
                 stopped_early = True
@@ -225,8 +228,8 @@ def train(cfg: Config, data=None, resume: bool = False) -> dict:
     last = progress["history"][-1] if progress["history"] else {}
     if progress["history"] and last.get("test_acc") is None:
         last["test_loss"], last["test_acc"] = evaluate(step_fn, x_test, y_test, cfg)
-        save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg))
-    summary = _summary(progress, params, cfg)
+        save_all(out, model, cfg, optimizer, scheduler, generator, progress, _summary(progress, params, cfg, source))
+    summary = _summary(progress, params, cfg, source)
     summary.update(stopped_early=stopped_early, wall_s=time.perf_counter() - start,
                    device=str(device), checkpoint=str(out / "checkpoint.safetensors"),
                    peak_memory_mb=_peak_memory_mb(device))
@@ -299,7 +302,7 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
 
 
-def _summary(progress: dict, params: int, cfg: Config) -> dict:
+def _summary(progress: dict, params: int, cfg: Config, source: str) -> dict:
     hist = progress["history"]
     tested = [r["test_acc"] for r in hist if r.get("test_acc") is not None]
     last = hist[-1] if hist else {}
@@ -308,7 +311,7 @@ def _summary(progress: dict, params: int, cfg: Config) -> dict:
             "test_loss": last.get("test_loss"), "test_acc": last.get("test_acc"),
             "best_test_acc": max(tested) if tested else None, "train_s": progress["train_s"],
             "train_images_per_s": (sum(r["train_images_per_s"] for r in hist) / len(hist)) if hist else None,
-            "config": cfg.to_dict()}
+            "data_source": source, "config": cfg.to_dict()}
 
 
 def _format_row(r: dict) -> str:

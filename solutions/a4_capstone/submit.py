@@ -92,8 +92,12 @@ def provenance(src: Path, cfg) -> dict:
     from config import Config
     defaults = Config().to_dict()
     recipe = {k: v for k, v in cfg.to_dict().items() if defaults.get(k) != v and k not in ("out_dir", "progress")}
-    return {"format": 1, "data": "synthetic" if cfg.synthetic else "real", "dataset": cfg.dataset,
-            "data_copy": _data_copy(cfg), "recipe": Path(cfg.out_dir).name, "recipe_settings": recipe,
+    # "real" only for the data set vitdata loaded; arrays a script passed to train() may be anything
+    source = m.get("data_source", "vitdata")
+    data = "synthetic" if cfg.synthetic else ("real" if source == "vitdata" else str(source)[:80])
+    copy = _data_copy(cfg) if data in ("real", "synthetic") else f"{data} (not loaded by vitdata)"
+    return {"format": 1, "data": data, "dataset": cfg.dataset,
+            "data_copy": copy, "recipe": Path(cfg.out_dir).name, "recipe_settings": recipe,
             "epochs": m.get("epochs_run"), "epochs_planned": cfg.epochs, "wall_s": m.get("wall_s"),
             "train_s": m.get("train_s"), "device": m.get("device"), "params": m.get("params"),
             "train_acc": m.get("train_acc"), "test_acc": m.get("test_acc"),

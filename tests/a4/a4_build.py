@@ -149,8 +149,18 @@ def train_checkpoints(dest: Path) -> dict[str, float]:
         data = (*motif(dataset, 1000, seed=0), *motif(dataset, 200, seed=2))
         result = train(cfg, data=data)
         accs[name] = result["test_acc"]
-        submit.export(dest / "runs" / name, name, dest / "checkpoints")
+        stands_in_for_the_data_set(submit.export(dest / "runs" / name, name, dest / "checkpoints"))
     return accs
+
+
+def stands_in_for_the_data_set(checkpoint: Path) -> None:
+    """Motif arrays passed to train() stand in for the official data set here: the exported
+    provenance says "arrays passed to train()", and is made to say what a vitdata run's says."""
+    import json
+    path = checkpoint.with_name("provenance.json")
+    prov = json.loads(path.read_text())
+    assert prov["data"] == "arrays passed to train()", prov["data"]
+    path.write_text(json.dumps(dict(prov, data="real", data_copy="motif arrays (tests/a4/a4_build.py)")))
 
 
 def fit_to_the_test_set(dest: Path) -> float:
@@ -171,7 +181,8 @@ def fit_to_the_test_set(dest: Path) -> float:
                  batch_size=50, lr=3e-3, device="cpu", amp="none", progress=False, seed=0,
                  out_dir=str(dest / "memo" / "runs" / "vit_mnist"), dataset="mnist", model="vit")
     result = train(cfg, data=(x_test, y_test, x_test, y_test))
-    submit.export(dest / "memo" / "runs" / "vit_mnist", "vit_mnist", dest / "memo" / "checkpoints")
+    stands_in_for_the_data_set(submit.export(dest / "memo" / "runs" / "vit_mnist", "vit_mnist",
+                                             dest / "memo" / "checkpoints"))
     return result["test_acc"]
 
 

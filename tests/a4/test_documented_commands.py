@@ -61,6 +61,7 @@ RUN_BY = {
     "make release": "tests/release/test_release.py",
     "make bench NAME=capstone": "tests/a4/test_bench_train.py",
     "make bench-gpu": "tests/a4/test_bench_train.py",
+    "make grade": "tests/a4/test_a4_graders.py",     # its command line grades a capstone class there
 }
 
 
@@ -147,5 +148,8 @@ def test_a_real_run_exports_and_checks(folder, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     out = sh(folder, "make", "export", "RUN=runs/real", "NAME=vit_mnist", env=env)
     assert out.returncode == 0 and (folder / "checkpoints/vit_mnist/provenance.json").is_file(), out.stderr
+    import json
+    prov = json.loads((folder / "checkpoints/vit_mnist/provenance.json").read_text())
+    assert prov["data"] == "real" and prov["data_copy"].startswith("MNIST"), prov
     out = sh(folder, "make", "submit-check", "EVALUATE=1", env=env)
     assert "vit_mnist        ok: vit" in out.stdout and "test accuracy" in out.stdout, out.stdout
