@@ -117,7 +117,7 @@ class Dirty(Exception):
 WIPE_S = 5   # seconds the zygote may spend emptying the scratch space before it gives up
 
 
-def _fresh(roots: tuple[str, ...], baseline: dict) -> None:
+def _fresh(roots: tuple[str, ...], baseline: dict, keep: set[str]) -> None:
     """Make the sandbox as new for the next worker, or raise Dirty. Files are deleted; the
     zygote's own kernel-held state (which its children inherit) must be what it was at start:
     the seccomp filter and the read-only /proc keep workers from changing it, this proves it."""
@@ -128,7 +128,7 @@ def _fresh(roots: tuple[str, ...], baseline: dict) -> None:
     old = signal.signal(signal.SIGALRM, late)
     signal.alarm(WIPE_S)
     try:
-        _wipe(roots)
+        _wipe(roots, keep)
     except Dirty:
         raise
     except BaseException as e:  # noqa: BLE001 - e.g. RecursionError in a very deep tree
@@ -136,9 +136,12 @@ def _fresh(roots: tuple[str, ...], baseline: dict) -> None:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-    left = [r for r in roots if os.path.isdir(r) and os.access(r, os.W_OK) and os.listdir(r)]
+    try:
+        left = _leftover(roots, keep)
+    except OSError as e:   # e.g. a scaffold folder a worker made unreadable
+        raise Dirty(f"the scratch space could not be checked ({type(e).__name__})") from None
     if left:
-        raise Dirty(f"the scratch space could not be emptied ({left[0]})")
+        raise Dirty(f"the scratch space could not be emptied ({left[:100]})")
 
 
 def _state() -> dict:
@@ -149,14 +152,33 @@ def _state() -> dict:
             "sched": os.sched_getscheduler(0), "uname": os.uname()}
 
 
-def _wipe(roots: tuple[str, ...]) -> None:
-    """Empty the writable places, whatever an earlier worker left there (read-only dirs included)."""
+def _scaffold(roots: tuple[str, ...]) -> set[str]:
+    """What the scratch places hold before any worker ran: the folders bubblewrap made for
+    binds on top of the tmpfs (a Python installed under /tmp), which stay; nothing below a
+    mount point is listed (it is not scratch)."""
+    keep = set()
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        dev = os.lstat(root).st_dev
+        for folder, dirs, files in os.walk(root):
+            keep.update(os.path.join(folder, name) for name in dirs + files)
+            dirs[:] = [d for d in dirs if os.lstat(os.path.join(folder, d)).st_dev == dev]
+    return keep
+
+
+def _wipe(roots: tuple[str, ...], keep: set[str] = frozenset()) -> None:
+    """Empty the writable places, whatever an earlier worker left there (read-only dirs
+    included), but for the scaffold in `keep`, whose own contents are emptied the same way."""
     for root in roots:
         if not os.path.isdir(root) or not os.access(root, os.W_OK):
             continue
         for entry in os.listdir(root):
             path = os.path.join(root, entry)
-            if os.path.isdir(path) and not os.path.islink(path):
+            if path in keep:
+                if os.path.isdir(path) and not os.path.islink(path) and not os.path.ismount(path):
+                    _wipe((path,), keep)
+            elif os.path.isdir(path) and not os.path.islink(path):
                 for d, _, _ in os.walk(path):
                     try:
                         os.chmod(d, 0o700)
@@ -170,11 +192,27 @@ def _wipe(roots: tuple[str, ...]) -> None:
                     pass
 
 
+def _leftover(roots: tuple[str, ...], keep: set[str]) -> str | None:
+    """The first path in the scratch places that is neither gone nor scaffold."""
+    for root in roots:
+        if not os.path.isdir(root) or not os.access(root, os.W_OK):
+            continue
+        for entry in os.listdir(root):
+            path = os.path.join(root, entry)
+            if path not in keep:
+                return path
+            if os.path.isdir(path) and not os.path.islink(path) and not os.path.ismount(path):
+                found = _leftover((path,), keep)
+                if found:
+                    return found
+    return None
+
+
 _CHILDREN: set[int] = set()
 
 
 def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
-    baseline = _state()
+    baseline, keep = _state(), _scaffold(scratch)
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(ctl, 4096, 3)
@@ -187,7 +225,7 @@ def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
         if op == "spawn" and len(fds) == 3:
             _reap_all()
             try:
-                _fresh(scratch, baseline)
+                _fresh(scratch, baseline, keep)
             except Dirty as e:   # say why, then end: the trusted side starts a new sandbox
                 for fd in fds:
                     os.close(fd)

@@ -68,3 +68,39 @@ def test_the_share_reaches_the_sandbox_and_caps_the_capstone_evaluation(tmp_path
     from a4_model import threads_for
     job = lambda share: SimpleNamespace(limits=Limits(cpu_share=share))  # noqa: E731
     assert [threads_for({"eval_threads": 2}, job(s)) for s in (1, 0, 4)] == [1, 2, 2]
+
+
+ZYGOTE = """
+import sys
+from pathlib import Path
+from autograder.engine.sandbox import Limits, Sandbox, stage_grader_lib
+lib = stage_grader_lib(Path(sys.argv[1]) / "lib", Path(sys.argv[2]))
+box = Sandbox(lib, Limits())
+sub = Path(sys.argv[1]) / "sub"
+sub.mkdir()
+pids, zygotes = [], []
+for _ in range(3):   # the second and third fork empty /tmp around the venv's mount point
+    w = box.start(sub)
+    pids.append(w.pid)
+    zygotes.append(box._zygote)
+    w.close()
+box.close()
+print("SPAWNED", len(pids), "ZYGOTES", len({id(z) for z in zygotes}))
+"""
+
+
+@pytest.mark.skipif(probe_bwrap() is not None, reason=f"no sandbox here: {probe_bwrap()}")
+def test_a_python_under_tmp_keeps_its_mount_point_across_tasks():
+    """The folders bubblewrap makes on the tmpfs for a bind under /tmp are not scratch: emptying
+    /tmp between tasks keeps them, and the zygote is not replaced for them."""
+    where = Path(tempfile.mkdtemp(prefix="vitlab-course-", dir="/tmp"))
+    try:
+        (where / ".venv").symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+        python = where / ".venv" / "bin" / "python"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run([str(python), "-c", ZYGOTE, str(where), str(ROOT / "autograder" / "harness")],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "SPAWNED 3 ZYGOTES 1" in proc.stdout, proc.stdout + proc.stderr[-1000:]
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
