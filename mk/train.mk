@@ -19,5 +19,7 @@ train: $(STAMP) ## train a capstone recipe: make train CONFIG=vit_mnist[_cpu|_gp
 	@$(PY) $(A4_DIR)/train.py --config $(A4_CONFIG) \
 	  $(foreach kv,$(SET),--set $(kv)) $(if $(RESUME),--resume)
 
-bench-gpu: $(STAMP) ## on a CUDA machine: train the GPU reference recipes and record the table
-	@PYTHONPATH=.:datasets $(PY) -m vitlab.bench capstone --gpu $(ARGS)
+DRY ?=
+OUT ?=
+bench-gpu: $(STAMP) ## the device run: 4 GPU recipes at once, export, grade, one folder (bench/gpu_run.py); DRY=1: on the CPU in seconds [OUT=dir]
+	@PYTHONPATH=.:datasets $(PY) bench/gpu_run.py $(if $(filter 1 yes true,$(DRY)),--dry) $(if $(OUT),--out '$(OUT)') $(ARGS)
