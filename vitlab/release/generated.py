@@ -46,6 +46,8 @@ setup: ## create .venv with requirements.txt (SETUP_PYTHON=python3.12 to pick th
 \t@echo "setup: done; make check and make submit now use .venv/bin/python"
 
 check: ## run the public tests (TASK=X.Y for one task)
+\t@if [ -n "$(TASK)" ] && ! grep -q "^    task$(subst .,_,$(TASK)):" pytest.ini; then \\
+\t  echo "make check: no task '$(TASK)' in this assignment; its tasks are: $$(sed -n 's/^    task\\([0-9_]*\\):.*/\\1/p' pytest.ini | tr _ . | tr '\\n' ' ')"; exit 2; fi
 \t@test -x .venv/bin/python || echo "check: no .venv here (make setup creates it); using $(PYTHON)"
 \t$(PYTHON) -m pytest $(if $(TASK),-m task$(subst .,_,$(TASK)))
 
