@@ -167,7 +167,8 @@ def _expect_scalar(value, expected, rtol, atol, name, hint):
     """A real number: a Python int or float, or a NumPy integer or floating scalar; never a
     bool, complex, object or string, and an int must fit in a float."""
     real = type(value) in (int, float) or type(value).__module__ == "numpy" and \
-        isinstance(value, (np.integer, np.floating))
+        isinstance(value, (np.integer, np.floating)) and not isinstance(value, np.timedelta64)
+    # (np.timedelta64 subclasses np.signedinteger: a duration is not a number of the layer's)
     if not real:
         raise GradingFailure(f"{name}: expected a real number, got {describe(value)}", hint)
     try:

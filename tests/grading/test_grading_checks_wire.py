@@ -112,7 +112,8 @@ def test_recv_times_out_on_a_silent_peer():
 
 
 @pytest.mark.parametrize("value", [np.complex128(1.0 + 1e6j), 1.0 + 0j, np.bool_(True), True, "1.0", None,
-                                   np.array(1.0), 10 ** 400, np.float64("nan")])
+                                   np.array(1.0), 10 ** 400, np.float64("nan"), np.timedelta64(1, "s"),
+                                   np.datetime64(1, "s"), np.str_("1.0")])
 def test_a_real_number_is_expected_where_one_is(value):
     """Complex, bool, string, arrays and ints too large for a float fail with a status, not an error."""
     with pytest.raises(GradingFailure):
