@@ -67,8 +67,12 @@ def record(name: str, metrics: list[dict], out_dir: Path = BENCH_DIR / "results"
     return path
 
 
+# Scripts in bench/ that are not benchmarks (no main() -> metrics): make bench-gpu, make calibrate.
+NOT_BENCHMARKS = {"gpu_run", "calibrate"}
+
+
 def available() -> list[str]:
-    return sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_"))
+    return sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_") and p.stem not in NOT_BENCHMARKS)
 
 
 def run(name: str, argv: list[str]) -> Path:
