@@ -60,7 +60,9 @@ RUN_BY = {
     "make datasets": "tests/datasets/test_vitdata_cli.py",
     "make release": "tests/release/test_release.py",
     "make bench NAME=capstone": "tests/a4/test_bench_train.py",
-    "make bench-gpu": "tests/a4/test_bench_train.py",
+    "make bench-gpu": "tests/a4/test_gpu_prep.py", "make bench-gpu DRY=1": "tests/a4/test_gpu_prep.py",
+    "make datasets MIRROR=.carry": "tests/datasets/test_vitdata_cli.py",
+    "make calibrate": "tests/a4/test_calibrate.py", "make calibrate KIND=cpu MARGIN=2.0": "tests/a4/test_calibrate.py",
     "make grade": "tests/a4/test_a4_graders.py",     # its command line grades a capstone class there
 }
 
