@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_NOTEBOOK = 32 << 20            # bytes: a bigger submitted notebook is not read
+MAX_CELLS = 1000                   # a release notebook has a few dozen; each one costs a kernel round trip
+OUTPUT_BUDGET = 16 << 20           # bytes of outputs kept for one notebook (each cell's are bounded in nbexec)
 
 
 @dataclass
@@ -171,6 +173,9 @@ def read_submitted(path: Path):
         why = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")[:200]
         return None, Problem("error", f"{path.name} is not a readable notebook (corrupt or truncated): "
                                       f"{type(e).__name__}" + (f": {why}" if why else ""))
+    if len(nb.cells) > MAX_CELLS:
+        return None, Problem("error", f"{path.name} has {len(nb.cells)} cells, more than the {MAX_CELLS} "
+                                      "graded; delete the cells you added")
     return nb, None
 
 
@@ -285,11 +290,25 @@ def execute(plan: NotebookPlan, nb_name: str, submission: Path, sandbox, cell_ti
     try:
         ex.kernel = NotebookKernel(sandbox, submission)
         deadline = time.monotonic() + budget_s
+        used = 0
         for name, source in cells_to_run(released, nb):
             ex.cells[name] = ex.kernel.run_cell(source, cell_timeout, deadline, name)
+            used = keep_outputs(ex.cells[name], used)
     except KernelError as e:
         ex.failure = e
     return ex
+
+
+def keep_outputs(cell: dict, used: int) -> int:
+    """Bound what all of a notebook's cells keep on the trusted side, not only each one's."""
+    import json
+
+    size = len(json.dumps(cell["outputs"]))
+    if used + size <= OUTPUT_BUDGET:
+        return used + size
+    cell["outputs"] = [{"output_type": "stream", "name": "stderr",
+                        "text": f"[output not kept: the notebook's outputs passed {OUTPUT_BUDGET >> 20} MB]\n"}]
+    return used
 
 
 def grade(plan: NotebookPlan, job, sandbox, work: Path):

@@ -145,3 +145,22 @@ def test_feedback_shows_student_text_as_text(graded):
     assert html.count("data:image/png;base64,") == 1          # the real PNG, not the forged one
     assert f'data:image/png;base64,{PNG}"' in html
     assert "<title>tiny</title>" in html
+
+
+def test_bounds_on_what_the_trusted_side_keeps(tmp_path):
+    from autograder.engine import nbexec, notebooks
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1") for _ in range(notebooks.MAX_CELLS + 1)])
+    (tmp_path / "many.ipynb").write_text(nbformat.writes(nb))
+    _, problem = notebooks.read_submitted(tmp_path / "many.ipynb")
+    assert problem.status == "error" and f"{notebooks.MAX_CELLS + 1} cells" in problem.message
+    big = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "x" * (5 << 20)}]}
+    used, kept = 0, []
+    for _ in range(5):
+        cell = {"outputs": list(big["outputs"])}
+        used = notebooks.keep_outputs(cell, used)
+        kept.append(len(cell["outputs"][0]["text"]))
+    assert used <= notebooks.OUTPUT_BUDGET and kept[:3] == [5 << 20] * 3 and max(kept[3:]) < 100
+    assert nbexec.png_data('iVBORw0KGgo"><script>alert(11)</script><b x="') is None     # lenient base64
+    assert nbexec.png_data(base64.b64encode(b"GIF89a" + b"\0" * 10).decode()) is None  # not a PNG
+    assert nbexec.png_data(PNG[:8] + "\n" + PNG[8:]) == PNG                               # canonical again
