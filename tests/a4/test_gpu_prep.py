@@ -127,3 +127,22 @@ def test_torch_compile_train_step(family):
     r = step(family, "compile", timeout=900)
     assert r["logits_dtype"] == "torch.float32"
     assert r["changed"] == r["params"] and 0 < r["loss"] < 10 and 0 <= r["acc"] <= 1
+
+
+def test_recipe_flops_prints_the_estimate_table():
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/datasets']; import bench.recipe_flops as b; "
+            "m = b.main(['--recipes', 'vit_mnist_gpu', '--cpu-batch', '2', '--threads', '1']); "
+            "print('GFLOP', [x['value'] for x in m if x['name'].endswith('gflop_per_image')][0])")
+    proc = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "H200 ms/step" in proc.stdout and "vit_mnist_gpu" in proc.stdout
+    gflop = float(proc.stdout.split("GFLOP ")[-1])
+    # forward ~ 2 x weights x tokens (1.8 M weights, 50 tokens) plus attention; backward ~ 2x forward
+    assert 0.8 * 3 * 2 * 1.8e6 * 50 / 1e9 < gflop < 1.5 * 3 * 2 * 1.8e6 * 50 / 1e9
+
+
+def test_gpu_run_and_calibrate_are_not_benchmarks():
+    from vitlab.bench import available
+    names = available()
+    assert "recipe_flops" in names and "capstone" in names
+    assert "gpu_run" not in names and "calibrate" not in names
