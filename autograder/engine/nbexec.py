@@ -62,9 +62,8 @@ class NotebookKernel:
         out_r, out_w = os.pipe()
         cmd, cwd = command(sandbox, submission, req_r, resp_w)
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=[req_r, resp_w], env=sandbox.env(), cwd=cwd, start_new_session=True,
-                                         **sandbox.popen_user())
+            self.proc = sandbox.popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                      pass_fds=[req_r, resp_w], cwd=cwd)
         finally:
             for fd in (req_r, resp_w, out_w):
                 os.close(fd)
@@ -156,6 +155,7 @@ class NotebookKernel:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             pass
+        self.proc.pids_cap.close()
         self.log.join(2)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.engine import wire
+from autograder.engine.pids import PidsCap
 
 ENGINE_DIR = Path(__file__).resolve().parent
 WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py", "doubles.py")
@@ -49,6 +50,7 @@ class Limits:
     address_space: int = 4 * GiB     # RLIMIT_AS; `import torch` needs ~2 GiB of it
     cpu_s: int = 600                 # RLIMIT_CPU (the wall-clock timeout is usually first)
     nproc: int = 64                  # RLIMIT_NPROC (not enforced for root; seccomp is)
+    max_pids: int = 512              # processes + threads of a whole sandbox (pids cgroup; see pids.py)
     file_size: int = 64 << 20        # RLIMIT_FSIZE: largest file the student may write
     open_files: int = 256            # RLIMIT_NOFILE
     tmp_size: int = 256 << 20        # size of the writable tmpfs
@@ -254,6 +256,19 @@ class Sandbox:
                 os.chown(self.scratch, *self.run_as)
         return self.scratch
 
+    def popen(self, cmd: list[str], **kw) -> subprocess.Popen:
+        """Start a sandboxed process (a zygote or a notebook kernel) in its own session, under
+        this sandbox's cap on processes and threads; `close_process` ends it and the cap."""
+        # as another user (no bubblewrap) RLIMIT_NPROC holds, and that user cannot join a cgroup
+        cap = PidsCap(self.limits.max_pids if self.run_as is None else 0)
+        try:
+            proc = subprocess.Popen(cap.wrap(cmd), env=self.env(), start_new_session=True, **self.popen_user(), **kw)
+        except BaseException:
+            cap.close()
+            raise
+        proc.pids_cap = cap
+        return proc
+
     def popen_user(self) -> dict:
         if self.run_as is None:
             return {}
@@ -342,9 +357,8 @@ class Zygote:
         out_r, out_w = os.pipe()
         cmd, cwd = sandbox.command(submission, theirs.fileno())
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                         pass_fds=[theirs.fileno()], env=sandbox.env(), cwd=cwd,
-                                         start_new_session=True, **sandbox.popen_user())
+            self.proc = sandbox.popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                      pass_fds=[theirs.fileno()], cwd=cwd)
         finally:
             theirs.close()
             os.close(out_w)
@@ -445,6 +459,7 @@ class Zygote:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             pass
+        self.proc.pids_cap.close()
         if self.ctl is not None:
             self.ctl.close()
             self.ctl = None

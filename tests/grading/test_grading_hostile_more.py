@@ -129,6 +129,25 @@ for i in range(20000):
 """)
 
 
+# as many threads as the sandbox allows (small stacks: RLIMIT_AS would stop 8 MB ones early)
+THREADS = in_add("""
+import threading
+threading.stack_size(64 * 1024)
+stop, started = threading.Event(), []
+try:
+    for _ in range(3000):
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        started.append(t)
+except RuntimeError:
+    pass
+print("THREADS", len(started))
+stop.set()
+for t in started:
+    t.join()
+""")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile_more")
@@ -136,6 +155,7 @@ def graded(tmp_path_factory):
     make_submission(subs, "carrier", {"tiny.py": CARRIER + SOLVED})
     make_submission(subs, "signals", {"tiny.py": SIGNALS})
     make_submission(subs, "deep", {"tiny.py": DEEP})
+    make_submission(subs, "threads", {"tiny.py": THREADS})
     return by_student(grade_tiny(subs, tmp / "out", workers=1))
 
 
@@ -143,7 +163,7 @@ def _line(out: str, key: str) -> str:
     return out.split(key + " ", 1)[1].split("\n", 1)[0]
 
 
-@pytest.mark.parametrize("student", ["carrier", "signals", "deep"])
+@pytest.mark.parametrize("student", ["carrier", "signals", "deep", "threads"])
 def test_every_task_is_still_graded(graded, student):
     got = {t: (r["status"], r["message"][:300]) for t, r in graded[student].items()}
     assert {t: s for t, (s, _) in got.items()} == {"1.1": "passed", "1.2": "passed", "1.3": "passed"}, got
@@ -180,6 +200,16 @@ def test_no_writable_memory_is_shared_with_the_zygote(graded):
 def test_signals_reach_no_other_process(graded):
     out = graded["signals"]["1.1"]["output"]
     assert _line(out, "REFUSED") == "20", out
+
+
+def test_a_sandbox_holds_a_bounded_number_of_threads(graded):
+    """RLIMIT_NPROC does not hold for root: the pids cgroup does, so no submission can take
+    the machine's pids (and with them the class's grading)."""
+    from autograder.engine import pids
+    if pids.available() is not None:
+        pytest.skip(pids.available())
+    out = graded["threads"]["1.1"]["output"]
+    assert 0 < int(_line(out, "THREADS")) < 512, out
 
 
 def test_a_scratch_space_too_deep_to_walk_costs_no_later_task(graded):
