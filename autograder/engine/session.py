@@ -140,11 +140,11 @@ class GradingSession:
         exc = _first(excinfo.value) if excinfo is not None else None
         if isinstance(exc, StudentError):
             rec.status = exc.kind
-            rec.message = _student_message(exc)
+            rec.message = _bounded(_student_message(exc), 4000)
             if exc.kind in ("not_implemented", "timeout", "tampered", "memory") or exc.type in NO_HINT:
                 rec.hint = None             # the status or the traceback says it all
         elif isinstance(exc, GradingFailure):
-            rec.status, rec.message, rec.hint = "failed", exc.message, exc.hint or rec.hint
+            rec.status, rec.message, rec.hint = "failed", _bounded(exc.message, 600), exc.hint or rec.hint
         elif isinstance(exc, AssertionError):
             rec.status, rec.message = "failed", "a hidden check failed"
         else:
@@ -222,6 +222,13 @@ def _first(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
+
+
+def _bounded(text: str, limit: int) -> str:
+    """A check's message may quote student data (a file listing, a type name): it is a channel
+    out of the sandbox like any other, so it is cut to a bounded excerpt (escaped when shown)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 20] + " ... (message cut)"
 
 
 def _student_message(e: StudentError) -> str:

@@ -146,7 +146,8 @@ class _Exploding:
 
 def checkpoint_crash(config: dict) -> dict:
     """Save a good checkpoint, then save again with a parameter that crashes mid-write.
-    Returns whether the second save raised, the folder listing, and both files' bytes."""
+    Returns whether the second save raised, both files' bytes (the trusted side compares
+    them) and the folder listing."""
     import checkpoint
     model, opt = _stepped_model(config, 1, 0)
     folder = _scratch()
@@ -166,7 +167,8 @@ def checkpoint_crash(config: dict) -> dict:
         raised = True
     with open(path, "rb") as f:
         after = f.read()
-    return {"raised": raised, "unchanged": before == after, "listing": sorted(os.listdir(folder))}
+    return {"raised": raised, "before": np.frombuffer(before, dtype=np.uint8).copy(),
+            "after": np.frombuffer(after, dtype=np.uint8).copy(), "listing": sorted(os.listdir(folder))}
 
 
 def checkpoint_load_blob(blob) -> dict:

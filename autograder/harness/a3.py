@@ -432,8 +432,8 @@ def checkpoint_roundtrip(cfg: dict, state: dict, extra: dict) -> dict:
 def checkpoint_crash(cfg: dict, state: dict) -> dict:
     """Save a checkpoint, then save another whose safetensors write dies half-way (save_file: the
     first half of the bytes reach the file it writes, then an OSError; save, for code that
-    writes the bytes itself: an OSError). Returns whether the crash came through, whether the
-    first checkpoint's bytes survived, and the folder's listing."""
+    writes the bytes itself: an OSError). Returns whether the crash came through, the file's
+    bytes before and after (the trusted side compares them), and the folder's listing."""
     import safetensors.torch as st
     import checkpoint as ck
     from config import Config
@@ -466,7 +466,9 @@ def checkpoint_crash(cfg: dict, state: dict) -> dict:
     finally:
         for mod, name in patched:
             setattr(mod, name, real[name])
-    return {"raised": raised, "unchanged": _bytes(path).tobytes() == before, "listing": sorted(os.listdir(folder))}
+    import numpy as np
+    return {"raised": raised, "before": np.frombuffer(before, dtype=np.uint8).copy(), "after": _bytes(path),
+            "listing": sorted(os.listdir(folder))}
 
 
 @_guarded
