@@ -6,7 +6,10 @@ The names (`patch_embed.proj`, `blocks.0.attn.qkv`, `norm`, `head`, ...) match t
 Write attention by hand: nn.MultiheadAttention, nn.Transformer* layers,
 F.scaled_dot_product_attention, timm and einops layers are not allowed anywhere in this
 assignment. The graders scan your files for them and block them at run time, and a task
-that uses one scores 0.
+that uses one scores 0. So that the scan can see every call, the graded files may not read
+attributes by a computed name (`getattr(obj, name)` with a name that is not a literal,
+`vars()`, `__dict__`), use reflection (frames, `__globals__`, `gc`, `inspect`, `ctypes`,
+`sys.modules`) or load code dynamically (`eval`, `exec`, `__import__`, unpickling).
 
 Shapes: B batch, C channels, H x W image, P patch size, N tokens, D embed dim,
 h heads, d = D / h head dim, K classes.
