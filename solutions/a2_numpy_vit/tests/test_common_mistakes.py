@@ -150,8 +150,8 @@ def test_solver_augments_training_batches(rng, monkeypatch):
 def test_pickled_checkpoint_is_refused(tmp_path):
     model = models.ViT(image_size=8, in_chans=1, patch_size=4, dim=8, depth=1, num_heads=2, num_classes=3)
     path = checkpoint.save_checkpoint(tmp_path / "m.npz", model)
-    with np.load(path, allow_pickle=False) as z:
-        files = {k: z[k] for k in z.files}
+    with np.load(path) as z:     # allow_pickle is False by default
+        files = dict(z.items())
     files["param/head.b"] = np.array([{"a": 1}], dtype=object)
     np.savez(path, **files)
     try:
