@@ -9,7 +9,9 @@ assignment. The graders scan your files for them and block them at run time, and
 that uses one scores 0. So that the scan can see every call, the graded files may not read
 attributes by a computed name (`getattr(obj, name)` with a name that is not a literal,
 `vars()`, `__dict__`), use reflection (frames, `__globals__`, `gc`, `inspect`, `ctypes`,
-`sys.modules`) or load code dynamically (`eval`, `exec`, `__import__`, unpickling).
+`sys.modules`) or load code dynamically (`eval`, `exec`, `__import__`, unpickling). Every
+.py file you hand in counts, your own tests/ included (a released file you left unchanged
+is not scanned), so keep library attention out of your own tests as well.
 
 Shapes: B batch, C channels, H x W image, P patch size, N tokens, D embed dim,
 h heads, d = D / h head dim, K classes.

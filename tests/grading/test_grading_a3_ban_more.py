@@ -95,3 +95,19 @@ def test_a_release_older_than_the_reference_is_not_banned_but_a_line_added_to_gi
     (tmp_path / "config.py").write_text(added, encoding="utf-8")
     found = ban.scan_submission(tmp_path, A3)
     assert [f.owner for f in found] == ["Config.validate"], [str(f) for f in found]
+
+
+@pytest.mark.parametrize("where", ["tests/helper.py", "vitdata/__init__.py", "tests/test_modules.py"])
+def test_code_hidden_in_tests_or_vitdata_is_scanned_unless_it_is_the_course_copy(ban, tmp_path, where):
+    """Any .py file of a submission can be imported where student code runs: a route put in
+    the released tests/ or the given vitdata/ is scanned like a task file; the course's own
+    copies, unchanged, are not (they hold nothing of the student's)."""
+    for rel in ("tests/test_modules.py", "vitdata/__init__.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((A3 / rel).read_bytes())
+    assert ban.scan_submission(tmp_path, A3) == []
+    path = tmp_path / where
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(old + "\n" + ROUTES["harness"] + "\n", encoding="utf-8")
+    found = ban.scan_submission(tmp_path, A3)
+    assert found and {str(f.file) for f in found} == {where}, [str(f) for f in found]

@@ -127,18 +127,29 @@ def scan_file(path: Path, rel: str, reference: Path | None = None) -> list[Findi
 
 
 def scan_submission(folder: str | Path, reference_dir: str | Path | None = None) -> list[Finding]:
-    """Every finding in every .py file of the submission (tests/ and the given vitdata excluded).
-    `reference_dir`: the course's own files (solutions), whose unchanged functions are exempt
-    from the rule on computed names."""
+    """Every finding in every .py file of the submission. A file of the released tests/ or the
+    given vitdata/ is skipped only while it is the course's own copy, byte for byte: any .py
+    file of the submission can be imported where student code runs, so an edited or added one
+    is scanned like the task files. `reference_dir`: the course's own files (solutions), whose
+    unchanged functions are exempt from the rule on computed names."""
     folder = Path(folder)
     out = []
     for path in sorted(folder.rglob("*.py")):
         rel = path.relative_to(folder)
-        if set(rel.parts[:-1]) & SKIP_DIRS or not path.is_file() or path.is_symlink():
+        if not path.is_file() or path.is_symlink():
             continue
         ref = Path(reference_dir) / rel if reference_dir is not None else None
+        if set(rel.parts[:-1]) & SKIP_DIRS and _same_file(path, ref):
+            continue
         out.extend(scan_file(path, str(rel), ref if ref is not None and ref.is_file() else None))
     return out
+
+
+def _same_file(path: Path, ref: Path | None) -> bool:
+    try:
+        return ref is not None and ref.is_file() and path.read_bytes() == ref.read_bytes()
+    except OSError:
+        return False
 
 
 # Reaching objects without naming them: refused on any object (see the module docstring).
