@@ -5,6 +5,7 @@ sandbox for any line of a solution fence or a hidden grader, finds none."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -110,10 +111,27 @@ class _Graded(dict):
     def __missing__(self, aid):
         from autograder.engine.grade import grade_all
         root = self.factory.mktemp(f"probe_{aid}")
-        _submission(root / "subs", COURSE.assignment(aid), self.secrets)
-        summary = grade_all(aid, root / "subs", root / "out", workers=2, force=True)
+        a = COURSE.assignment(aid)
+        _submission(root / "subs", a, self.secrets)
+        summary = grade_all(aid, root / "subs", root / "out", workers=2, force=True,
+                            graders_root=_graders_without_static_scan(root, a))
         self[aid] = (summary.results[0]["extra_data"]["tasks"], root / "out")
         return self[aid]
+
+
+def _graders_without_static_scan(root: Path, a) -> Path | None:
+    """a3's static scan refuses the probe (gc, frames) before it can run; this test asks what
+    the sandbox holds, so it grades with a copy of the graders whose scan finds nothing (the
+    scan's own tests are tests/a3/test_a3_ban.py and test_grading_a3_ban_more.py)."""
+    src = COURSE.root / "autograder" / "graders"
+    if not (src / a.folder / "a3_ban.py").is_file():
+        return None
+    dest = root / "graders"
+    shutil.copytree(src / a.folder, dest / a.folder, ignore=shutil.ignore_patterns("__pycache__"))
+    ban = dest / a.folder / "a3_ban.py"
+    ban.write_text(ban.read_text(encoding="utf-8") + "\n\ndef scan_submission(*_args, **_kw):\n    return []\n",
+                   encoding="utf-8")
+    return dest
 
 
 # a1 too: its tasks share layers.py and have no test doubles, so the probe shows that no
