@@ -50,8 +50,9 @@ def no_library_attention(request):
     found = _CACHE[key]
     if found:
         calls = "; ".join(str(f) for f in found[:3])
-        raise StudentError("BannedCall", f"library attention is not allowed in task {task}: {calls}. "
-                           "Write attention by hand (see the task's docstrings).", kind="banned")
+        raise StudentError("BannedCall", f"not allowed in task {task}: {calls}. Write attention by hand, "
+                           "with no library attention, reflection or computed names (see modules.py's "
+                           "docstring).", kind="banned")
 
 
 class _BanAwareStudent:
