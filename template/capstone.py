@@ -88,6 +88,11 @@ def course_tables(kit_text: str, folders: list[str], settings: dict[str, tuple[l
         parts = s.name.split(".")
         if parts[0] == "capstone" and A4 not in folders:
             continue
+        if s.name == "gradescope" and "datasets" in kit.get("gradescope", {}):
+            ids = {f.split("_", 1)[0] for f in folders}       # "a2_numpy_vit" -> "a2"
+            kept_sets = {a: v for a, v in kit["gradescope"]["datasets"].items() if a in ids}
+            inline = ", ".join(f"{a} = [" + ", ".join(f'"{d}"' for d in v) + "]" for a, v in kept_sets.items())
+            set_value(s, "datasets", "{ " + inline + " }" if inline else "{}", path)
         if parts[:2] == ["capstone", "checkpoints"] and len(parts) >= 3:
             spec = kit["capstone"]["checkpoints"][parts[2]]
             if spec.get("dataset") not in settings:
