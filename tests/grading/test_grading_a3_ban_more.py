@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from vitlab.course import load_course
+
 ROOT = Path(__file__).resolve().parents[2]
 GRADERS = ROOT / "autograder" / "graders" / "a3_torch_vit"
 A3 = ROOT / "solutions" / "a3_torch_vit"
 NAME = '"scaled_dot_" + "product_attention"'
+
+# a course may keep a3's code as given code without a3 itself (and so without its graders)
+pytestmark = pytest.mark.skipif("a3_torch_vit" not in {a.folder for a in load_course().assignments},
+                                reason="this course has no a3_torch_vit")
 
 ROUTES = {
     "sys_modules": f"import sys\nm = sys.modules['torch.nn.functional']\nfn = getattr(m, {NAME})",
