@@ -40,6 +40,7 @@ def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
     merge_readme(plan, dest)
     write_course_toml(plan, dest)
     log += rewrite_points(plan, dest)
+    gradescope_rows(dest)
     if venv:
         (dest / ".venv").symlink_to(Path(venv).expanduser().resolve(), target_is_directory=True)
         log.append(f"new-course: .venv -> {Path(venv).expanduser().resolve()}")
@@ -154,6 +155,30 @@ def summary(plan: CoursePlan) -> str:
         lines[-1] += (" The capstone's accuracy thresholds and evaluation budgets are in "
                       "`course.toml` under `[capstone]`.")
     return "\n".join(lines)
+
+
+GRADESCOPE_ROW = re.compile(r"^( *)\| a\d+ \| Ubuntu 22\.04, Base \|.*\|\n", re.M)
+
+
+def gradescope_rows(dest: Path) -> None:
+    """The README's Gradescope settings table, one row per assignment of the course, from the
+    course's own settings (the kit's rows name the kit's assignments, budgets and data sets)."""
+    from autograder.engine.gradescope import settings
+    from autograder.engine.gradescope_data import grading_datasets
+    from vitlab.course import load_course
+
+    course = load_course(dest)
+    text = (dest / "README.md").read_text(encoding="utf-8")
+    rows = list(GRADESCOPE_ROW.finditer(text))
+    if not rows:
+        return
+    indent = rows[0].group(1)
+    new = ""
+    for a in course.assignments:
+        s = settings(course, a)
+        data = ", ".join(NAMES[d] for d in grading_datasets(course, a.id)) or "none"
+        new += f"{indent}| {a.id} | Ubuntu 22.04, Base | {s['timeout_min']} min | {s['memory_gb']} GB | {s['cpus']} | {data} |\n"
+    save(dest / "README.md", text[:rows[0].start()] + new + text[rows[-1].end():])
 
 
 def write_course_toml(plan: CoursePlan, dest: Path) -> None:
