@@ -206,3 +206,18 @@ def expect_handle(value, type_name: str | None = None, name: str = "output", hin
     if type_name is not None and value.type_name.split(".")[-1] != type_name:
         raise GradingFailure(f"{name}: expected a {type_name}, got a {value.type_name}", hint)
     return value
+
+
+def same_bytes(before, after) -> bool:
+    """Two files' raw bytes, as uint8 arrays from the sandbox, are equal: judged here, never
+    taken as a flag computed where student code runs."""
+    return all(type(b) is np.ndarray and b.dtype == np.uint8 and b.ndim == 1 for b in (before, after)) \
+        and before.shape == after.shape and bool(np.array_equal(before, after))
+
+
+def listing_excerpt(listing, limit: int = 5) -> str:
+    """A short excerpt of a folder listing the student's code made, for a message."""
+    if not isinstance(listing, list):
+        return "(not a listing)"
+    shown = ", ".join(str(n)[:40] for n in listing[:limit])
+    return f"[{shown}{', ...' if len(listing) > limit else ''}]"

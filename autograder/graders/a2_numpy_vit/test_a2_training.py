@@ -12,7 +12,7 @@ import pytest
 
 from a2util import mnist_subset
 from autograder.engine.untrusted import parse_json, read_npz
-from autograder.engine.checks import GradingFailure, expect_close
+from autograder.engine.checks import GradingFailure, expect_close, listing_excerpt, same_bytes
 
 pytestmark = pytest.mark.task2_8
 
@@ -102,11 +102,11 @@ def test_save_is_atomic(student):
     r = student.call("harness:a2.checkpoint_crash", TINY)
     if not r["raised"]:
         raise GradingFailure("save_checkpoint should let the simulated crash propagate")
-    if not _same_bytes(r["before"], r["after"]):
+    if not same_bytes(r["before"], r["after"]):
         raise GradingFailure("a crash while saving damaged the existing checkpoint: write to a temporary file "
                              "in the same folder, then os.replace it into place")
     if r["listing"] != ["model.npz"]:
-        raise GradingFailure(f"a crash while saving left files behind: {_names(r['listing'])}")
+        raise GradingFailure(f"a crash while saving left files behind: {listing_excerpt(r['listing'])}")
 
 
 def _accuracy_and_loss(reference, params, data):
@@ -211,17 +211,3 @@ def test_outcome_matches_the_reference_solver(student, reference):
     for k, v in want["params"].items():
         expect_close(got["params"].get(k), v, rtol=1e-4, atol=1e-5 * float(np.abs(v).max() + 1e-12),
                      name=f"params[{k!r}] after two epochs")
-
-
-def _same_bytes(before, after) -> bool:
-    """Judged here from the raw bytes the sandbox sent, not from a flag computed there."""
-    return all(type(b) is np.ndarray and b.dtype == np.uint8 and b.ndim == 1 for b in (before, after)) \
-        and before.shape == after.shape and bool(np.array_equal(before, after))
-
-
-def _names(listing) -> str:
-    """A short excerpt of a student-made folder listing."""
-    if not isinstance(listing, list):
-        return "(not a listing)"
-    shown = ", ".join(str(n)[:40] for n in listing[:5])
-    return f"[{shown}{', ...' if len(listing) > 5 else ''}]"

@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from a3_common import build, cfg_dict, random_state, ref
-from autograder.engine.checks import GradingFailure, expect_array, expect_close
+from autograder.engine.checks import GradingFailure, expect_array, expect_close, listing_excerpt, same_bytes
 
 pytestmark = pytest.mark.task3_9
 
@@ -92,23 +92,9 @@ def test_crash_mid_save_keeps_the_old_checkpoint(student):
     hint = "save_file to a temporary path in the same folder, then os.replace it onto the checkpoint"
     if not got["raised"]:
         raise GradingFailure("save_checkpoint swallowed an error raised while writing the file", hint=hint)
-    if not _same_bytes(got["before"], got["after"]):
+    if not same_bytes(got["before"], got["after"]):
         raise GradingFailure("a save that crashed half-way damaged the previous checkpoint: it wrote to the "
                              "checkpoint's own path", hint=hint)
     if got["listing"] != ["checkpoint.safetensors", "config.json"]:
-        raise GradingFailure(f"a crashed save left {_names(got['listing'])} in the folder; remove the temporary file "
-                             "when the write fails", hint=hint)
-
-
-def _same_bytes(before, after) -> bool:
-    """Judged here from the raw bytes the sandbox sent, not from a flag computed there."""
-    return all(type(b) is np.ndarray and b.dtype == np.uint8 and b.ndim == 1 for b in (before, after)) \
-        and before.shape == after.shape and bool(np.array_equal(before, after))
-
-
-def _names(listing) -> str:
-    """A short excerpt of a student-made folder listing."""
-    if not isinstance(listing, list):
-        return "(not a listing)"
-    shown = ", ".join(str(n)[:40] for n in listing[:5])
-    return f"[{shown}{', ...' if len(listing) > 5 else ''}]"
+        raise GradingFailure(f"a crashed save left {listing_excerpt(got['listing'])} in the folder; remove the "
+                             "temporary file when the write fails", hint=hint)
