@@ -80,7 +80,8 @@ def test_fresh_folder_fresh_venv_make_setup_then_check(tmp_path):
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     folder = student_copy(tmp_path / "a1_numpy_layers", "a1", done=None)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # MAKEFLAGS: an outer `make -s test` would silence the command line this test looks for
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".venv" not in p)
     base = shutil.which("python3", path=env["PATH"]) or sys.executable
     proc = subprocess.run(["make", "setup", f"SETUP_PYTHON={base}"], cwd=folder, env=env, capture_output=True,
