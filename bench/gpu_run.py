@@ -1,4 +1,4 @@
-"""The capstone's device run in one command: train the four GPU recipes at the same time, export
+"""The capstone's device run in one command: train the GPU recipes of the checkpoints the course grades (four in the kit) at the same time, export
 their checkpoints, grade them, and write every result into one folder.
 
     make datasets MIRROR=.carry && make bench-gpu [OUT=dir]    # on the GPU machine (~9 min)
@@ -8,7 +8,7 @@ Steps, the same in both modes:
   1. data: the cached MNIST and CIFAR-10 (vitdata; `make datasets` fills the cache). --dry writes
      small "motif" data sets into OUT/data as a vitdata cache instead, so the runs train on
      real (not synthetic) data and `submit.py export` accepts them as it would a student's.
-  2. train: the four GPU recipes as four processes on the one device at the same time (train.py,
+  2. train: the GPU recipes as one process each on the one device at the same time (train.py,
      data on the device as uint8, batched augmentation incl. RandAugment/CutMix, bf16 and
      torch.compile on CUDA). RUN_SETTINGS shortens the CIFAR-10 runs so the whole call fits
      in ~9 minutes; --dry shrinks the models to seconds on the CPU.
@@ -145,7 +145,7 @@ def check_real_data() -> None:
 
 # ---- 2. train --------------------------------------------------------------------------------
 def train_all(out: Path, dry: bool, data_root: Path | None) -> dict[str, dict]:
-    """Start the four recipes as processes at once, wait for all, return their metrics.json."""
+    """Start the recipes as processes at once, wait for all, return their metrics.json."""
     (out / "logs").mkdir(parents=True, exist_ok=True)
     procs = {}
     for recipe in RECIPES:
