@@ -1,5 +1,6 @@
-"""The capstone's device run in one command: train the GPU recipes of the checkpoints the course grades (four in the kit) at the same time, export
-their checkpoints, grade them, and write every result into one folder.
+"""The capstone's device run in one command: train the GPU recipes of the checkpoints the
+course grades (four in the kit) at the same time, export their checkpoints, grade them, and
+write every result into one folder.
 
     make datasets MIRROR=.carry && make bench-gpu [OUT=dir]    # on the GPU machine (~9 min)
     make bench-gpu DRY=1 [OUT=dir]                              # the same code path on a CPU, seconds
