@@ -181,3 +181,8 @@ def _planted(tmp_path, secrets):
     assert [leak.lineno for leak in found] == [4, 6]           # a1's given code may show in a2
     fb.write_text(f"# Feedback: a1_numpy_layers (x)\n{a1_line}\n")
     assert len(feedback_leaks(COURSE, [fb], secrets)) == 1
+    # a warning quotes the line of the student's own file that warned; any other file's does not count
+    fb.write_text(f"# Feedback: a1_numpy_layers (x)\n/submission/layers.py:3: RuntimeWarning: overflow\n  {a1_line}\n"
+                  f"/opt/x/harness.py:9: UserWarning: w\n  {a1_line}\n"
+                  f"/submission/layers.py:3: RuntimeWarning: overflow\n{a1_line}\n")
+    assert [leak.lineno for leak in feedback_leaks(COURSE, [fb], secrets)] == [5, 7]

@@ -155,6 +155,8 @@ def feedback_secrets(course: Course) -> dict[str, tuple[int, str]]:
     return secrets
 
 
+# `warnings` shows the line of the student's file that warned, indented, on the next line
+OWN_WARNING = re.compile(r"/submission/\S+\.py:\d+: \w*Warning: ")
 SHIPPED = ("assignments", "autograder/engine", "autograder/harness", "datasets/vitdata")
 
 
@@ -184,14 +186,14 @@ def feedback_leaks(course: Course, paths, secrets: dict[str, tuple[int, str]] | 
             continue
         lines, folder = _feedback_lines(path, text)
         pos = order.get(folder, -1)
-        in_traceback = False
+        quoting = False
         for lineno, line in enumerate(lines, 1):
-            if _norm(line).startswith('File "'):
-                in_traceback = True
+            if _norm(line).startswith('File "') or OWN_WARNING.match(line):
+                quoting = True
             elif not line[:1].isspace():
-                in_traceback = False
-            if in_traceback:
-                continue   # a traceback quotes the student's own files (only theirs are kept)
+                quoting = False
+            if quoting:
+                continue   # tracebacks and warnings quote the student's own files (only theirs are kept)
             hit = secrets.get(_norm(line))
             if hit and hit[0] >= pos:
                 leaks.append(Leak(path, lineno, f"reveals {hit[1]}"))
