@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from a1_mutation_table import BUGS
-from test_a1_mutations import A1, MODULES, _apply_bug
+from test_a1_mutations import A1, MODULES
+from tests.mutation_helpers import apply
 
 # bug name -> words the failing public test's output must hold
 COMMON = {
@@ -77,7 +78,7 @@ def test_public_tests_name_the_mistake(tmp_path, round_):
     bugs = _rounds()[round_]
     texts = {m: (A1 / m).read_text(encoding="utf-8") for m in MODULES}
     for bug in bugs:
-        _apply_bug(texts, bug)
+        apply(texts, bug)
     for m, text in texts.items():
         (tmp_path / m).write_text(text, encoding="utf-8")
     shutil.copytree(A1 / "tests", tmp_path / "tests")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from a2_mutation_table import BUGS
-from test_buggy_variants import A2, apply
+from test_buggy_variants import A2
+from tests.mutation_helpers import apply
 
 CATCHES = {
     "block's dropout runs at evaluation (train=True passed on)": "dropout acted in evaluation mode",

@@ -10,59 +10,24 @@ from the reference submission only: the others hand no notebook in.
 """
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from a2_mutation_table import BUGS, REWRITES
 from autograder.engine.examples import write_base
+from tests import mutation_helpers
+from tests.mutation_helpers import apply, verdicts
 from vitlab.course import load_course
 from vitlab.release import fences
 
 A2 = load_course().assignment("a2")
 NOTEBOOK_TASK = "2.10"
 TASKS = [f"2.{i}" for i in range(1, 10)]
-BEGIN = re.compile(r"^[ \t]*### BEGIN SOLUTION Task (\S+?):.*$", re.M)
-END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$", re.M)
-
-
-def _fence_tasks(text: str, at: int, length: int) -> list[str]:
-    out = []
-    for m in BEGIN.finditer(text):
-        end = END.search(text, m.end())
-        if m.end() < at and at + length <= end.start():
-            out.append(m.group(1))
-    return out
-
-
-def apply(texts: dict[str, str], entry) -> None:
-    """Apply one table entry's edits to the reference sources, each inside its own task's fence."""
-    text = texts[entry.file]
-    for old, new in entry.edits:
-        assert text.count(old) == 1, f"{entry.name!r}: the reference {entry.file} no longer holds {old!r} once"
-        assert _fence_tasks(text, text.index(old), len(old)) == [entry.task], \
-            f"{entry.name!r}: the edit is not inside a Task {entry.task} fence"
-        text = text.replace(old, new)
-    texts[entry.file] = text
 
 
 def plan_rounds() -> list[dict]:
-    """Submissions as {task: ("bug" | "rewrite", entry)}, at most one entry per task each."""
-    by_task = defaultdict(list)
-    for bug in BUGS:
-        by_task[bug.task].append(("bug", bug))
-    rounds = [{} for _ in range(max(len(v) for v in by_task.values()))]
-    for task, entries in by_task.items():
-        for i, entry in enumerate(entries):
-            rounds[i][task] = entry
-    for rw in REWRITES:
-        free = next((r for r in reversed(rounds) if rw.task not in r), None)
-        if free is None:
-            rounds.append(free := {})
-        free[rw.task] = ("rewrite", rw)
-    return rounds
+    return mutation_helpers.plan_rounds(BUGS, REWRITES)
 
 
 def write_submission(folder: Path, entries: dict, notebook: bool = False) -> None:
@@ -89,8 +54,7 @@ def graded(tmp_path_factory):
     for i, entries in enumerate(rounds):
         write_submission(root / "subs" / f"round{i:02d}", entries)
     summary = grade_all("a2", root / "subs", root / "out", workers=2, force=True)
-    tasks = {r["extra_data"]["student"]: {t["task"]: t for t in r["extra_data"]["tasks"]} for r in summary.results}
-    return rounds, tasks
+    return rounds, mutation_helpers.tasks_by_student(summary)
 
 
 def test_table_is_large_and_well_formed():
@@ -113,21 +77,4 @@ def test_reference_gets_full_marks(graded):
 @pytest.mark.slow
 def test_every_bug_loses_points_in_its_own_task_only(graded):
     rounds, tasks = graded
-    survivors, leaks, silent = [], [], []
-    for i, entries in enumerate(rounds):
-        got = tasks[f"round{i:02d}"]
-        for task in TASKS:
-            kind, entry = entries.get(task, ("clean", None))
-            r = got[task]
-            if kind == "bug" and r["score"] >= r["max_score"]:
-                survivors.append(f"{task} {entry.name}")
-            elif kind == "bug" and not r["message"]:
-                silent.append(f"{task} {entry.name}")
-            elif kind != "bug" and r["score"] != r["max_score"]:
-                leaks.append(f"{task} ({entry.name if entry else 'clean'}) lost points in round {i}: "
-                             f"{r['message'][:300]}")
-    print(f"a2 mutation table: {len(BUGS) - len(survivors)}/{len(BUGS)} bugs lose points; "
-          f"{len(REWRITES)} correct rewrites, {sum('(clean)' not in x for x in leaks)} lost points")
-    assert not survivors, f"{len(survivors)} bugs keep full marks: {survivors}"
-    assert not leaks, leaks
-    assert not silent, f"bugs that lose points without a message: {silent}"
+    verdicts(rounds, tasks, TASKS).check("a2", len(BUGS), len(REWRITES))

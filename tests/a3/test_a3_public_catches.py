@@ -11,7 +11,8 @@ import pytest
 
 from .a3_mutation_table import BUGS
 from .conftest import a3_env
-from .test_a3_graded_variants import A3, apply
+from .test_a3_graded_variants import A3
+from tests.mutation_helpers import apply
 
 CATCHES = {
     "Mlp skips drop1": "should call each of ['drop1', 'drop2'] once",
