@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from autograder.engine import wire
+from autograder.engine.pids import close_process
 from autograder.engine.sandbox import GRADER_LIB, PY_FLAGS, SUBMISSION, OutputTail, Sandbox, bwrap_args
 
 REPLY_LIMIT = 4 << 20          # bytes of one cell's reply we keep (outputs are feedback only)
@@ -146,16 +147,7 @@ class NotebookKernel:
             except OSError:
                 pass
         self.wfd = self.rfd = -1
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.proc.pids_cap.close()
+        close_process(self.proc)
         self.log.join(2)
 
 

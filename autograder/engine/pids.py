@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 V1 = Path("/sys/fs/cgroup/pids")
@@ -75,3 +77,18 @@ class PidsCap:
             path.rmdir()        # empty once the sandbox's processes have all ended
         except OSError:
             pass
+
+
+def close_process(proc: subprocess.Popen, wait_s: float = 10.0) -> None:
+    """End a process that `Sandbox.popen` started (its whole process group: bubblewrap and,
+    through --die-with-parent and the PID namespace, everything inside), then its cap."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        pass
+    proc.pids_cap.close()
