@@ -24,6 +24,8 @@ from autograder.engine.grade import grade_all
 from autograder.engine.plan import make_plan
 from vitlab.course import load_course
 
+GOAL_FOR = "a1_numpy_layers"   # the 3-minute goal is for 100 copies of a1
+
 
 def _cpu_s() -> float:
     """CPU seconds of this process and of the forkserver's children (the per-student
@@ -104,8 +106,8 @@ def _report(folder: str, n: int, cores: int, startup: float, passes: dict[int, d
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (wall times are only meaningful near 0)")
     if 2 in passes:
         total = startup + passes[2]["wall"]
-        print(f"total wall time with 2 workers, start-up included: {total:.1f} s "
-              f"({'within' if total < 180 else 'over'} the 3-minute goal)")
+        goal = f" ({'within' if total < 180 else 'over'} the 3-minute goal)" if folder == GOAL_FOR else ""
+        print(f"total wall time with 2 workers, start-up included: {total:.1f} s{goal}")
         metrics.append({"name": "total_wall_2_workers", "value": round(total, 1), "unit": "s", **labels})
     if speedup:
         print(f"speed-up {speedup:.2f}x ({'meets' if speedup >= 1.8 else 'misses'} the 1.8x goal)")
