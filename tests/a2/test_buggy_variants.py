@@ -45,6 +45,13 @@ def write_submission(folder: Path, entries: dict, notebook: bool = False) -> Non
         (folder / f).write_text(fences.render(text, str(A2.source_dir / f), stub_tasks=set()), encoding="utf-8")
 
 
+LEFT_BEHIND: set[str] = set()   # named semaphores a grading run left in /dev/shm
+
+
+def _semaphores() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("sem.*")}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     from autograder.engine.grade import grade_all
@@ -53,7 +60,9 @@ def graded(tmp_path_factory):
     write_submission(root / "subs" / "reference", {}, notebook=True)
     for i, entries in enumerate(rounds):
         write_submission(root / "subs" / f"round{i:02d}", entries)
+    before = _semaphores()
     summary = grade_all("a2", root / "subs", root / "out", workers=2, force=True)
+    LEFT_BEHIND.update(_semaphores() - before)
     return rounds, mutation_helpers.tasks_by_student(summary)
 
 
@@ -78,3 +87,11 @@ def test_reference_gets_full_marks(graded):
 def test_every_bug_loses_points_in_its_own_task_only(graded):
     rounds, tasks = graded
     verdicts(rounds, tasks, TASKS).check("a2", len(BUGS), len(REWRITES))
+
+
+@pytest.mark.slow
+def test_grading_leaves_no_semaphore_behind(graded):
+    """A trusted per-student process ends without running finalizers, so a multiprocessing
+    lock made there (tqdm makes one for every bar, even a disabled one) would stay in
+    /dev/shm until the whole grading run ends: one per student."""
+    assert not LEFT_BEHIND, sorted(LEFT_BEHIND)
