@@ -10,6 +10,7 @@ gradebook.
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.util as mp_util
 import os
 import shutil
 import sys
@@ -76,7 +77,12 @@ def _child(job: Job, conn) -> None:
         conn.send(("crash", traceback.format_exc()[-8000:]))
     finally:
         conn.close()
-    os._exit(0)   # the result is sent: skip interpreter teardown (torch's takes a while)
+    # The result is sent: skip interpreter teardown (torch's takes a while), but not
+    # multiprocessing's finalizers. A lock made in this process (tqdm makes one for every bar,
+    # even a disabled one) is a named semaphore in /dev/shm that they unlink; without them it
+    # would stay until the whole run ends, one per student.
+    mp_util._run_finalizers()
+    os._exit(0)
 
 
 def _context(plan: Plan):
