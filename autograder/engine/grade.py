@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from autograder.engine import leaderboard, report, safe_text
+from autograder.engine import leaderboard, outdir, report, safe_text
 from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.sandbox import UNPRIVILEGED, unsandboxed_problem
@@ -164,29 +164,29 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
     `only`: grade just these ids (a regrade); the gradebook still lists every student."""
     t0 = time.monotonic()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vitlab-grade-"))
     try:
-        plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
-        _no_sandbox_no_student_code(plan, allow_unsandboxed, [Path(submissions), out_dir], work)
-        task_files = tuple(sorted({f for t in plan.assignment.tasks for f in t.files}))
-        found = discover_all(Path(submissions), plan.assignment.folder, plan.assignment.id, task_files)
-        subs = found.submissions
-        summary = RunSummary(plan, out_dir, ignored=found.ignored)
-        n_workers = workers or os.cpu_count() or 1
-        plan.limits = replace(plan.limits, cpu_share=cpu_share(n_workers))
-        todo = subs if only is None else [s for s in subs if s.student in only]
-        _run(plan, todo, work / "stage", out_dir, n_workers, force, summary, progress)
-        students = [s.student for s in subs]
-        summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
-        report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
-        report.write_students(out_dir / "students.csv", subs, found.ignored)
-        leaderboard.write(out_dir, summary.results, plan.course, plan.assignment)   # capstone only
-        if not plan.isolated:
-            atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
-                                f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
-        summary.wall_s = time.monotonic() - t0
-        return summary
+        with outdir.hold(out_dir):   # one run per folder; a killed run's debris is swept
+            plan = plan or make_plan(assignment, work / "plan", course_root, graders_root, harness_dir)
+            _no_sandbox_no_student_code(plan, allow_unsandboxed, [Path(submissions), out_dir], work)
+            task_files = tuple(sorted({f for t in plan.assignment.tasks for f in t.files}))
+            found = discover_all(Path(submissions), plan.assignment.folder, plan.assignment.id, task_files)
+            subs = found.submissions
+            summary = RunSummary(plan, out_dir, ignored=found.ignored)
+            n_workers = workers or os.cpu_count() or 1
+            plan.limits = replace(plan.limits, cpu_share=cpu_share(n_workers))
+            todo = subs if only is None else [s for s in subs if s.student in only]
+            _run(plan, todo, work / "stage", out_dir, n_workers, force, summary, progress)
+            students = [s.student for s in subs]
+            summary.results = [r for s in students if (r := report.read_results(out_dir, s)) is not None]
+            report.write_gradebook(out_dir / "gradebook.csv", report.gradebook_rows(summary.results))
+            report.write_students(out_dir / "students.csv", subs, found.ignored)
+            leaderboard.write(out_dir, summary.results, plan.course, plan.assignment)   # capstone only
+            if not plan.isolated:
+                atomic_write(out_dir / "WARNING-NOT-SANDBOXED.txt",
+                             f"Student code ran WITHOUT the bubblewrap sandbox: {plan.sandbox_problem}\n")
+            summary.wall_s = time.monotonic() - t0
+            return summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,5 +1,6 @@
 """Nothing lost: per-student atomic results, resume after a kill, skip unchanged
 submissions, --force, identical results.json on re-grading, zips and nbgrader's layout."""
+import fcntl
 import os
 import signal
 import subprocess
@@ -7,6 +8,8 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from grading_helpers import FIXTURE, by_student, grade_tiny, make_submission, tiny_source
 
@@ -19,11 +22,14 @@ def _class(subs: Path, n: int) -> None:
         make_submission(subs, f"s{i:02d}", {"tiny.py": tiny_source(stub)})
 
 
+def _cmd(subs: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "autograder", "grade", "-a", "a1", "-s", str(subs), "-o", str(out), "-q",
+            "--course-root", str(FIXTURE), "--graders-root", str(FIXTURE / "graders"),
+            "--harness", str(FIXTURE / "harness"), *extra]
+
+
 def _cli(subs: Path, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "autograder", "grade", "-a", "a1", "-s", str(subs), "-o", str(out), "-q",
-           "--course-root", str(FIXTURE), "--graders-root", str(FIXTURE / "graders"),
-           "--harness", str(FIXTURE / "harness"), *extra]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    return subprocess.Popen(_cmd(subs, out, *extra), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
 
 
@@ -87,3 +93,37 @@ def test_zip_and_nbgrader_layout(tmp_path):
     assert not (tmp_path / "escape.py").exists()
     got = by_student(grade_tiny(tmp_path / "course", tmp_path / "out2"))
     assert got["carol"]["1.1"]["status"] == "not_implemented" and got["carol"]["1.2"]["status"] == "passed"
+
+
+def test_a_killed_runs_half_written_files_are_swept_and_nothing_else(tmp_path):
+    """SIGKILL between writing a temporary and renaming it leaves `.<name>.<random>.tmp`;
+    the next run into that folder removes every such file and keeps everything else."""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _class(subs, 1)
+    debris = [out / "s00" / ".submitted.json._12uijvj.tmp", out / ".gradebook.csv.x8k2.tmp",
+              out / "s00" / "feedback" / ".a1.html.q0q0q0.tmp"]
+    kept = [out / "notes.tmp", out / "s00" / ".keep", out / "mine.json"]
+    for p in debris + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("half")
+    grade_tiny(subs, out)
+    assert [p for p in debris if p.exists()] == []
+    assert all(p.read_text() == "half" for p in kept)
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_by_name(tmp_path):
+    from autograder.engine.outdir import LOCK_NAME, OutDirBusy
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _class(subs, 1)
+    out.mkdir()
+    half = out / "s00" / ".results.json.abc.tmp"     # the busy run's own write in progress
+    half.parent.mkdir()
+    half.write_text("{")
+    with open(out / LOCK_NAME, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(OutDirBusy, match=str(out)):
+            grade_tiny(subs, out)
+        assert half.exists(), "another run's temporary must not be touched while it holds the folder"
+        log = subprocess.run(_cmd(subs, out), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert log.returncode == 2 and "another grading run" in log.stderr, log.stderr
+    assert grade_tiny(subs, out).graded == 1 and not half.exists()
