@@ -5,152 +5,20 @@ student's object from plain data (constructor kwargs, a state dict), runs it, an
 only tensors, numbers, strings and dicts/lists of them, so the trusted process compares
 values and never touches a student object.
 
-Importing this module also installs the guard against library attention (see BANNED_*):
-calling one raises BannedCallError naming the call, and every attempt is remembered, so a
-student who catches the error still fails the harness call. Graders also call
-`install_ban` first thing in each task's sandbox.
+Importing this module also installs the guard against library attention
+(attention_ban.py); graders also call `install_ban` first thing in each task's sandbox, and
+every helper here is `guarded`: a banned call attempted during it fails the call.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import os
-import sys
 import tempfile
 
 import torch
-from torch.overrides import TorchFunctionMode
 
+from autograder.harness.attention_ban import BannedCallError, check_ban, guarded, install_ban  # noqa: F401
 from autograder.harness.torch_state import settle_torch
-
-# --------------------------------------------------------------------------------------
-# The ban on library attention
-# --------------------------------------------------------------------------------------
-# Functions caught at call time by a TorchFunctionMode, by name, however they were imported
-# (`from torch.nn.functional import scaled_dot_product_attention as f` included). Nothing in
-# torch, torch.nn.functional or numpy is replaced, so the engine's tamper check stays quiet.
-BANNED_FUNCTIONS = {
-    "scaled_dot_product_attention": "F.scaled_dot_product_attention",
-    "multi_head_attention_forward": "F.multi_head_attention_forward",
-    "_native_multi_head_attention": "torch._native_multi_head_attention",
-    "_transformer_encoder_layer_fwd": "torch._transformer_encoder_layer_fwd",
-    "_scaled_dot_product_attention_math": "torch._scaled_dot_product_attention_math",
-    "_scaled_dot_product_flash_attention": "torch._scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention": "torch._scaled_dot_product_efficient_attention",
-    "_scaled_dot_product_cudnn_attention": "torch._scaled_dot_product_cudnn_attention",
-    "flex_attention": "flex_attention",
-}
-# Classes replaced in torch.nn (not a watched module) so that building one fails at once.
-BANNED_CLASSES = ("MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerEncoderLayer",
-                  "TransformerDecoder", "TransformerDecoderLayer")
-BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
-ATTEMPTS: list[str] = []      # every banned call attempted in this process, even if caught
-_MUTABLE = ("ATTEMPTS", "_MODE", "_ATEN")   # state the engine's tamper check lets change
-# The same attention at the operator level (torch.ops.aten, however it is reached): these
-# kernels are replaced by ones that refuse, for every dispatch key they have.
-BANNED_OPS = ("scaled_dot_product_attention", "_scaled_dot_product_attention_math",
-              "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
-              "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
-              "_scaled_dot_product_fused_attention_overrideable", "_native_multi_head_attention",
-              "_transformer_encoder_layer_fwd")
-_OP_KEYS = ("CPU", "CUDA", "CompositeImplicitAutograd", "CompositeExplicitAutograd")
-
-
-class BannedCallError(RuntimeError):
-    """Student code called library attention; the message names the call."""
-
-
-def _refuse(name: str):
-    ATTEMPTS.append(name)
-    raise BannedCallError(f"{name} is not allowed in Assignment 3: write attention by hand")
-
-
-class _NoLibraryAttention(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = BANNED_FUNCTIONS.get(getattr(func, "__name__", ""))
-        if name is not None:
-            _refuse(name)
-        return func(*args, **(kwargs or {}))
-
-
-def _banned_class(name: str):
-    def __init__(self, *args, **kwargs):
-        _refuse(f"nn.{name}")
-    return type(name, (torch.nn.Module,), {"__init__": __init__, "__vitlab_banned__": True,
-                                           "__module__": "torch.nn"})
-
-
-class _BlockImports(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        if any(fullname == m or fullname.startswith(m + ".") for m in BANNED_MODULES):
-            _refuse(f"import {fullname}")
-        return None
-
-
-_MODE: list = []
-_ATEN: list = []
-
-
-def _refusing_kernel(name: str):
-    def kernel(*args, **kwargs):
-        _refuse(f"torch.ops.aten.{name}")
-    return kernel
-
-
-def _block_ops() -> None:
-    import warnings
-    lib = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # "overriding a previously registered kernel" is the point
-        for name in BANNED_OPS:
-            packet = getattr(torch.ops.aten, name, None)
-            if packet is None:
-                continue
-            qual = packet.default.name()
-            for key in _OP_KEYS:
-                if torch._C._dispatch_has_kernel_for_dispatch_key(qual, key):
-                    lib.impl(name, _refusing_kernel(name), key)
-    _ATEN.append(lib)   # the overrides last as long as this object
-
-
-def install_ban() -> bool:
-    """Turn the guard on in this process (idempotent). Returns True."""
-    import torch.nn.modules.activation as activation
-    import torch.nn.modules.transformer as transformer
-    for name in BANNED_CLASSES:
-        for mod in (torch.nn, activation, transformer):
-            if hasattr(mod, name) and not getattr(getattr(mod, name), "__vitlab_banned__", False):
-                setattr(mod, name, _banned_class(name))
-    for m in BANNED_MODULES:
-        if m in sys.modules and m != "torch.nn.attention":
-            del sys.modules[m]
-    if not any(isinstance(f, _BlockImports) for f in sys.meta_path):
-        sys.meta_path.insert(0, _BlockImports())
-    if not _ATEN:
-        _block_ops()
-    if not _MODE:
-        mode = _NoLibraryAttention()
-        mode.__enter__()      # stays on the mode stack for the life of this process
-        _MODE.append(mode)
-    return True
-
-
-def check_ban() -> None:
-    """Raise BannedCallError if a banned call was attempted anywhere so far (even if caught)."""
-    if ATTEMPTS:
-        raise BannedCallError(f"{ATTEMPTS[0]} is not allowed in Assignment 3: write attention by hand")
-
-
-def _guarded(fn):
-    def run(*args, **kwargs):
-        try:
-            out = fn(*args, **kwargs)
-        finally:
-            check_ban()
-        return out
-    run.__name__, run.__doc__ = fn.__name__, fn.__doc__
-    return run
-
 
 install_ban()
 # Grading tensors are tiny: one thread is fastest, and stays fast when graders run in parallel.
@@ -193,7 +61,7 @@ def _config(cfg: dict):
 # --------------------------------------------------------------------------------------
 # Modules: forward + backward with given weights
 # --------------------------------------------------------------------------------------
-@_guarded
+@guarded
 def module_io(path: str, kwargs: dict, state: dict, inputs: list, grad_out, dtype: str = "float64",
               method: str = "forward", seed: int = 0, post_init: str | None = None, train: bool = False) -> dict:
     """Build `path(**kwargs)` (e.g. "modules.Attention"), load `state`, cast to `dtype`, run
@@ -219,7 +87,7 @@ def module_io(path: str, kwargs: dict, state: dict, inputs: list, grad_out, dtyp
             "param_grads": _grads(m)}
 
 
-@_guarded
+@guarded
 def attn_drop_input(path: str, kwargs: dict, state: dict, x) -> list:
     """What the module's `attn_drop` receives during one eval forward of x: a list of tensors."""
     m = _resolve(path)(**kwargs)
@@ -232,7 +100,7 @@ def attn_drop_input(path: str, kwargs: dict, state: dict, x) -> list:
     return seen
 
 
-@_guarded
+@guarded
 def build_state(path: str, kwargs: dict, seed: int = 0) -> dict:
     """The state dict of a freshly constructed `path(**kwargs)` (what __init__ produced)."""
     torch.manual_seed(seed)
@@ -240,7 +108,7 @@ def build_state(path: str, kwargs: dict, seed: int = 0) -> dict:
     return {k: v.detach().clone() for k, v in m.state_dict().items()}
 
 
-@_guarded
+@guarded
 def gpsa_probe(kwargs: dict, state: dict | None, x) -> dict:
     """Build GPSA(**kwargs) (optionally with `state`), then: its pos_attention(), and how often
     pos_proj runs, and on what shape, during one forward of x (B, N, D)."""
@@ -258,7 +126,7 @@ def gpsa_probe(kwargs: dict, state: dict | None, x) -> dict:
             "rel_indices": gpsa.rel_indices.detach().clone()}
 
 
-@_guarded
+@guarded
 def rel_indices(grid_size: int):
     return _resolve("convit.rel_indices")(grid_size)
 
@@ -273,7 +141,7 @@ def _fake_grads(params: list, t: int, seed: int) -> None:
         p.grad = torch.sin(3.0 * p.detach()) + torch.randn(p.shape, generator=g, dtype=p.dtype)
 
 
-@_guarded
+@guarded
 def adamw_run(params: list, groups: list[dict], defaults: dict, steps: int, seed: int = 0,
               reload_at: int | None = None) -> dict:
     """Run the student's AdamW for `steps` steps on copies of `params` with _fake_grads.
@@ -302,7 +170,7 @@ def adamw_run(params: list, groups: list[dict], defaults: dict, steps: int, seed
                       for i, s in state.items()}}
 
 
-@_guarded
+@guarded
 def param_group_names(cfg: dict, weight_decay: float) -> list:
     """Student's param_groups on a model built from cfg: [(sorted names, weight_decay), ...]."""
     settle_torch()
@@ -316,7 +184,7 @@ def param_group_names(cfg: dict, weight_decay: float) -> list:
     return out
 
 
-@_guarded
+@guarded
 def schedule(base_lrs: list, warmup: int, total: int, min_lr: float, steps: int) -> list:
     """Learning rates of each group after 0..steps scheduler steps: list of lists."""
     settle_torch()
@@ -335,14 +203,14 @@ def schedule(base_lrs: list, warmup: int, total: int, min_lr: float, steps: int)
 # --------------------------------------------------------------------------------------
 # Training: augmentation, steps, evaluation
 # --------------------------------------------------------------------------------------
-@_guarded
+@guarded
 def augment(fn: str, x, seed: int, *args) -> object:
     """augment.<fn>(x, *args, generator) with a seeded generator (fn: random_crop / random_hflip)."""
     g = torch.Generator().manual_seed(seed)
     return _resolve(f"augment.{fn}")(x, *args, generator=g)
 
 
-@_guarded
+@guarded
 def augment_seeded(fn: str, x, seed: int, global_seed: int, *args) -> dict:
     """augment.<fn>(x, *args, generator) with the global RNG seeded by `global_seed` first:
     the output, and whether the call drew from the generator (its state moved)."""
@@ -361,7 +229,7 @@ def _model(cfg: dict, state: dict | None):
     return model
 
 
-@_guarded
+@guarded
 def sgd_steps(cfg: dict, state: dict, batches: list, lr: float) -> dict:
     """Student's train_step with plain SGD(lr) on each (x, y) in `batches`; returns losses,
     logits of the last step and the final weights."""
@@ -376,7 +244,7 @@ def sgd_steps(cfg: dict, state: dict, batches: list, lr: float) -> dict:
     return {"losses": losses, "logits": logits, "state": {k: v.detach() for k, v in model.state_dict().items()}}
 
 
-@_guarded
+@guarded
 def overfit(cfg: dict, x, y, steps: int, seed: int = 0) -> dict:
     """Train a fresh model on one batch with the student's train_step for `steps` steps (AdamW,
     no augmentation); returns the final weights for the grader to evaluate."""
@@ -392,7 +260,7 @@ def overfit(cfg: dict, x, y, steps: int, seed: int = 0) -> dict:
     return {k: v.detach() for k, v in model.state_dict().items()}
 
 
-@_guarded
+@guarded
 def evaluate(cfg: dict, state: dict, x, y, train_mode: bool = True) -> tuple:
     """Student's evaluate on a model with `state` (left in train mode first when train_mode)."""
     model = _model(cfg, state)
@@ -409,7 +277,7 @@ def _bytes(path) -> object:
         return np.frombuffer(f.read(), dtype=np.uint8).copy()
 
 
-@_guarded
+@guarded
 def checkpoint_roundtrip(cfg: dict, state: dict, extra: dict) -> dict:
     """save_checkpoint then load_checkpoint (model=None) in a fresh folder; returns the files
     written (names and bytes) and what loading gave back."""
@@ -428,7 +296,7 @@ def checkpoint_roundtrip(cfg: dict, state: dict, extra: dict) -> dict:
             "config": loaded_cfg.to_dict(), "loaded_type": type(loaded).__name__}
 
 
-@_guarded
+@guarded
 def checkpoint_crash(cfg: dict, state: dict) -> dict:
     """Save a checkpoint, then save another whose safetensors write dies half-way (save_file: the
     first half of the bytes reach the file it writes, then an OSError; save, for code that
@@ -471,7 +339,7 @@ def checkpoint_crash(cfg: dict, state: dict) -> dict:
             "listing": sorted(os.listdir(folder))}
 
 
-@_guarded
+@guarded
 def checkpoint_load_into(cfg_saved: dict, state: dict, cfg_model: dict, tamper: str | None = None) -> dict:
     """Save with save_checkpoint, optionally edit the file, then ask load_checkpoint to load it
     into a model built from `cfg_model`. `tamper`: "drop:<key>", "add:<key>", "shape:<key>" or None.
@@ -507,7 +375,7 @@ def checkpoint_load_into(cfg_saved: dict, state: dict, cfg_model: dict, tamper: 
 # --------------------------------------------------------------------------------------
 # Attention maps
 # --------------------------------------------------------------------------------------
-@_guarded
+@guarded
 def attention_maps(cfg: dict, state: dict, images) -> list:
     return _resolve("attention_viz.attention_maps")(_model(cfg, state), images)
 
@@ -516,7 +384,7 @@ def _hook_count(model: torch.nn.Module) -> int:
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
-@_guarded
+@guarded
 def attention_maps_aftermath(cfg: dict, state: dict, images) -> dict:
     """attention_maps on a model left in train mode, twice: the number of maps each time, the
     hooks left on the model afterwards, and whether it is back in train mode."""
@@ -527,6 +395,6 @@ def attention_maps_aftermath(cfg: dict, state: dict, images) -> dict:
     return {"counts": counts, "hooks_left": _hook_count(model) - before, "training": bool(model.training)}
 
 
-@_guarded
+@guarded
 def gate_values(cfg: dict, state: dict) -> list:
     return _resolve("attention_viz.gate_values")(_model(cfg, state))

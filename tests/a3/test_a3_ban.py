@@ -89,7 +89,8 @@ def test_runtime_guard_blocks_every_route_and_leaves_watched_modules_alone():
     from torch.nn.functional import scaled_dot_product_attention as early_alias   # taken before the guard
     before = {name: id(getattr(F, name)) for name in dir(F) if not name.startswith("_")}
     before_torch = {name: id(getattr(torch, name)) for name in dir(torch) if not name.startswith("_")}
-    import autograder.harness.a3 as h
+    import autograder.harness.a3              # importing the helpers turns the guard on
+    from autograder.harness import attention_ban as h
     q = torch.randn(1, 2, 3, 4)
     routes = {
         "F.sdpa": lambda: F.scaled_dot_product_attention(q, q, q),
@@ -193,3 +194,31 @@ def test_attention_is_blocked_at_the_operator_level_too():
     """ % str(ROOT))
     assert got.pop("matmul") == [1, 2, 3, 3]
     assert set(got.values()) == {"BannedCallError"}, got
+
+
+def test_undoing_the_runtime_guard_is_seen_by_the_tamper_check():
+    """The guard lives in the sandbox, where student code can rewrite it; each way of undoing
+    it (a cleared list, a rebound function, a swapped code object) must show as tampering,
+    while the guard's own bookkeeping (ATTEMPTS) may change freely."""
+    got = run_a3("""
+        import json, sys, torch
+        sys.path.insert(0, %r)
+        import autograder.harness.a3
+        from autograder.harness import attention_ban as ban
+        from autograder.engine.worker import _changed, _snapshot
+        undo = {
+            "cleared": lambda: ban.BANNED_FUNCTIONS.clear(),
+            "rebound": lambda: setattr(ban, "check_ban", lambda: None),
+            "code": lambda: setattr(ban.install_ban, "__code__", (lambda: True).__code__),
+            "attempts": lambda: ban.ATTEMPTS.append("x"),
+        }
+        out = {}
+        for name, fn in undo.items():
+            snap = _snapshot()
+            fn()
+            out[name] = [c for c in _changed(snap) if "attention_ban" in c]
+        print(json.dumps(out))
+    """ % str(ROOT))
+    assert got.pop("attempts") == []
+    for name, changed in got.items():
+        assert changed, f"{name}: undoing the guard went unseen"

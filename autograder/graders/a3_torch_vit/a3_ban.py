@@ -6,7 +6,7 @@ name (`from torch.nn import MultiheadAttention`), an import (`import timm`), or 
 (`getattr(F, "scaled_dot_product_attention")`). Each finding names the file, line and call
 and the task that owns the function or method it sits in (from the fences' owners map).
 
-Everything in the sandbox, the runtime guard in autograder/harness/a3.py included, can be
+Everything in the sandbox, the runtime guard in autograder/harness/attention_ban.py included, can be
 undone by student code, so this scan is the part of the ban that holds: it also refuses
 what would hide a banned call from it. Which object a name holds cannot be known without
 running the code (`m = F` through a tuple, a parameter, an attribute, a loop...), so these
