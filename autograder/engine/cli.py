@@ -9,7 +9,7 @@ from rich.console import Console
 
 from autograder.engine import examples, report
 from autograder.engine.grade import SandboxUnavailable, grade_all
-from autograder.engine.outdir import OutDirBusy
+from autograder.engine.outdir import OutDirError
 from autograder.engine.safe_text import one_line
 from autograder.engine.submissions import SubmissionsFolderError, discover_all
 from vitlab.course import CourseError, load_course
@@ -27,7 +27,7 @@ def usage_errors(fn):
     def wrapped(args) -> int:
         try:
             return fn(args)
-        except (UsageError, CourseError, SubmissionsFolderError, SandboxUnavailable, OutDirBusy) as e:
+        except (UsageError, CourseError, SubmissionsFolderError, SandboxUnavailable, OutDirError) as e:
             print(f"{getattr(args, 'cmd', None) or 'autograder'}: {one_line(str(e))}", file=sys.stderr)
             return 2
     return wrapped

@@ -14,7 +14,11 @@ from pathlib import Path
 LOCK_NAME = ".grading.lock"
 
 
-class OutDirBusy(RuntimeError):
+class OutDirError(RuntimeError):
+    """The output folder cannot be held for this run; the message names it."""
+
+
+class OutDirBusy(OutDirError):
     """Another grading run holds this output folder."""
 
 
@@ -28,13 +32,18 @@ def stale_temporaries(out_dir: Path) -> list[Path]:
 def hold(out_dir: Path):
     """Lock `out_dir` for this run (non-blocking) and sweep a killed run's temporaries."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    lock = out_dir / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise OutDirError(f"{lock}: cannot open the output folder's lock file ({e.strerror}); "
+                          "it must be a plain file the grader can write") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OutDirBusy(f"{out_dir}: another grading run is writing to this folder "
-                             f"(it holds {out_dir / LOCK_NAME}); wait for it, or choose another -o") from None
+                             f"(it holds {lock}); wait for it, or choose another -o") from None
         for p in stale_temporaries(out_dir):
             p.unlink(missing_ok=True)
         yield

@@ -127,3 +127,15 @@ def test_a_second_run_into_a_busy_folder_is_refused_by_name(tmp_path):
         log = subprocess.run(_cmd(subs, out), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert log.returncode == 2 and "another grading run" in log.stderr, log.stderr
     assert grade_tiny(subs, out).graded == 1 and not half.exists()
+
+
+def test_a_lock_that_is_not_a_plain_file_is_refused_by_name(tmp_path):
+    from autograder.engine.outdir import LOCK_NAME, OutDirError
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _class(subs, 1)
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    (out / LOCK_NAME).symlink_to(victim)
+    with pytest.raises(OutDirError, match=LOCK_NAME):
+        grade_tiny(subs, out)
+    assert not victim.exists()
