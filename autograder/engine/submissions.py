@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.engine.outdir import LOCK_NAME
 from autograder.engine.staging import (MAX_FILE, MAX_FILES, MAX_TOTAL, SubmissionError, Stager,  # noqa: F401
                                        archive_kind, copy_tree, extract_tar, extract_zip, junk, unwrap)
 
@@ -30,8 +31,8 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", "
 # ending in an extension the grader writes is suffixed too, so an output file added later
 # (leaderboard.html, report.html ...) can never meet a student's folder either.
 OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt", "leaderboard.csv",
-                "leaderboard.html", "review.txt"}
-OUTPUT_SUFFIXES = (".csv", ".html", ".htm", ".txt", ".json", ".md", ".log", ".db", ".xlsx", ".tsv")
+                "leaderboard.html", "review.txt", LOCK_NAME}
+OUTPUT_SUFFIXES = (".csv", ".html", ".htm", ".txt", ".json", ".md", ".log", ".db", ".xlsx", ".tsv", ".lock")
 _DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_ID_CHARS = 80
 MAX_ID_BYTES = 120
