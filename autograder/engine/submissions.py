@@ -22,16 +22,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.engine.outdir import LOCK_NAME
 from autograder.engine.staging import (MAX_FILE, MAX_FILES, MAX_TOTAL, SubmissionError, Stager,  # noqa: F401
                                        archive_kind, copy_tree, extract_tar, extract_zip, junk, unwrap)
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".zip")
 # files grade_all writes at the top of OUT: no student folder may take their names. Any id
 # ending in an extension the grader writes is suffixed too, so an output file added later
-# (leaderboard.html, report.html ...) can never meet a student's folder either.
+# (leaderboard.html, report.html ...) can never meet a student's folder either; `.lock`
+# covers the run's own lock file (outdir.LOCK_NAME).
 OUTPUT_NAMES = {"gradebook.csv", "students.csv", "warning-not-sandboxed.txt", "leaderboard.csv",
-                "leaderboard.html", "review.txt", LOCK_NAME}
+                "leaderboard.html", "review.txt"}
 OUTPUT_SUFFIXES = (".csv", ".html", ".htm", ".txt", ".json", ".md", ".log", ".db", ".xlsx", ".tsv", ".lock")
 _DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_ID_CHARS = 80

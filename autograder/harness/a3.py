@@ -17,7 +17,7 @@ import tempfile
 
 import torch
 
-from autograder.harness.attention_ban import BannedCallError, check_ban, guarded, install_ban  # noqa: F401
+from autograder.harness.attention_ban import guarded, install_ban
 from autograder.harness.torch_state import settle_torch
 
 install_ban()

@@ -29,8 +29,8 @@ def _cmd(subs: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _cli(subs: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(_cmd(subs, out, *extra), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(_cmd(subs, out, *extra), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def _files(out: Path) -> dict[str, bytes]:
