@@ -102,8 +102,10 @@ def check_config_matches(saved: Config, model: nn.Module, path) -> None:
     cfg = getattr(model, "cfg", None)
     if cfg is None:
         return
+    # compared as dicts: a3's rules refuse attributes read by a computed name
+    mine, theirs = saved.to_dict(), cfg.to_dict()
     for key in ARCH_KEYS:
-        a, b = getattr(saved, key), getattr(cfg, key)
+        a, b = mine[key], theirs[key]
         if a != b:
             raise CheckpointError(f"{path}: config key {key!r} is {a!r} in the checkpoint but {b!r} in the model")
 

@@ -115,7 +115,7 @@ class Config:
             raise ConfigError(f"{source}: expected a table of settings, got {type(d).__name__}")
         cfg = cls()
         for key, value in d.items():
-            _set(cfg, key, value, source)
+            cfg = _set(cfg, key, value, source)
         cfg.validate(source)
         return cfg
 
@@ -125,26 +125,27 @@ class Config:
 
     def validate(self, source: str = "config") -> "Config":
         """Check values that types alone cannot catch; raise ConfigError naming the key."""
+        values = self.to_dict()     # by key, not getattr: a3's rules refuse computed attribute names
         for key, options in CHOICES.items():
-            value = getattr(self, key)
+            value = values[key]
             if value not in options:
                 raise ConfigError(f"{source}: {key} = {value!r} is not one of {', '.join(map(repr, options))}")
         positive = ("img_size", "in_chans", "num_classes", "patch_size", "embed_dim", "depth",
                     "num_heads", "epochs", "batch_size", "eval_batch_size", "eval_every", "stem_channels")
         for key in positive:
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{source}: {key} = {getattr(self, key)!r} must be positive")
+            if values[key] <= 0:
+                raise ConfigError(f"{source}: {key} = {values[key]!r} must be positive")
         nonneg = ("lr", "min_lr", "weight_decay", "warmup_epochs", "grad_clip", "crop_padding",
                   "mixup_alpha", "time_budget_s", "train_subset", "local_layers", "threads", "eps")
         for key in nonneg:
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{source}: {key} = {getattr(self, key)!r} must not be negative")
+            if values[key] < 0:
+                raise ConfigError(f"{source}: {key} = {values[key]!r} must not be negative")
         for key in ("drop_rate", "attn_drop_rate", "drop_path_rate", "label_smoothing", "beta1", "beta2"):
-            if not 0.0 <= getattr(self, key) < 1.0:
-                raise ConfigError(f"{source}: {key} = {getattr(self, key)!r} must be in [0, 1)")
+            if not 0.0 <= values[key] < 1.0:
+                raise ConfigError(f"{source}: {key} = {values[key]!r} must be in [0, 1)")
         if self.mlp_ratio <= 0 or self.locality_strength <= 0:
             key = "mlp_ratio" if self.mlp_ratio <= 0 else "locality_strength"
-            raise ConfigError(f"{source}: {key} = {getattr(self, key)!r} must be positive")
+            raise ConfigError(f"{source}: {key} = {values[key]!r} must be positive")
         if self.randaug_ops < 0 or self.randaug_ops > 4 or not 0 <= self.randaug_magnitude <= 10 or self.cutmix_alpha < 0:
             raise ConfigError(f"{source}: randaug_ops = {self.randaug_ops} (0..4), randaug_magnitude = "
                               f"{self.randaug_magnitude} (0..10), cutmix_alpha = {self.cutmix_alpha} (>= 0): out of range")
@@ -157,17 +158,18 @@ class Config:
         return self
 
 
-def _set(cfg: Config, key: str, value, source: str) -> None:
+def _set(cfg: Config, key: str, value, source: str) -> Config:
+    """A copy of `cfg` with `key` set to a value of the field's type (ConfigError otherwise)."""
     fields = {f.name: f for f in dataclasses.fields(Config)}
     if key not in fields:
         hint = _closest(key, fields)
         raise ConfigError(f"{source}: unknown key {key!r}{hint}")
-    want = type(getattr(Config(), key))
+    want = type(Config().to_dict()[key])
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not want:
         raise ConfigError(f"{source}: {key} = {value!r} should be a {want.__name__}, not {type(value).__name__}")
-    setattr(cfg, key, value)
+    return dataclasses.replace(cfg, **{key: value})
 
 
 def _closest(key: str, fields) -> str:
@@ -201,9 +203,9 @@ def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     """Read a TOML config (with `base` inheritance) and optional overrides into a checked Config."""
     cfg = Config()
     for key, (value, source) in _read(Path(path), ()).items():
-        _set(cfg, key, value, str(source))
+        cfg = _set(cfg, key, value, str(source))
     for key, value in (overrides or {}).items():
-        _set(cfg, key, value, "--set")
+        cfg = _set(cfg, key, value, "--set")
     return cfg.validate(str(path))
 
 
