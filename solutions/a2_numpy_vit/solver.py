@@ -197,11 +197,11 @@ class Solver:
 
 def plot_history(history, path):
     """Two panels: training loss per step (and per epoch), train/val accuracy per epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure of its own: saving a file switches no backend and leaves a notebook's inline plots on
+    from matplotlib.figure import Figure
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = Figure(figsize=(10, 3.8))
+    ax1, ax2 = fig.subplots(1, 2)
     if history["loss"]:
         steps = np.arange(1, len(history["loss"]) + 1)
         ax1.plot(steps, history["loss"], lw=0.6, alpha=0.5, label="batch")
@@ -226,7 +226,6 @@ def plot_history(history, path):
         fig.savefig(tmp, dpi=110, format="png")
         os.replace(tmp, path)
     finally:
-        plt.close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path

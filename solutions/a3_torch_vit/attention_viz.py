@@ -111,9 +111,8 @@ def plot_attention(model: nn.Module, images: torch.Tensor, path: str | Path, lay
 
     images: normalised float (B, C, H, W). Returns the path written.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure of its own: saving a file switches no backend and leaves a notebook's inline plots on
+    from matplotlib.figure import Figure
 
     prefix = getattr(model, "num_prefix_tokens", 0)
     maps = attention_maps(model, images)
@@ -129,7 +128,8 @@ def plot_attention(model: nn.Module, images: torch.Tensor, path: str | Path, lay
 
     gates = gate_values(model)
     rows = B + (1 if gates else 0)
-    fig, axes = plt.subplots(rows, h + 2, figsize=(1.6 * (h + 2), 1.6 * rows), squeeze=False)
+    fig = Figure(figsize=(1.6 * (h + 2), 1.6 * rows))
+    axes = fig.subplots(rows, h + 2, squeeze=False)
     pictures = _displayable(images)                                    # (B, H, W, C) in 0..1
     for b in range(B):
         ups = upsample(torch.cat([heads[b], rollout[b:b + 1]]))        # (h + 1, H, W)
@@ -161,7 +161,6 @@ def plot_attention(model: nn.Module, images: torch.Tensor, path: str | Path, lay
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
     return path
 
 

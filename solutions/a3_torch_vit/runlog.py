@@ -27,12 +27,12 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path 
     """Loss and accuracy per epoch (train and test) as a two-panel PNG; None if nothing to plot."""
     if not history:
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure of its own: saving a file switches no backend and leaves a notebook's inline plots on
+    from matplotlib.figure import Figure
 
     epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], "o-", label="train")
         tested = [(r["epoch"], r[f"test_{key}"]) for r in history if r.get(f"test_{key}") is not None]
@@ -48,5 +48,4 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path 
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
     return path
