@@ -22,6 +22,7 @@ standard library only, so it runs before `make setup` too.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -112,8 +113,6 @@ def run_tests(folder: Path) -> str | None:
 def notebooks_to_check(folder: Path) -> list[Path]:
     """Top-level notebooks with cells to fill in or graded cells (a notebook that only
     trains, like the capstone's walkthrough, is not re-run here)."""
-    import json
-
     out = []
     for nb in sorted(folder.glob("*.ipynb")):
         try:
@@ -128,18 +127,35 @@ def notebooks_to_check(folder: Path) -> list[Path]:
     return out
 
 
+# nbgrader's own validation, in a child process: its usual report, then one line listing the
+# failed cells' sources, so that a failure can be told apart as graded or not.
+FAILED_MARK = "handin-failed-cells: "
+VALIDATE = f"""
+import json, sys
+from nbgrader.validator import Validator
+v = Validator(validate_all=True)
+seen = {{}}
+run = v.validate
+v.validate = lambda name: seen.setdefault("results", run(name))
+v.validate_and_print(sys.argv[1])
+r = seen["results"]
+if not (r.get("changed") or r.get("type_changed")):   # else the report is about edited cells, not failures
+    print({FAILED_MARK!r} + json.dumps([c["source"] for c in r.get("failed", [])]))
+"""
+
+
 def validate_notebook(nb: Path) -> str | None:
     """Run `nb` top to bottom and report failing cells; a warning, or None when it passes."""
     print(f"== notebook {nb.name}", flush=True)
     if _importable("nbgrader"):
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "--Validator.validate_all=True", nb.name],
-                              cwd=nb.parent, capture_output=True, text=True)
-        report = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines()
-                           if not line.startswith(("[ValidateApp", "[IPKernelApp")))
+        proc = subprocess.run([sys.executable, "-c", VALIDATE, nb.name], cwd=nb.parent, capture_output=True, text=True)
+        lines = (proc.stdout + proc.stderr).splitlines()
+        failed = [json.loads(line[len(FAILED_MARK):]) for line in lines if line.startswith(FAILED_MARK)]
+        report = "\n".join(line for line in lines if not line.startswith(("[ValidateApp", "[IPKernelApp", FAILED_MARK)))
         print(report.strip()[-6000:])
         if proc.returncode == 0 and "VALIDATION FAILED" not in report and "Success!" in report:
             return None
-        return f"{nb.name}: nbgrader validate reports failing cells (above){_graded_note(nb)}"
+        return f"{nb.name}: nbgrader validate reports failing cells (above){_graded_note(nb, failed[0] if failed else None)}"
     if _importable("nbclient") and _importable("nbformat"):
         return _run_with_nbclient(nb)
     return f"{nb.name}: not checked (neither nbgrader nor nbclient is installed; run make setup)"
@@ -156,21 +172,34 @@ def _run_with_nbclient(nb: Path) -> str | None:
     if not failed:
         print("every cell ran without an error")
         return None
-    return f"{nb.name}: cells {', '.join(map(str, failed))} raise an error when run top to bottom{_graded_note(nb)}"
+    sources = [book.cells[i - 1].source for i in failed]
+    return f"{nb.name}: cells {', '.join(map(str, failed))} raise an error when run top to bottom{_graded_note(nb, sources)}"
 
 
-def _graded_note(nb: Path) -> str:
-    return ": the graded cells among them lose points" if _graded_cells(nb) else " (its cells are not graded)"
+def _graded_note(nb: Path, failed_sources: list[str] | None) -> str:
+    """What the failure costs: points only when a graded cell is among the failed ones."""
+    graded = _graded_cells(nb)
+    if failed_sources is None:       # the failed cells are not known: the validation itself broke
+        return ": graded cells among them would lose points" if graded else " (its cells are not graded)"
+    hit = sorted({graded[s.strip()] for s in failed_sources if s.strip() in graded})
+    if hit:
+        return f": graded cells among them lose points ({', '.join(hit)})"
+    return " (none of them is graded: no points are lost, but look at what they printed)"
 
 
-def _graded_cells(nb: Path) -> int:
-    import json
-
+def _graded_cells(nb: Path) -> dict[str, str]:
+    """{stripped source: grade_id} of the notebook's graded cells."""
     try:
         cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError):
-        return 0
-    return sum(1 for c in cells if isinstance(c, dict) and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+        return {}
+    out = {}
+    for c in cells:
+        meta = c.get("metadata", {}).get("nbgrader", {}) if isinstance(c, dict) else {}
+        if isinstance(meta, dict) and meta.get("grade"):
+            source = c.get("source", "")
+            out[("".join(source) if isinstance(source, list) else str(source)).strip()] = str(meta.get("grade_id", "?"))
+    return out
 
 
 def _importable(name: str) -> bool:
