@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("fetch", help="download or import, verify and cache a dataset")
     p.add_argument("name", nargs="?", default="all", choices=[*spec.NAMES, "all"])
     p.add_argument("--mirror", help="local mirror: a folder or a .tar.gz (default: $VITLAB_MIRROR, "
-                                    "else download with torchvision)")
+                                    "else download the official files)")
     p.add_argument("--data-dir", help="cache root (default: $VITLAB_DATA, <kit>/datasets/data "
                                       "or ~/.cache/vitlab/datasets)")
     p.add_argument("--force", action="store_true", help="import again even if cached")

@@ -36,7 +36,7 @@ help: ## list targets
 \t@echo "make setup            create .venv here and install requirements.txt (Python 3.11+)"
 \t@echo "make check            run all public tests"
 \t@echo "make check TASK={first}   run the public tests of one task"
-\t@echo "make submit           run the checks and write submission.zip to upload"
+\t@echo "make submit           run the checks and write submission.zip to upload"{_datasets_help(a)}
 
 setup: ## create .venv with requirements.txt (SETUP_PYTHON=python3.12 to pick the Python)
 \t@command -v $(SETUP_PYTHON) >/dev/null || {{ echo "make setup: no $(SETUP_PYTHON) on PATH; install Python 3.11 or newer (or: make setup SETUP_PYTHON=/path/to/python3.12)"; exit 2; }}
@@ -53,7 +53,42 @@ check: ## run the public tests (TASK=X.Y for one task)
 
 submit: ## public tests, notebook check, warnings about zero-score tasks; writes submission.zip
 \t$(PYTHON) handin.py
-""" + _extra_targets(a)
+""" + _datasets_target(a) + _extra_targets(a)
+
+
+def needs_data(a: Assignment) -> bool:
+    """The folder ships the `vitdata` loaders, so its code reads MNIST or CIFAR-10."""
+    return (a.source_dir / "vitdata").is_dir()
+
+
+def default_datasets(a: Assignment) -> str:
+    """What a plain `make datasets` fetches: assignment.toml `datasets`, else both."""
+    names = a.extra.get("datasets", ["mnist", "cifar10"])
+    if not isinstance(names, list) or not names or any(n not in ("mnist", "cifar10") for n in names):
+        raise CourseError(f"{a.source_dir / 'assignment.toml'}: datasets = {names!r} must list mnist and/or cifar10")
+    return names[0] if len(set(names)) == 1 else "all"
+
+
+def _datasets_help(a: Assignment) -> str:
+    if not needs_data(a):
+        return ""
+    return ('\n\t@echo "make datasets [DATASET=mnist|cifar10|all] [MIRROR=<dir|.tar.gz>]"'
+            f'\n\t@echo "                       download (or import from a local mirror) and cache the data; default {default_datasets(a)}"')
+
+
+def _datasets_target(a: Assignment) -> str:
+    """The kit's `make datasets`, spelled the same, run with this folder's Python and vitdata/."""
+    if not needs_data(a):
+        return ""
+    return f"""
+# `make datasets` fills the cache (~/.cache/vitlab/datasets, or $VITLAB_DATA) that vitdata reads;
+# without MIRROR (or $VITLAB_MIRROR) it downloads the official files.
+DATASET ?= {default_datasets(a)}
+MIRROR ?=
+.PHONY: datasets
+datasets: ## fetch, verify and cache the data (DATASET=mnist|cifar10|all, MIRROR=<dir|.tar.gz>, FORCE=1 to redo)
+\t$(PYTHON) -m vitdata fetch $(DATASET) $(if $(MIRROR),--mirror $(MIRROR)) $(if $(FORCE),--force)
+"""
 
 
 REQUIREMENTS_IN = "requirements.in"
@@ -144,6 +179,34 @@ not cost points in another.
 {rows}
 
 Total: {_pts(a.points)} points.
+""" + _data_guide(a)
+
+
+PLAIN = {"mnist": "MNIST", "cifar10": "CIFAR-10", "all": "MNIST and CIFAR-10"}
+
+
+def _data_guide(a: Assignment) -> str:
+    if not needs_data(a):
+        return ""
+    default = default_datasets(a)
+    return f"""
+## Get the data
+
+This assignment reads {PLAIN[default]} through the given `vitdata` package, from a cache
+that one command fills, verifies (the official md5 sums) and reuses afterwards:
+
+```
+make datasets                                  # download the official files ({default})
+make datasets DATASET=mnist                    # one data set: mnist, cifar10 or all
+make datasets MIRROR=/path/to/mirror           # offline: import a local mirror (a folder or a .tar.gz)
+export VITLAB_MIRROR=/path/to/mirror           # the same for every command and notebook
+```
+
+Without `make`: `python -m vitdata fetch {default} [--mirror <dir or .tar.gz>]`. The cache is
+`~/.cache/vitlab/datasets` (set `VITLAB_DATA=<dir>` to put it elsewhere); `python -m vitdata info`
+shows what it holds and where it came from. Run `make setup` first: `make datasets` uses this
+folder's `.venv`. With `VITLAB_MIRROR` set, a notebook imports the mirror itself the first
+time it loads the data.
 """
 
 

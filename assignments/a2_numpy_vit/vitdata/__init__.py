@@ -4,9 +4,9 @@
     x, y = vitdata.load_cifar10("train")   # uint8 (50000, 3, 32, 32), int64 (50000,)
     vitdata.display_name("cifar10")        # "CIFAR-10" or "CIFAR-10 (JPEG copy)"
 
-Fill the cache once with `make datasets` (kit) or `python -m vitdata fetch all
-[--mirror DIR]`. Needs only numpy (and pillow to import image folders); torchvision is
-imported only to download.
+Fill the cache once with `make datasets` (in the kit or an assignment folder) or
+`python -m vitdata fetch all [--mirror DIR]`. Needs only numpy (and pillow to import image
+folders); torchvision, where installed, is used only to download.
 """
 from .errors import DatasetCorruptError, DatasetMissingError
 from .fetching import fetch

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from . import cache, cifar, imagefolder, mnist, official, spec
-from .errors import DatasetCorruptError, DatasetMissingError, fetch_hint
+from .errors import DatasetCorruptError, DatasetMissingError, fetch_hint, mirror_hint
 from .paths import data_root, mirror_from_env
 from .tree import DirTree, TarTree, is_archive
 
@@ -112,8 +112,7 @@ def download(name: str, raw_dir: Path, log=print) -> tuple[Path, str]:
         reason = reason if len(reason) <= 200 else reason[:197] + "..."
         raise DatasetMissingError(
             f"{spec.PLAIN_NAME[name]}: download failed ({reason}). Offline? Import a local mirror "
-            f"instead: `make datasets MIRROR=<dir>`, `python -m vitdata fetch {name} --mirror <dir>`, "
-            f"or set VITLAB_MIRROR=<dir or .tar.gz>") from None
+            f"instead: {mirror_hint(name)}") from None
     return raw_dir, "torchvision-download"
 
 
