@@ -73,6 +73,9 @@ def plain(term: final.Term) -> tuple[tuple[str, ...], list[dict]]:
 def export(term: final.Term, fmt: str, dest: Path | None = None) -> Path:
     if fmt not in FORMATS:
         raise TermError(f"FORMAT={fmt!r}: use one of {', '.join(FORMATS)}")
+    if dest is not None and Path(dest).is_dir():
+        raise TermError(f"DEST={str(dest)!r}: a folder; DEST names the file to write "
+                        f"(default: <OUT>/{final.TERM_DIR}/export-{fmt}.csv)")
     columns, rows = {"canvas": canvas, "moodle": moodle, "csv": plain}[fmt](term)
     dest = Path(dest) if dest else term.out_dir / final.TERM_DIR / f"export-{fmt}.csv"
     final.write_csv(dest, columns, rows)

@@ -4,9 +4,13 @@ students synthesised (the other 4 are graded for real by `make grade`'s engine).
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from near_copy import disguise
@@ -160,3 +164,68 @@ def synthesise(out: Path, assignment, ids: list[str]) -> None:
         atomic_write_json(out / sid / "submitted.json", {"submitted_at": when, "source": "make submit", "problem": None,
                                                          "collected_by": "2026-10-19T08:00:00Z"})
         atomic_write_json(out / sid / "timing.json", {t.id: round(rng.uniform(0.05, 0.6), 3) for t in assignment.tasks})
+
+
+def runnable(course: Path) -> Path:
+    """The course as an instructor's checkout that `make` runs in: the kit's Makefile, mk/
+    and tooling copied in (the term's commands take the course they live in), and a .venv of
+    links to the one running the tests, with its own set-up stamp so nothing is installed."""
+    for d in ("mk", "autograder", "vitlab"):
+        shutil.copytree(ROOT / d, course / d, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    for f in ("Makefile", "requirements.lock"):
+        shutil.copy(ROOT / f, course / f)
+    venv = course / ".venv"
+    venv.mkdir()
+    for name in ("bin", "lib", "lib64", "include", "pyvenv.cfg"):
+        if (Path(sys.prefix) / name).exists():
+            (venv / name).symlink_to(Path(sys.prefix) / name)
+    digest = hashlib.sha256((course / "requirements.lock").read_bytes()).hexdigest()[:16]
+    (venv / f".stamp-{digest}").touch()
+    return course
+
+
+# make reads the environment as variables: none of the ones a test passes may come from it
+MAKE_ENV_DROP = ("PYTHONPATH", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ADDOPTS", "ASSIGNMENT", "FORMAT", "OUT",
+                 "DEST", "SUBMISSIONS")
+
+
+def make(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """`make <args>` typed in the course folder."""
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV_DROP}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def graded(course: Path, subs: Path, ids: list[str]) -> Path:
+    """Results for `ids` where plain `make grade` puts them (grading/<folder>/), as grading
+    writes them, and students.csv naming each id's entry in `subs`."""
+    from autograder.engine.submissions import student_name
+    from vitlab.course import load_course
+
+    a = load_course(course).assignment("a1")
+    out = course / "grading" / a.folder
+    synthesise(out, a, ids)
+    names = {student_name(p.name.removesuffix(".zip")): p.name for p in subs.iterdir()}
+    (out / "students.csv").write_text("student,submission,note\n" + "".join(f"{s},{names.get(s, s)},\n" for s in ids),
+                                      encoding="utf-8")
+    return out
+
+
+def graded_course(tmp: Path) -> Path:
+    """The simulated term's course, runnable by make, every submission on the roster graded
+    where plain `make grade` puts it (the visitor left out)."""
+    course = runnable(make_course(tmp))
+    subs = make_submissions(tmp)
+    shutil.rmtree(subs / "visitor")
+    graded(course, subs, sorted(p.name.removesuffix(".zip") for p in subs.iterdir()))
+    return course
+
+
+def csv_rows(path: Path, key: str) -> dict[str, dict]:
+    import csv
+    with open(path, encoding="utf-8", newline="") as f:
+        return {r[key]: r for r in csv.DictReader(f)}
+
+
+def totals(course: Path) -> dict[str, dict]:
+    return csv_rows(course / "grading" / "a1_tiny" / "_term" / "totals.csv", "student")
