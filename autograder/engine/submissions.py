@@ -58,12 +58,23 @@ class Discovery:
     ignored: list[str] = field(default_factory=list)     # "name: why", one per entry passed over
 
 
+def id_char(c: str) -> bool:
+    """A character an id keeps: a letter, digit or mark of any script, or one of ._-"""
+    return c in "._-" or unicodedata.category(c)[0] in "LNM"
+
+
+def is_id(text: str, also: str = "") -> bool:
+    """Whether `text` has the shape of an id student_name gives (id_char throughout, a
+    letter or digit first); `also` admits more characters (a roster's `@` and `+`)."""
+    return bool(text) and unicodedata.category(text[0])[0] in "LN" and all(id_char(c) or c in also for c in text)
+
+
 def student_name(raw: str) -> str:
     """The id part of a name: NFC, letters/digits/marks and ._- kept, runs of anything
     else one `_`, no leading punctuation (never a formula, option or hidden file)."""
     out, gap = [], False
     for c in unicodedata.normalize("NFC", raw):
-        if c in "._-" or unicodedata.category(c)[0] in "LNM":
+        if id_char(c):
             if gap and out:
                 out.append("_")
             out.append(c)

@@ -61,7 +61,9 @@ def cmd_export(args) -> int:
     course, a, out = _setup(args)
     term = final.compute(course, a, out)
     final.write(term)
-    dest = export.export(term, args.format, args.dest)
+    dest, warnings = export.export(term, args.format, args.dest)
+    for line in warnings:
+        print(line, file=sys.stderr)
     print(f"export: {args.format}: {dest}")
     return 0
 

@@ -10,7 +10,11 @@ moodle: First name, Last name, ID number, Username, Email address, the grade col
   grade item and Feedback to its feedback.
 csv: every column of totals.csv, every student (also those on no roster row).
 
-Scores are the final scores (penalty and overrides applied); a missing submission is 0.
+Scores are the final scores (penalty and overrides applied). Every row carries the
+student's final score, or the export says so by name: a graded submission that matches no
+roster row stops canvas and moodle (the LMS file could not carry its score, and it is
+usually an enrolled student under another id); a roster student with no submission is
+exported as 0 with a warning naming them. csv has every student, so both are warnings there.
 """
 from __future__ import annotations
 
@@ -32,7 +36,35 @@ def _enrolled(term: final.Term, fmt: str) -> list[final.Entry]:
     if waiting:
         raise TermError(f"export {fmt}: {waiting[0]} (and {len(waiting) - 1} more) not graded yet; "
                         "run make grade again first")
+    off = _off_roster(term)
+    if off:
+        raise TermError(f"{fmt}: graded but on no roster row, so the file would leave out their score: "
+                        f"{off}; add them to roster.csv (column student: the id make grade gave, or the email "
+                        "the submission was named after) and export again (FORMAT=csv lists every student)")
     return [e for e in term.entries if e.status != "not on roster"]
+
+
+def _off_roster(term: final.Term) -> str:
+    why = dict(term.unknown)
+    return _names([f"{e.student} ({_score(e)} points; {why.get(e.student, 'not on the roster')})"
+                   for e in term.entries if e.status == "not on roster"])
+
+
+def _names(items: list[str], shown: int = 30) -> str:
+    more = f" and {len(items) - shown} more (see totals.csv)" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+def warnings(term: final.Term, fmt: str) -> list[str]:
+    """One line per kind of row whose score is not what the student earned by grading."""
+    out = []
+    missing = [e.student for e in term.entries if e.status == "missing"]
+    if missing:
+        out.append(f"export: {fmt}: warning: on the roster with no submission, exported as 0: {_names(missing)}")
+    if fmt == "csv" and _off_roster(term):
+        out.append(f"export: {fmt}: warning: graded but on no roster row (an LMS import would not find them): "
+                   f"{_off_roster(term)}")
+    return out
 
 
 def _score(e: final.Entry) -> str:
@@ -70,7 +102,8 @@ def plain(term: final.Term) -> tuple[tuple[str, ...], list[dict]]:
     return final.TOTAL_COLUMNS, final.total_rows(term)
 
 
-def export(term: final.Term, fmt: str, dest: Path | None = None) -> Path:
+def export(term: final.Term, fmt: str, dest: Path | None = None) -> tuple[Path, list[str]]:
+    """(the file written, warnings to show): every check runs before anything is written."""
     if fmt not in FORMATS:
         raise TermError(f"FORMAT={fmt!r}: use one of {', '.join(FORMATS)}")
     if dest is not None and Path(dest).is_dir():
@@ -79,4 +112,4 @@ def export(term: final.Term, fmt: str, dest: Path | None = None) -> Path:
     columns, rows = {"canvas": canvas, "moodle": moodle, "csv": plain}[fmt](term)
     dest = Path(dest) if dest else term.out_dir / final.TERM_DIR / f"export-{fmt}.csv"
     final.write_csv(dest, columns, rows)
-    return dest
+    return dest, warnings(term, fmt)

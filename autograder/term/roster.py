@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.engine.submissions import student_name
+from autograder.engine.submissions import is_id, student_name
 from autograder.term.csvfile import read_rows
 
 COLUMNS = ("student", "name", "email", "lms_id", "sis_id", "login", "section")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,119}$")
+MAX_ID = 120
+# what `make grade` makes of a submission's name (any script), plus an email's @ and +
+ID_RULE = "letters, digits and marks of any script and ._@+- (at most 120), starting with a letter or digit"
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def load(path: Path) -> list[Student]:
     out, keys = [], {}
     for row in rows:
         sid = row["student"]
-        if not _ID.match(sid):
-            raise row.fail("student", "an id is letters, digits and ._@+- (at most 120), starting with a letter or digit")
+        if len(sid) > MAX_ID or not is_id(sid, also="@+"):
+            raise row.fail("student", f"an id is {ID_RULE}")
         if row["email"] and not _EMAIL.match(row["email"]):
             raise row.fail("email", "not an email address")
         if row["lms_id"] and not row["lms_id"].isdigit():

@@ -106,9 +106,22 @@ def test_overrides_survive_a_regrade_and_history_is_kept(term):
     assert len((out / "_term" / "history.jsonl").read_text().splitlines()) == len(lines) + 1
 
 
+VISITOR_ROW = "visitor,\"Guest, Vi\",visitor@uni.example,1099,U00099,visitor,A\n"
+
+
 @pytest.mark.parametrize("fmt", ["canvas", "moodle", "csv"])
-def test_export(term, fmt):
-    assert term_main(["export", *term["args"], "--format", fmt]) == 0
+def test_export(term, fmt, capsys):
+    roster = term["course"] / "roster.csv"
+    if fmt != "csv":     # the visitor's score would be left out of the LMS file: stop, named
+        assert term_main(["export", *term["args"], "--format", fmt]) == 2
+        assert "visitor (" in capsys.readouterr().err
+        roster.write_text(th.roster_csv() + VISITOR_ROW, encoding="utf-8")
+    try:
+        assert term_main(["export", *term["args"], "--format", fmt]) == 0
+    finally:
+        roster.write_text(th.roster_csv(), encoding="utf-8")
+    err = capsys.readouterr().err
+    assert all(s in err for s in th.MISSING), err                    # exported as 0, named
     path = term["out"] / "_term" / f"export-{fmt}.csv"
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.reader(f)
@@ -116,7 +129,7 @@ def test_export(term, fmt):
         rows = list(reader)
     if fmt == "canvas":
         assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Tiny assignment (4242)"]
-        assert len(rows) == th.N
+        assert len(rows) == th.N + 1
         by = {r[1]: r for r in rows}
         assert by["1003"][0] == "Last3, First3" and by["1003"][2] == "U00003" and by["1003"][4] == "A"
         assert by["1029"][5] == "0"                                   # missing: no credit
@@ -125,7 +138,7 @@ def test_export(term, fmt):
         assert header == ["First name", "Last name", "ID number", "Username", "Email address",
                           "A tiny assignment for the grading engine's tests", "Feedback"]
         by = {r[4]: r for r in rows}
-        assert len(rows) == th.N and by["s03@uni.example"][:2] == ["First3", "Last3"]
+        assert len(rows) == th.N + 1 and by["s03@uni.example"][:2] == ["First3", "Last3"]
         assert "-20%" in by["s03@uni.example"][6]
     else:
         assert len(rows) == th.N + 1 and header[0] == "student"
