@@ -7,6 +7,7 @@ the new course releases itself, so its `assignments/` matches its `solutions/`.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -28,6 +29,10 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 SKIP_PATHS = {"assignments", "build", "grading", "runs", "checkpoints", "datasets/data", "datasets/mirror",
               ".carry", ".whl", "bench/results", "tests/template", "template/course", "course.toml", "README.md"}
 SKIP_IN_SOLUTIONS = {"runs", "checkpoints"}     # training outputs beside the reference code
+# The instructor's records of students: the term's files (autograder/term/config.py) and
+# nbgrader's grades. A new course is published by its next step, `git add .`.
+NBGRADER_RECORDS = {"grades.csv"}                # `nbgrader export`, where it runs
+NBGRADER_NAMES = {"gradebook.db"}                # nbgrader's gradebook, wherever it is
 
 NEW_COURSE_BEGIN, NEW_COURSE_END = "<!-- template:new-course:begin -->", "<!-- template:new-course:end -->"
 
@@ -37,6 +42,9 @@ def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
     log = [f"new-course: {dest.name}: {', '.join(plan.folders)}"]
     copied = copy_kit(plan, dest)
     log.append(f"new-course: copied {copied} files from the kit at {plan.kit}")
+    kept_back = sorted(p for p in personal(plan.kit) if (plan.kit / p).exists())
+    if kept_back:
+        log.append(f"new-course: not copied (student records): {', '.join(kept_back)}")
     merge_readme(plan, dest)
     write_course_toml(plan, dest)
     log += rewrite_points(plan, dest)
@@ -52,7 +60,9 @@ def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
 def unwanted(rel: str, plan: CoursePlan) -> bool:
     """Whether kit path `rel` (posix, relative) stays out of the course."""
     parts = rel.split("/")
-    if parts[-1] in SKIP_NAMES or parts[-1].endswith(SKIP_SUFFIXES):
+    if parts[-1] in SKIP_NAMES | NBGRADER_NAMES or parts[-1].endswith(SKIP_SUFFIXES):
+        return True
+    if rel in personal(plan.kit):
         return True
     if any("/".join(parts[:i]) in SKIP_PATHS for i in range(1, len(parts) + 1)):
         return True
@@ -68,6 +78,23 @@ def unwanted(rel: str, plan: CoursePlan) -> bool:
         return not ((inside == "" and kept) or any(k == inside or k.startswith(inside + "/") or inside.startswith(k + "/")
                                         for k in kept))
     return False
+
+
+@functools.lru_cache(maxsize=None)
+def personal(kit: Path) -> frozenset[str]:
+    """Paths (relative to the kit) of its student records: the term's files under the names
+    the kit's course.toml [gradebook] gives them (default `<key>.csv`), and nbgrader's."""
+    import tomllib
+
+    from autograder.term.config import FILE_KEYS
+
+    try:
+        table = tomllib.loads((kit / "course.toml").read_text(encoding="utf-8")).get("gradebook", {})
+    except (OSError, ValueError):
+        table = {}
+    table = table if isinstance(table, dict) else {}
+    names = {f"{k}.csv" for k in FILE_KEYS} | {table[k] for k in FILE_KEYS if isinstance(table.get(k), str)}
+    return frozenset(Path(n).as_posix() for n in names) | NBGRADER_RECORDS
 
 
 def _names_dropped(rel: str, path: Path, plan: CoursePlan) -> bool:
