@@ -99,13 +99,13 @@ def results_json(student: str, assignment: str, tasks: list[dict], meta: dict) -
 
 
 def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: bool,
-                left_out: list[str] = ()) -> str:
+                left_out: list[str] = (), places: int = DISPLAY_PLACES) -> str:
     """Markdown in which every student-controlled string is either escaped inline text or
-    the body of a code block its content cannot close."""
+    the body of a code block its content cannot close. Scores are shown to `places`."""
     score = math.fsum(t["score"] for t in tasks)
     max_score = math.fsum(t["max_score"] for t in tasks)
     out = [f"# Feedback: {md_text(assignment)} ({md_code_span(student)})", "",
-           f"**Score: {score_text(score)} / {score_text(max_score)}**", ""]
+           f"**Score: {score_text(score, places)} / {score_text(max_score, places)}**", ""]
     if not sandboxed:
         out += ["> Graded without the bubblewrap sandbox (resource limits only).", ""]
     if left_out:
@@ -113,10 +113,11 @@ def feedback_md(student: str, assignment: str, tasks: list[dict], sandboxed: boo
     out += ["| Task | Status | Score |", "|---|---|---|"]
     for t in tasks:
         out.append(f"| {t['task']} {md_text(t['title'])} | {md_text(_status(t))} "
-                   f"| {score_text(t['score'])} / {score_text(t['max_score'])} |")
+                   f"| {score_text(t['score'], places)} / {score_text(t['max_score'], places)} |")
     for t in tasks:
         out += ["", f"## Task {t['task']}: {md_text(t['title'])} ({md_text(_status(t))})", ""]
-        out.append(f"{_count(t, 'hidden ')}; score {score_text(t['score'])} / {score_text(t['max_score'])}.")
+        out.append(f"{_count(t, 'hidden ')}; score {score_text(t['score'], places)} / "
+                   f"{score_text(t['max_score'], places)}.")
         if t["status"] != "passed" and (t["message"] or t.get("check")):
             first = f" {md_text(t['check'])}" if t.get("check") else ""
             out += ["", f"First failing check:{first}"]

@@ -4,7 +4,8 @@ Reads <OUT>/students.csv and each student's results.json and submitted.json (wri
 `make grade`), and the course's roster, extensions, overrides and times files. Every input
 is validated before anything is written; then <OUT>/_term/gradebook.csv (one row per
 student and task), totals.csv (one row per student) and feedback/<student>.md (grading's
-feedback plus the penalty and overrides with their reasons) are each written atomically.
+feedback with the final scores, plus the penalty and overrides with their reasons) are each
+written atomically.
 """
 from __future__ import annotations
 
@@ -233,19 +234,19 @@ def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
 
 
 def feedback(term: Term, e: Entry) -> str:
-    """Grading's feedback.md, then what the term changed, each change with its reason."""
-    base = ""
+    """Grading's feedback rebuilt with each task's final score, then what the term changed,
+    each change with its reason: one score (the final one) wherever the page shows one,
+    to the places totals.csv has."""
     if e.submission and e.results is not None:
-        try:
-            base = (term.out_dir / e.submission / "feedback.md").read_text(encoding="utf-8")
-        except OSError:
-            base = ""
-    if not base:
+        meta = e.results.get("extra_data", {})
+        sandboxed = meta.get("sandbox") == "bubblewrap"
+        base = report.feedback_md(e.submission, term.assignment.folder, _final_tasks(e), sandboxed,
+                                  meta.get("left_out") or [], places=report.GRADEBOOK_PLACES)
+    else:
         base = f"# Feedback: {md_text(term.assignment.folder)} ({md_code_span(e.student)})\n\n"
         base += "No submission was received.\n" if e.status == "missing" else f"Status: {md_text(e.status)}.\n"
     out = [base.rstrip("\n"), "", "## Final score", ""]
-    out.append(f"**Final score: {report.score_text(e.total('final'))} / {report.score_text(e.total('max_score'))}** "
-               f"(graded {report.score_text(e.total('raw'))}).")
+    out.append(f"**Final score: {number(e.total('final'))} / {number(e.total('max_score'))}**")
     if e.submitted_at:
         out += ["", f"Submitted {md_text(e.submitted_at)} (from {md_text(e.time_source)})."]
     if e.late.reason:
@@ -253,8 +254,16 @@ def feedback(term: Term, e: Entry) -> str:
     for x in e.lines:
         if x.override is not None:
             out += ["", f"Task {md_text(x.task)}: {md_text(x.override.describe())} "
-                    f"(final {report.score_text(x.final)} / {report.score_text(x.max_score)})."]
+                    f"(final {number(x.final)} / {number(x.max_score)})."]
     return "\n".join(out) + "\n"
+
+
+def _final_tasks(e: Entry) -> list[dict]:
+    """Grading's task records with the final score in place of the raw one."""
+    by = {t.get("task"): t for t in e.results.get("extra_data", {}).get("tasks", [])}
+    blank = {"message": "", "hint": None, "passed": 0, "total": 0, "output": "", "output_bytes": 0}
+    return [{**blank, **by.get(x.task, {}), "task": x.task, "title": x.title, "status": x.status,
+             "max_score": x.max_score, "score": x.final} for x in e.lines]
 
 
 def write(term: Term) -> Path:
