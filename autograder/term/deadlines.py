@@ -85,24 +85,38 @@ def effective(policy: Policy, ext: Extension | None) -> tuple[datetime | None, d
     return new_due, (last + shift if last is not None else None)
 
 
+def extended(ext: Extension | None) -> str:
+    """How an extension is named wherever it applied: " (extended: medical note)"."""
+    if ext is None:
+        return ""
+    return f" (extended: {ext.reason})" if ext.reason else " (extended)"
+
+
+def granted(policy: Policy, ext: Extension) -> str:
+    """An extension for work that never came, named so the gradebook shows it was granted."""
+    due, _ = effective(policy, ext)
+    return f"due {iso(due)}{extended(ext)}" if due is not None else f"no deadline set{extended(ext)}"
+
+
 def lateness(policy: Policy, ext: Extension | None, submitted: datetime | None, source: str) -> Late:
     due, last = effective(policy, ext)
-    extended = f" (extended: {ext.reason})" if ext is not None and ext.reason else (" (extended)" if ext else "")
+    extended_by = extended(ext)
     if due is None:
-        return Late(0.0, "no deadline set")
+        return Late(0.0, f"no deadline set{extended_by}")
     if submitted is None:
-        return Late(0.0, f"submission time unknown, not checked against the due time {iso(due)}{extended}")
+        return Late(0.0, f"submission time unknown, not checked against the due time {iso(due)}{extended_by}")
     if last is not None and submitted > last:
         return Late(100.0, f"submitted {iso(submitted)} ({source}), after the last date for credit {iso(last)}"
-                    f"{extended}: no credit", math.ceil((submitted - due) / DAY))
+                    f"{extended_by}: no credit", math.ceil((submitted - due) / DAY))
     late = submitted - due
-    if late <= timedelta(0):
-        return Late(0.0, "")
+    if late <= timedelta(0):   # on time: worth a word only when an extension moved the due time
+        return Late(0.0, f"submitted {iso(submitted)} ({source}), on time for the due time {iso(due)}"
+                    f"{extended_by}" if ext is not None else "")
     if late <= timedelta(minutes=policy.grace_minutes):
         return Late(0.0, f"submitted {iso(submitted)} ({source}), within the {policy.grace_minutes:g}-minute grace "
-                    f"period after {iso(due)}{extended}")
+                    f"period after {iso(due)}{extended_by}")
     days = math.ceil(late / DAY)
     pct = min(policy.max_percent, days * policy.percent_per_day)
     cap = " (the cap)" if pct < days * policy.percent_per_day else ""
-    return Late(pct, f"submitted {iso(submitted)} ({source}), {days} day(s) after {iso(due)}{extended}: "
+    return Late(pct, f"submitted {iso(submitted)} ({source}), {days} day(s) after {iso(due)}{extended_by}: "
                 f"-{pct:g}%{cap}", days)

@@ -131,7 +131,10 @@ def _entry(a, out_dir: Path, student: str, sid: str, who: roster.Student, status
 
 
 def _late(e: Entry, policy, ext: dict, lms_times: dict, out_dir: Path, folder: str) -> None:
+    x = ext.get((e.student, folder)) or ext.get((e.submission, folder))
     if not e.submission:
+        if x is not None:
+            e.late = deadlines.Late(0.0, deadlines.granted(policy, x))
         return
     t, source, problem = None, "", None
     for key in (e.student, e.submission):
@@ -141,7 +144,6 @@ def _late(e: Entry, policy, ext: dict, lms_times: dict, out_dir: Path, folder: s
     if t is None:
         t, source, problem = _recorded_time(out_dir, e.submission)
     e.submitted_at, e.time_source = times.iso(t), source
-    x = ext.get((e.student, folder)) or ext.get((e.submission, folder))
     e.late = deadlines.lateness(policy, x, t, source)
     if problem:   # a time file that could not be used: say which, so the instructor can look
         e.late = deadlines.Late(e.late.percent, f"{e.late.reason} ({one_line(str(problem), limit=160)})", e.late.days)

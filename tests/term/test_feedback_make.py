@@ -1,5 +1,5 @@
 """`make term` as an instructor types it: each student's feedback shows one final score,
-the one totals.csv has."""
+the one totals.csv has, and an extension is named wherever it applied (on time included)."""
 from __future__ import annotations
 
 import re
@@ -32,3 +32,14 @@ def test_feedback_shows_one_final_score(course):
         tasks = [float(x) for x in TASK_ROW.findall(page)]
         if tasks:
             assert sum(tasks) == pytest.approx(float(t["final_score"])), (sid, tasks)
+
+
+def test_an_extension_is_named_wherever_it_applied(course):
+    totals = th.totals(course)
+    for sid, why in (("s04", "medical note"), ("s05", "family emergency")):
+        assert totals[sid]["late_percent"] == "0" and why in totals[sid]["reason"], totals[sid]
+        page = (course / "grading" / "a1_tiny" / "_term" / "feedback" / f"{sid}.md").read_text(encoding="utf-8")
+        assert why in page
+    assert "extended" not in totals["s06"]["reason"]              # no extension, not named
+
+
