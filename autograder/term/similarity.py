@@ -116,6 +116,9 @@ def _boilerplate(released: Path | None, files: list[str], work: Path) -> Path:
             if p.suffix in (".py", ".ipynb") and p.is_file():
                 (d / (p.relative_to(released).as_posix().replace("/", "__") + ".py")).write_text(
                     _code(p), encoding="utf-8")
+        # the release as a submission's document joins it: code running from the end of one
+        # given file into the start of the next is starter code too
+        (d / "__release_document__.py").write_text(document(released, files), encoding="utf-8")
     return d
 
 
@@ -206,7 +209,7 @@ def _html(assignment, pairs: list[Pair], skipped: list[str], n_docs: int, thresh
            f"<style>{_CSS}</style></head><body><h1>Similarity: {e(assignment.folder)}</h1>",
            f"<p>{n_docs} submissions, {len(pairs)} pairs with any overlap, {len(flagged)} flagged "
            f"(score &ge; {threshold:g} and at least {MIN_TOKENS} matching tokens). Released stubs and given code "
-           "are boilerplate and never count, and so are passages found in more than {COMMON:.0%} of the submissions. "
+           f"are boilerplate and never count, and so are passages found in more than {COMMON:.0%} of the submissions. "
            "Code is shown as Python's parser reads it (comments and formatting dropped). "
            "A flag is a reason to look, not a finding.</p>"]
     if skipped:
