@@ -12,6 +12,8 @@ import term_helpers as th
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     course = th.graded_course(tmp_path_factory.mktemp("make-term"))
+    with open(course / "extensions.csv", "a", encoding="utf-8") as f:
+        f.write("s29,a1,,2,travel\n")                  # granted, and nothing came
     r = th.make(course, "term", "ASSIGNMENT=a1")
     assert r.returncode == 0, r.stderr[-2000:]
     return course
@@ -41,5 +43,6 @@ def test_an_extension_is_named_wherever_it_applied(course):
         page = (course / "grading" / "a1_tiny" / "_term" / "feedback" / f"{sid}.md").read_text(encoding="utf-8")
         assert why in page
     assert "extended" not in totals["s06"]["reason"]              # no extension, not named
+    assert totals["s29"]["status"] == "missing" and "(extended: travel)" in totals["s29"]["reason"]
 
 
