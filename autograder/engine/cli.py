@@ -9,6 +9,7 @@ from rich.console import Console
 
 from autograder.engine import examples, report
 from autograder.engine.grade import SandboxUnavailable, grade_all
+from autograder.engine.needs import GradingInputMissing, check as check_needs
 from autograder.engine.outdir import OutDirError
 from autograder.engine.safe_text import one_line
 from autograder.engine.submissions import SubmissionsFolderError, discover_all
@@ -27,7 +28,8 @@ def usage_errors(fn):
     def wrapped(args) -> int:
         try:
             return fn(args)
-        except (UsageError, CourseError, SubmissionsFolderError, SandboxUnavailable, OutDirError) as e:
+        except (UsageError, CourseError, SubmissionsFolderError, SandboxUnavailable, OutDirError,
+                GradingInputMissing) as e:
             print(f"{getattr(args, 'cmd', None) or 'autograder'}: {one_line(str(e))}", file=sys.stderr)
             return 2
     return wrapped
@@ -67,6 +69,7 @@ def _progress(total: int, quiet: bool):
 def grade_command(args) -> int:
     course = load_course(args.course_root or ROOT)
     a = course.assignment(args.assignment)
+    check_needs(course, a)   # missing data: one line now, not an internal error for every student
     subs = args.submissions
     if subs is None:
         subs = ROOT / "build" / "examples" / a.folder

@@ -23,12 +23,7 @@ from vitlab.course import DATASETS, Course, CourseError, load_course
 def grading_datasets(course: Course, assignment: str) -> list[str]:
     """The datasets `assignment`'s graders load, in course order; CourseError on a bad name."""
     a = course.assignment(assignment)
-    tasks = {t.id for t in a.tasks}
-    wanted: set[str] = set()
-    checkpoints = course.settings.get("capstone", {}).get("checkpoints", {})
-    for name, spec in checkpoints.items():
-        if str(spec.get("task")) in tasks:
-            wanted.add(_check(course, f"[capstone.checkpoints.{name}] dataset", spec.get("dataset")))
+    wanted = set(checkpoint_datasets(course, a))
     listed = course.settings.get("gradescope", {}).get("datasets", {})
     if not isinstance(listed, dict):
         raise CourseError(f"{course.root / 'course.toml'}: [gradescope] datasets = {listed!r} must be a "
@@ -38,6 +33,18 @@ def grading_datasets(course: Course, assignment: str) -> list[str]:
         raise CourseError(f"{course.root / 'course.toml'}: [gradescope] datasets.{a.id} = {names!r} "
                           "must be a list such as [\"mnist\"]")
     wanted |= {_check(course, f"[gradescope] datasets.{a.id}", n) for n in names}
+    return [d for d in DATASETS if d in wanted]
+
+
+def checkpoint_datasets(course: Course, a) -> list[str]:
+    """The datasets the capstone's checkpoint graders of assignment `a` evaluate on (course.toml
+    [capstone.checkpoints.*] `dataset` of each of its tasks), in course order. These are needed:
+    unlike a2's training test, which falls back to synthetic digits, they have no stand-in."""
+    tasks = {t.id for t in a.tasks}
+    wanted = set()
+    for name, spec in course.settings.get("capstone", {}).get("checkpoints", {}).items():
+        if str(spec.get("task")) in tasks:
+            wanted.add(_check(course, f"[capstone.checkpoints.{name}] dataset", spec.get("dataset")))
     return [d for d in DATASETS if d in wanted]
 
 
