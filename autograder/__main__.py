@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("gradescope", help="build a Gradescope autograder.zip")
     s.add_argument("-a", "--assignment", required=True, help="assignment id, number or folder")
     s.add_argument("-o", "--out", type=Path, help="where to write the zip (default: build/gradescope/<a>/autograder.zip)")
+    s.add_argument("--allow-open-given", action="store_true", help="build it even though its given code is "
+                   "the reference of an assignment still open by course.toml [gradebook.deadlines]")
     s.set_defaults(fn=_gradescope)
 
     r = sub.add_parser("gradescope-run", help="(inside Gradescope) grade /autograder/submission")

@@ -9,8 +9,9 @@ grade: $(STAMP) ## grade submissions: [ASSIGNMENT=a1] [SUBMISSIONS=dir] [OUT=dir
 	  $(if $(SUBMISSIONS),-s '$(SUBMISSIONS)') $(if $(OUT),-o '$(OUT)') $(if $(WORKERS),-j '$(WORKERS)') \
 	  $(if $(call grade_flag,FORCE),--force) $(if $(call grade_flag,UNSAFE_NO_SANDBOX),--unsafe-no-sandbox)
 
-gradescope: $(STAMP) ## build a Gradescope autograder.zip: make gradescope ASSIGNMENT=a1 [OUT=file.zip]
-	@$(PY) -m autograder gradescope -a $(GRADE_ASSIGNMENT) $(if $(OUT),-o $(OUT))
+gradescope: $(STAMP) ## build a Gradescope autograder.zip: make gradescope ASSIGNMENT=a1 [OUT=file.zip] [ALLOW_OPEN_GIVEN=1]
+	@$(PY) -m autograder gradescope -a $(GRADE_ASSIGNMENT) $(if $(OUT),-o $(OUT)) \
+	  $(if $(call grade_flag,ALLOW_OPEN_GIVEN),--allow-open-given)
 
 grade-check: $(STAMP) ## hidden graders: reference gets full marks, release gets 0: make grade-check ASSIGNMENT=a1
 	@$(PY) -m autograder check $(GRADE_ASSIGNMENT)

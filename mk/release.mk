@@ -1,6 +1,6 @@
 .PHONY: release release-check check
-release: $(STAMP) ## regenerate assignments/ (stubs, nbgrader notebooks) from solutions/
-	@$(PY) -m vitlab.release
+release: $(STAMP) ## regenerate assignments/ (stubs, nbgrader notebooks) from solutions/ [ALLOW_OPEN_GIVEN=1]
+	@$(PY) -m vitlab.release $(if $(call grade_flag,ALLOW_OPEN_GIVEN),--allow-open-given)
 
 release-check: $(STAMP) ## fail if the committed assignments/ is out of sync with solutions/
 	@$(PY) -m vitlab.release --check

@@ -29,6 +29,7 @@ from pathlib import Path
 from autograder.engine.gradescope_scripts import BASE_IMAGE, run_autograder, setup_sh
 from vitlab.course import load_course
 from vitlab.io import atomic_path, atomic_write_json
+from vitlab.release.open_given import refuse_open
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "data", "runs", "checkpoints"}
@@ -66,10 +67,12 @@ def _add_script(z: zipfile.ZipFile, name: str, text: str) -> None:
     z.writestr(info, text)
 
 
-def build(assignment: str, out: Path | None = None) -> Path:
-    """Write the assignment's autograder.zip (deterministic: same inputs, same bytes)."""
+def build(assignment: str, out: Path | None = None, allow_open_given: bool = False) -> Path:
+    """Write the assignment's autograder.zip (deterministic: same inputs, same bytes). Refused
+    while given code in it is the reference of an assignment still open (vitlab.release.open_given)."""
     course = load_course()
     a = course.assignment(assignment)
+    refuse_open(course, [a], allow_open_given, f"make gradescope ASSIGNMENT={a.id}")
     out = Path(out or ROOT / "build" / "gradescope" / a.folder / "autograder.zip")
     graders = ROOT / "autograder" / "graders" / a.folder
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
@@ -109,7 +112,7 @@ def settings(course, a) -> dict:
 
 
 def build_command(args) -> int:
-    path = build(args.assignment, args.out)
+    path = build(args.assignment, args.out, args.allow_open_given)
     course = load_course()
     s = settings(course, course.assignment(args.assignment))
     print(f"gradescope: wrote {path} ({path.stat().st_size >> 10} KiB): upload it as the autograder with "

@@ -11,6 +11,7 @@ from vitlab.course import CourseError, load_course
 from vitlab.release import guides
 from vitlab.release.build import build, readme_with_course_map, release
 from vitlab.release.fences import FenceError
+from vitlab.release.open_given import FLAG, OpenGivenError, refuse_open
 
 
 def diff_trees(a: Path, b: Path) -> list[str]:
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="build into a temporary folder and report differences from assignments/; change nothing")
     p.add_argument("--out", type=Path, help="release into this folder instead of assignments/")
     p.add_argument("--root", type=Path, default=None, help="the course's root folder (default: this kit)")
+    p.add_argument(FLAG, action="store_true", help="write folders whose given code is the reference of an "
+                   "assignment still open by course.toml [gradebook.deadlines] (README, Release order)")
     args = p.parse_args(argv)
     try:
         course = load_course(args.root) if args.root else load_course()
@@ -56,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("assignments/ is in sync with solutions/")
             return 0
+        refuse_open(course, course.assignments, args.allow_open_given, "make release")
         for line in release(course, args.out):
             print(line)
         return 0
+    except OpenGivenError as e:   # a refusal, not a fault: one line, and it says nothing was written
+        print(f"release: {e}", file=sys.stderr)
+        return 2
     except (CourseError, FenceError) as e:
         print(f"release: error: {e}", file=sys.stderr)
         print("release: assignments/ was left unchanged", file=sys.stderr)
