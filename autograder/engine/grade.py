@@ -21,12 +21,13 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from autograder.engine import leaderboard, outdir, report, safe_text
+from autograder.engine import leaderboard, needs, outdir, report, safe_text
 from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.sandbox import UNPRIVILEGED, unsandboxed_problem
 from autograder.engine.session import Job
 from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover_all, stage
+from vitlab.course import load_course
 try:   # the term's records beside results.json; a Gradescope zip carries no term package
     from autograder.term import record as term_record
 except ImportError:  # pragma: no cover
@@ -39,6 +40,7 @@ PRELOAD = ["numpy", "numpy.random", "pytest", "hypothesis", "autograder.engine.r
            "_pytest.unittest", "_pytest.warnings", "_pytest.threadexception",
            "_pytest.unraisableexception", "_pytest.tracemalloc", "_pytest.setuponly", "_pytest.setupplan"]
 GRACE_S = 120.0     # on top of the sum of task timeouts, for pytest itself
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -158,12 +160,17 @@ def grade_all(assignment: str, submissions: Path, out_dir: Path, workers: int | 
               force: bool = False, progress=None, plan: Plan | None = None,
               course_root: Path | None = None, graders_root: Path | None = None,
               harness_dir: Path | None = None, allow_unsandboxed: bool = False,
-              only: set[str] | None = None) -> RunSummary:
+              only: set[str] | None = None, check_data: bool = True) -> RunSummary:
     """Grade every submission under `submissions` into `out_dir`. Without bubblewrap this
     raises SandboxUnavailable before any student code runs, unless `allow_unsandboxed`.
-    `only`: grade just these ids (a regrade); the gradebook still lists every student."""
+    `only`: grade just these ids (a regrade); the gradebook still lists every student.
+    Missing data the graders read raises GradingInputMissing before anything is written
+    (`check_data=False`: submissions known to need none, such as grade-check's)."""
     t0 = time.monotonic()
     out_dir = Path(out_dir)
+    if check_data:
+        course = plan.course if plan is not None else load_course(course_root or ROOT)
+        needs.check(course, course.assignment(assignment))
     work = Path(tempfile.mkdtemp(prefix="vitlab-grade-"))
     try:
         with outdir.hold(out_dir):   # one run per folder; a killed run's debris is swept

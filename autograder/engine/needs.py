@@ -23,12 +23,14 @@ import sys
 from pathlib import Path
 
 from autograder.engine.gradescope_data import checkpoint_datasets
+from vitlab.course import CourseError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class GradingInputMissing(RuntimeError):
-    """Something the graders read is absent; nothing was graded. The message is one line."""
+class GradingInputMissing(CourseError):
+    """Something the course declares its graders read is absent; nothing was graded. A
+    CourseError, so every command that grades (grade, the term's regrade) reports it in one line."""
 
 
 def check(course, a) -> None:

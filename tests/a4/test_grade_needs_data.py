@@ -88,3 +88,18 @@ def test_only_declared_needs_are_required(tmp_path, monkeypatch):
         write(name, {"train": (x, y), "test": (x, y)},
               {"counts": {"train": 4, "test": 4}, "display_name": name}, data_dir=tmp_path)
     assert needs.missing(course, course.assignment("a4")) == []
+
+
+def test_every_caller_of_the_engine_is_stopped_before_anything_is_written(tmp_path, monkeypatch):
+    """grade_all itself checks (the term's regrade and Gradescope's run call it directly)."""
+    import pytest
+
+    from autograder.engine.grade import grade_all
+    from autograder.engine.needs import GradingInputMissing
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("VITLAB_DATA", str(tmp_path / "empty"))
+    monkeypatch.delenv("VITLAB_MIRROR", raising=False)
+    with pytest.raises(GradingInputMissing, match="MNIST is not in the cache"):
+        grade_all("a4", _submissions(tmp_path), tmp_path / "out", workers=1)
+    assert not (tmp_path / "out").exists()
