@@ -45,6 +45,11 @@ class Assignment:
         return int(self.id.lstrip("a"))
 
     @property
+    def numpy_only(self) -> bool:
+        """Declared `numpy_only = true`: hand-written backprop, no autograd library for student code."""
+        return self.extra.get("numpy_only", False) is True
+
+    @property
     def points(self) -> float:
         return sum(t.points for t in self.tasks)
 
@@ -107,6 +112,27 @@ def _parse_task(raw: dict, path: Path, number: int) -> Task:
     )
 
 
+def _is_bool(v) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_positive(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
+# Top-level assignment.toml settings the grader acts on (CONTRIBUTING, "Hidden graders"):
+# a wrong type must stop the run, never quietly fall back to a default (a misspelt
+# `numpy_only = "true"` would otherwise let autograd libraries into a NumPy assignment).
+SETTINGS = {"numpy_only": ("true or false", _is_bool), "gpu": ("true or false", _is_bool),
+            "isolate_given": ("true or false", _is_bool), "memory_limit_gb": ("a positive number", _is_positive)}
+
+
+def _check_settings(extra: dict, path: Path) -> None:
+    for key, (expected, ok) in SETTINGS.items():
+        if key in extra and not ok(extra[key]):
+            raise CourseError(f"{path}: {key!r} must be {expected}, not {extra[key]!r}")
+
+
 def load_assignment(source_dir: Path) -> Assignment:
     path = source_dir / "assignment.toml"
     raw = _read_toml(path)
@@ -118,6 +144,7 @@ def load_assignment(source_dir: Path) -> Assignment:
     number = int(aid[1:])
     tasks = tuple(_parse_task(t, path, number) for t in raw.get("tasks", []))
     extra = {k: v for k, v in raw.items() if k not in ("id", "title", "tasks")}
+    _check_settings(extra, path)
     return Assignment(source_dir.name, aid, str(raw.get("title", aid)), tasks, source_dir, extra)
 
 
