@@ -6,6 +6,9 @@
   assignment's own tasks is ever sent to a sandbox (tasks are isolated with the harness's
   test doubles instead: autograder/harness/doubles/);
 - the grader library the sandbox may see (engine wire/worker + harness);
+- the mode: `numpy_only` as assignment.toml declares it (never guessed from the sources'
+  text: a2's given vitdata mentions torchvision), and then the digests of every released
+  given file, the only files the autograd scan leaves alone (scan.py);
 - the grader hash (graders, engine, harness, reference), which decides re-grading.
 """
 from __future__ import annotations
@@ -42,7 +45,8 @@ class Plan:
     run_as: tuple[int, int] | None = None        # without bubblewrap (allowed by name): nobody's uid/gid
     grader_hash: str = ""
     preload: list[str] = field(default_factory=list)          # imported by each sandboxed worker
-    numpy_only: bool = False                                  # the reference never imports torch (a1, a2)
+    numpy_only: bool = False                                  # declared in assignment.toml (a1, a2)
+    given_files: dict[str, str] = field(default_factory=dict)  # released given .py path -> scan.digest
     trusted_preload: list[str] = field(default_factory=list)  # imported once by the forkserver
     limits: Limits = field(default_factory=Limits)
     notebooks: NotebookPlan | None = None
@@ -62,7 +66,7 @@ class Plan:
             grader_lib=str(self.grader_lib), harness_dir=str(self.harness_dir), isolated=self.isolated,
             run_as=self.run_as,
             limits=self.limits, preload=list(self.preload), notebooks=self.notebooks,
-            numpy_only=self.numpy_only)
+            numpy_only=self.numpy_only, given_files=self.given_files)
 
 
 def make_plan(assignment: str, work: Path, course_root: Path | None = None,
@@ -86,11 +90,11 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
                   for mod, (rel, text, _, given) in modules.items() if given}
     plan.grader_lib = stage_grader_lib(work / "lib", plan.harness_dir)
     plan.sandbox_problem = probe_bwrap()
-    plan.preload = ["torch"] if any("import torch" in text for _, text, _, _ in modules.values()) \
-        or _uses_torch(a) else []
-    plan.numpy_only = not plan.preload
+    plan.numpy_only = a.numpy_only
+    plan.preload = [] if plan.numpy_only else ["torch"]   # student code may use it: each zygote imports it once
     if plan.numpy_only:   # hand-written backprop: no autograd library within reach of student code
         plan.limits.hidden_packages = scan.installed_autograd_packages()
+        plan.given_files = released_given(a)
     plan.trusted_preload = (["torch", "autograder.engine.warmup"]
                             if plan.preload or _graders_use_torch(plan.graders_dir) else [])
     if plan.notebooks is not None:  # nbgrader takes seconds to import: once, in the forkserver
@@ -115,9 +119,12 @@ def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict, bool]]:
     return out
 
 
-def _uses_torch(a: Assignment) -> bool:
-    return any("import torch" in f.path.read_text(encoding="utf-8", errors="replace")
-               for f in sources.walk(a) if f.kind == "python")
+def released_given(a: Assignment) -> dict[str, str]:
+    """relative path -> scan.digest of every given .py file as the release ships it (fence
+    markers dropped, solutions kept: vitlab/release/build.py), whether or not it is graded."""
+    return {f.rel.as_posix(): scan.digest(fences.render(f.path.read_text(encoding="utf-8"),
+                                                        str(a.source_dir / f.rel), stub_tasks=set()).encode())
+            for f in sources.walk(a) if f.given and f.kind == "python"}
 
 
 def _graders_use_torch(graders: Path) -> bool:

@@ -98,7 +98,7 @@ def _refused(job: Job) -> str | None:
         return (f"{_quote(hidden[0])} is a module without source ({len(hidden)} such file(s)); "
                 "only .py source is graded: remove compiled files and submit again")
     if job.numpy_only:
-        found = scan.autograd_imports(staged)
+        found = scan.autograd_imports(staged, job.given_files)
         if found:
             rel, lib = next(iter(found.items()))
             return (f"{_quote(rel)} imports {lib}: this assignment is NumPy only (hand-written backprop), "

@@ -59,6 +59,7 @@ class Job:
     preload: list[str] = field(default_factory=list)
     notebooks: object = None            # notebooks.NotebookPlan when some tasks are notebooks
     numpy_only: bool = False            # importing an autograd library is banned (a1, a2)
+    given_files: dict[str, str] = field(default_factory=dict)   # exempt from that scan (plan.released_given)
 
 
 @dataclass
