@@ -17,11 +17,13 @@ from autograder.engine.wire import Handle
 
 
 class GradingFailure(AssertionError):
-    """A check failed. `str(e)` is shown to the student; `hint` is an optional nudge."""
+    """A check failed. `str(e)` is shown to the student; `hint` is an optional nudge;
+    `credit` is the share of the check that passed (a `sweep` whose cases partly passed)."""
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, credit: float = 0.0):
         super().__init__(message)
         self.message, self.hint = message, hint
+        self.credit = min(max(float(credit), 0.0), 1.0)
 
     def __str__(self) -> str:
         return self.message
@@ -221,3 +223,151 @@ def listing_excerpt(listing, limit: int = 5) -> str:
         return "(not a listing)"
     shown = ", ".join(str(n)[:40] for n in listing[:limit])
     return f"[{shown}{', ...' if len(listing) > limit else ''}]"
+
+
+# ---- case sweeps ---------------------------------------------------------------------------
+SWEEP_MESSAGE = 560    # characters: the session cuts a failure's message at 600
+_VALUES_SHOWN = 6      # values of one parameter named in a pattern
+_CASES_SHOWN = 3       # failing cases listed when no single parameter explains them
+# a student error that ends the worker (or the task) speaks for every later case: raised at once
+_FATAL_TYPES = ("ProcessExited", "Killed")
+
+
+def sweep(cases, check, vary=None, hints: dict | None = None, hint: str | None = None) -> None:
+    """Run `check(case)` for every case, then fail once if any case failed, naming the
+    pattern: "fails for padding=1, 2; passes for padding=0 (6 of 9 cases failed)", the
+    first failing case's parameters and that case's own message (value-free, as every
+    check's), bounded in size. The failure carries the share of cases that passed as
+    partial credit.
+
+    cases: dicts of the parameters that define each case, as a student may read them
+      (ints, strings, shapes as tuples, dtypes): the grader's settings, never data.
+    check: raises GradingFailure (or the student's code raises) when its case fails.
+    vary: the parameters the pattern is told in (default: every one that takes more than
+      one value across the cases); fixed shapes or random sizes are named with the case only.
+    hints: {parameter: hint} for when the failing cases are told apart by that parameter
+      alone; otherwise the failing case's own hint, else a hint naming the parameter, else
+      `hint` (None: the test's hint marker)."""
+    from autograder.engine.student import StudentError
+
+    cases = [dict(c) for c in cases]
+    outcomes: list[BaseException | None] = []
+    for case in cases:
+        try:
+            check(case)
+            outcomes.append(None)
+        except GradingFailure as e:
+            outcomes.append(e)
+        except StudentError as e:
+            if e.kind != "error" or e.type in _FATAL_TYPES:
+                raise           # not implemented, timeout, memory, tampering: the whole check's status
+            outcomes.append(e)
+    failed = [o is not None for o in outcomes]
+    if not any(failed):
+        return
+    first = next(o for o in outcomes if o is not None)
+    if all(isinstance(o, StudentError) for o in outcomes):
+        raise first             # the code fails on every case: its error says it as it is
+    pattern, explained = case_pattern(cases, failed, vary)
+    head = f"{pattern} ({sum(failed)} of {len(cases)} cases failed)"
+    where = f"first failing case: {case_text(cases[failed.index(True)])}"
+    detail = _case_message(first)
+    room = SWEEP_MESSAGE - len(head) - len(where) - 2
+    if len(detail) > room:
+        detail = detail[:max(room - 4, 0)].rstrip() + " ..."
+    own = getattr(first, "hint", None)
+    if explained:
+        names = [k for k, _, _ in explained]
+        chosen = next((hints[k] for k in names if hints and hints.get(k)), None)
+        fails = "; ".join(f"{k}={_values(f)}" for k, f, _ in explained)
+        chosen = chosen or own or (f"only cases with {fails} fail: look at what your code does with "
+                                   f"{' and '.join(names)}")
+    else:
+        chosen = own or hint
+    raise GradingFailure("\n".join(x for x in (head, where, detail) if x), chosen,
+                         credit=failed.count(False) / len(cases))
+
+
+def case_text(case: dict, keys=None) -> str:
+    """"x=(2, 3, 7, 9), stride=1, padding=1": a case as feedback names it."""
+    keys = list(case) if keys is None else keys
+    return ", ".join(f"{k}={_value(case.get(k))}" for k in keys)
+
+
+def case_pattern(cases: list[dict], failed: list[bool], vary=None) -> tuple[str, list]:
+    """Which values of which parameter fail and which pass: ("fails for padding=1, 2; passes
+    for padding=0", [("padding", [1, 2], [0])]) when the cases of each value of a parameter
+    all fail or all pass; else, when one parameter alone has values whose cases all pass,
+    "fails only for padding=1, 2 (5 of their 6 cases); passes for padding=0"; otherwise the
+    failing cases by their varying parameters, or "fails for every case" with the values tried."""
+    if vary is None:
+        vary = [k for k in cases[0] if len({_value(c.get(k)) for c in cases}) > 1]
+    vary = list(vary)
+    explained, partly = [], []
+    for k in vary:
+        by: dict[str, list] = {}
+        for c, f in zip(cases, failed):
+            entry = by.setdefault(_value(c.get(k)), [c.get(k), 0, 0])
+            entry[1] += f
+            entry[2] += 1
+        fail_v = [v for v, n, t in by.values() if n == t]
+        pass_v = [v for v, n, t in by.values() if n == 0]
+        some_v = [v for v, n, t in by.values() if n]
+        if fail_v and pass_v and len(fail_v) + len(pass_v) == len(by):
+            explained.append((k, _sorted(fail_v), _sorted(pass_v)))
+        elif pass_v and some_v:     # every failure among these values, though not every case of them
+            among = sum(t for _, n, t in by.values() if n)
+            partly.append((k, _sorted(some_v), _sorted(pass_v), among))
+    if explained:
+        text = "; ".join(f"fails for {k}={_values(f)}; passes for {k}={_values(p)}" for k, f, p in explained[:2])
+        return text, explained[:2]
+    if len(partly) == 1:        # one parameter bounds the failures (with two, the cases say it better)
+        k, f, p, n = partly[0]
+        return f"fails only for {k}={_values(f)} ({sum(failed)} of their {n} cases); passes for {k}={_values(p)}", \
+            [(k, f, p)]
+    if all(failed):
+        tried = "; ".join(f"{k}={_values(_sorted(list({_value(c.get(k)): c.get(k) for c in cases}.values())))}"
+                          for k in vary)
+        return "fails for every case" + (f" ({tried})" if tried else ""), []
+    bad = [f"({case_text(c, vary)})" for c, f in zip(cases, failed) if f]
+    more = f" and {len(bad) - _CASES_SHOWN} more" if len(bad) > _CASES_SHOWN else ""
+    return f"fails for {', '.join(bad[:_CASES_SHOWN])}{more}; passes for the other {failed.count(False)}", []
+
+
+def _case_message(e: BaseException) -> str:
+    """The failing case's own message: a check's, or the student's error in one line with
+    where it was raised (the traceback's last frame in the student's files, no source line)."""
+    if isinstance(e, GradingFailure):
+        return e.message
+    target = getattr(e, "target", "")
+    text = f"{getattr(e, 'type', 'error')}{f' in {target}' if target else ''}: {getattr(e, 'message', '')}"
+    text = text.splitlines()[0] if text.strip() else "error"
+    frames = [ln.strip() for ln in str(getattr(e, "traceback", "") or "").splitlines()
+              if ln.strip().startswith("File ")]
+    if frames:
+        text += f" ({frames[-1].replace('File ', '', 1)})"
+    return text
+
+
+def _value(v) -> str:
+    if isinstance(v, np.dtype) or isinstance(v, type):
+        text = getattr(v, "__name__", None) or str(v)
+    elif isinstance(v, float):
+        text = f"{v:g}"
+    elif isinstance(v, (tuple, list)):
+        text = "(" + ", ".join(_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    else:
+        text = str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _sorted(values: list) -> list:
+    try:
+        return sorted(values, key=lambda v: (v is None, v))
+    except TypeError:
+        return list(values)
+
+
+def _values(values: list) -> str:
+    shown = ", ".join(_value(v) for v in values[:_VALUES_SHOWN])
+    return shown + (", ..." if len(values) > _VALUES_SHOWN else "")

@@ -47,7 +47,7 @@ def score_task(task, records: list, outputs: list[tuple[int, str]]) -> TaskResul
         res.message = "no hidden tests ran for this task (reported to the instructor)"
         return res
     total = sum(r.weight for r in recs)
-    won = sum(r.weight for r in recs if r.status == "passed")
+    won = sum(r.weight * (1.0 if r.status == "passed" else _credit(r)) for r in recs)
     res.passed, res.total = sum(r.status == "passed" for r in recs), len(recs)
     res.failed = res.total - res.passed
     res.score = round(task.points * won / total, 4) if total > 0 else 0.0
@@ -88,6 +88,12 @@ def check_text(name: str, func=None, params: dict | None = None) -> str:
     if doc:
         text += f": {doc}"
     return text if len(text) <= CHECK_TEXT else text[:CHECK_TEXT - 3].rstrip() + "..."
+
+
+def _credit(r) -> float:
+    """A failed check's partial credit: the share of a sweep's cases that passed (0 for
+    any other failure, and for records written before sweeps)."""
+    return min(max(float(getattr(r, "credit", 0.0) or 0.0), 0.0), 1.0) if r.status == "failed" else 0.0
 
 
 def _shorten(text: str, total: int) -> str:

@@ -74,6 +74,7 @@ class TestRecord:
     hint: str | None = None             # the failure's own hint, else the test's hint marker
     internal: str = ""                  # for the instructor's log only
     check: str = ""                     # "name: docstring" of the test (trusted grader text)
+    credit: float = 0.0                 # share of a failed sweep's cases that passed (checks.sweep)
 
 
 class GradingSession:
@@ -146,6 +147,7 @@ class GradingSession:
                 rec.hint = None             # the status or the traceback says it all
         elif isinstance(exc, GradingFailure):
             rec.status, rec.message, rec.hint = "failed", _bounded(exc.message, 600), exc.hint or rec.hint
+            rec.credit = exc.credit
         elif isinstance(exc, AssertionError):
             rec.status, rec.message = "failed", "a hidden check failed"
         else:
