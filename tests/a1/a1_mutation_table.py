@@ -146,6 +146,12 @@ BUGS = [
     _m("1.6", C, "bias forgotten in the forward", ("    out += b[:, None]\n", "")),
     _m("1.6", C, "dw from the first image only", ("dw = np.tensordot(dout2, cols, axes=([0, 2], [0, 2])).reshape(w.shape)",
                                                  "dw = (dout2[0] @ cols[0].T).reshape(w.shape)")),
+    _m("1.6", C, "pads only one side (top and left, by 2 padding)",
+       ("xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P))) if P else x",
+        "xp = np.pad(x, ((0, 0), (0, 0), (2 * P, 0), (2 * P, 0))) if P else x")),
+    _m("1.6", C, "pads only one side (top and left, by padding)",
+       ("xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P))) if P else x",
+        "xp = np.pad(x, ((0, 0), (0, 0), (P, 0), (P, 0))) if P else x")),
     _m("1.6", C, "edge padding instead of zeros", ("xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P))) if P else x",
                                                   "xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)), mode=\"edge\") if P else x")),
     # ---- 1.7 MaxPool2d --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import Phase, settings
 
-from autograder.engine.checks import GradingFailure, expect_array, expect_close
+from autograder.engine.checks import GradingFailure, expect_array, expect_close, sweep
 
 # float64 comparisons: tight enough to catch a missing term, loose enough for any
 # summation order. Numerical gradients carry ~1e-9 truncation and rounding error.
@@ -142,6 +142,6 @@ def random_array(rng: np.random.Generator, shape, scale: float = 1.0, dtype=np.f
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
 
-__all__ = ["examples", "GradingFailure", "expect_array", "expect_close", "RTOL", "ATOL", "NUM_RTOL", "NUM_ATOL",
-           "F32_RTOL", "F32_ATOL", "F32_HINT", "torch", "parts", "close", "close_all", "numerical_grad",
+__all__ = ["examples", "GradingFailure", "expect_array", "expect_close", "sweep", "RTOL", "ATOL", "NUM_RTOL",
+           "NUM_ATOL", "F32_RTOL", "F32_ATOL", "F32_HINT", "torch", "parts", "close", "close_all", "numerical_grad",
            "numerical_grads", "torch_grads", "check_forward", "check_layer", "check_inputs_unchanged", "random_array"]

@@ -1,11 +1,9 @@
 """Task 1.6: conv2d_forward / conv2d_backward (NCHW, stride, zero padding)."""
 import numpy as np
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
 
 from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
-                        check_layer, examples, numerical_grads, random_array, torch, torch_grads)
+                        check_layer, numerical_grads, random_array, sweep, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_6
 
@@ -28,46 +26,73 @@ def _reference(conv, x, w, b, dout, stride, padding):
     return out, list(conv.conv2d_backward(dout, cache))
 
 
-random_shapes = given(N=st.integers(1, 3), C=st.integers(1, 3), F=st.integers(1, 3), H=st.integers(1, 8),
-                      W=st.integers(1, 8), KH=st.integers(1, 4), KW=st.integers(1, 4), stride=st.integers(1, 3),
-                      padding=st.integers(0, 2), seed=st.integers(0, 2**32 - 1))
+# every stride/padding combination that behaves differently: stride 1, 2 and 3 (3 does not
+# divide most sizes, so the last rows or columns are never read) with padding 0, 1, 2
+SETTINGS = [{"stride": s, "padding": p} for p in (0, 1, 2) for s in (1, 2, 3)]
+VARY = ("stride", "padding")
+# the hint for failures that follow one setting alone (checks.sweep)
+HINTS = {"padding": "pad both sides of H and W by padding zeros (H + 2 padding rows); padding 0 must work "
+                    "(dx[:, :, p:-p] is empty at p = 0); crop dx at [p:p + H]",
+         "stride": "step the windows by the stride, in the forward and in col2im; OH = (H + 2 padding - KH) // stride "
+                   "+ 1, so a stride that does not divide leaves the last rows unused"}
+
+
+def _random_cases(seed: int, dtype=np.float64):
+    """One case per stride/padding setting, each with random sizes: odd sizes, non-square
+    kernels, batches of 1; the kernel never exceeds the padded input."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for setting in SETTINGS:
+        p = setting["padding"]
+        N, C, F = (int(v) for v in rng.integers(1, 4, size=3))
+        H, W = (int(v) for v in rng.integers(1, 9, size=2))
+        KH, KW = int(rng.integers(1, min(4, H + 2 * p) + 1)), int(rng.integers(1, min(4, W + 2 * p) + 1))
+        cases.append({"x": (N, C, H, W), "w": (F, C, KH, KW), **setting})
+    return cases
+
+
+def _arrays(rng, case, dtype=np.float64):
+    (N, C, H, W), (F, _, KH, KW) = case["x"], case["w"]
+    return _case(rng, N, C, H, W, F, KH, KW, case["stride"], case["padding"], dtype)
 
 
 @pytest.mark.hint("OH = (H + 2 padding - KH) // stride + 1: a stride that does not divide leaves the last rows unused; "
                   "KH and KW may differ")
-@examples(8)
-@random_shapes
-def test_conv_forward_on_random_shapes(student, reference, N, C, F, H, W, KH, KW, stride, padding, seed):
-    assume(H + 2 * padding >= KH and W + 2 * padding >= KW)
-    x, w, b, _ = _case(np.random.default_rng(seed), N, C, H, W, F, KH, KW, stride, padding)
-    out, _ = reference("conv").conv2d_forward(x, w, b, stride=stride, padding=padding)
-    check_forward(student, FWD, (x, w, b), out, kwargs={"stride": stride, "padding": padding})
+def test_conv_forward_on_random_shapes(student, reference, rng):
+    """Every stride (1, 2, 3) with every padding (0, 1, 2), random sizes and kernels."""
+    def check(case):
+        x, w, b, _ = _arrays(rng, case)
+        out, _ = reference("conv").conv2d_forward(x, w, b, stride=case["stride"], padding=case["padding"])
+        check_forward(student, FWD, (x, w, b), out, kwargs={"stride": case["stride"], "padding": case["padding"]})
+    sweep(_random_cases(int(rng.integers(2**32))), check, vary=VARY, hints=HINTS)
 
 
 @pytest.mark.hint("padding 0 must work (dx[:, :, p:-p] is empty at p = 0); windows overlap, so add into dx, never "
                   "assign")
-@examples(10)
-@random_shapes
-def test_conv_matches_reference_on_random_shapes(student, reference, N, C, F, H, W, KH, KW, stride, padding, seed):
+def test_conv_matches_reference_on_random_shapes(student, reference, rng):
     """Odd sizes, non-square kernels, strides that leave input rows unused, batch of 1."""
-    assume(H + 2 * padding >= KH and W + 2 * padding >= KW)
-    x, w, b, dout = _case(np.random.default_rng(seed), N, C, H, W, F, KH, KW, stride, padding)
-    out, grads = _reference(reference("conv"), x, w, b, dout, stride, padding)
-    check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, NAMES, kwargs={"stride": stride, "padding": padding})
+    def check(case):
+        x, w, b, dout = _arrays(rng, case)
+        out, grads = _reference(reference("conv"), x, w, b, dout, case["stride"], case["padding"])
+        check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, NAMES,
+                    kwargs={"stride": case["stride"], "padding": case["padding"]})
+    sweep(_random_cases(int(rng.integers(2**32))), check, vary=VARY, hints=HINTS)
 
 
-# every stride/padding combination that behaves differently: stride 1, 2 and 3 (3 does
-# not divide the 9-wide input, so the last columns are never read) with padding 0, 1, 2
 @pytest.mark.hint("padding 0 must work (dx[:, :, p:-p] is empty at p = 0); crop dx at [p:p + H]; step windows by the "
                   "stride")
-@pytest.mark.weight(0.5)
-@pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("padding", [0, 1, 2])
-def test_conv_matches_torch_autograd(student, rng, stride, padding):
-    x, w, b, dout = _case(rng, 2, 3, 7, 9, 4, 3, 2, stride, padding)
+@pytest.mark.weight(4.5)
+def test_conv_matches_torch_autograd(student, rng):
+    """Every stride (1, 2, 3; 3 leaves the last columns of a 9-wide input unread) with every padding (0, 1, 2)."""
     F = torch().nn.functional
-    out, grads = torch_grads(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), [x, w, b], dout)
-    check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, NAMES, kwargs={"stride": stride, "padding": padding})
+
+    def check(case):
+        stride, padding = case["stride"], case["padding"]
+        x, w, b, dout = _arrays(rng, case)
+        out, grads = torch_grads(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), [x, w, b], dout)
+        check_layer(student, FWD, BWD, (x, w, b), out, dout, grads, NAMES,
+                    kwargs={"stride": stride, "padding": padding})
+    sweep([{"x": (2, 3, 7, 9), "w": (4, 3, 3, 2), **s} for s in SETTINGS], check, vary=VARY, hints=HINTS)
 
 
 @pytest.mark.hint("db sums dout over N, OH and OW; dw and dx step the windows by the stride and add where they overlap")
