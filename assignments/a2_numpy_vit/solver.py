@@ -12,7 +12,10 @@ give mean and std: every batch is augmented first, then normalised) or already f
 Each epoch shuffles with seed (seed, epoch) (`iterate_minibatches(..., seed=[seed, epoch])`)
 and augments its training batches with one rng, np.random.default_rng([seed, epoch, 1])
 (`self._prepare(Xb, rng)`), so a run (and a resumed run) is repeatable, and two runs with
-the same settings are identical step for step.
+the same settings are identical step for step. Here epoch is self.epoch as the epoch
+starts, the number of epochs already finished: 0 for the first epoch, 1 for the second
+(history["epoch"] is recorded after the epoch, so it reads 1 for the first). The graders
+compare a seeded run with the reference step for step, so this numbering matters.
 """
 import math
 import os
@@ -104,6 +107,15 @@ class Solver:
 
         After every epoch: record train/val loss and accuracy in self.history, print a line,
         and save a checkpoint if checkpoint_path is set. Returns self.history.
+
+        Budgets: self.elapsed (seconds, carried over by resume) counts training only: the
+        time spent in each epoch's loop over its batches (fetching, _prepare and _step),
+        added up after every step; evaluation, printing and checkpointing at the end of an
+        epoch are not counted. After every step, stop if self._out_of_time() (max_steps
+        steps taken, or elapsed >= time_budget_s). An epoch cut short this way ends like a
+        full one: self.epoch += 1, then _end_epoch evaluates, logs and checkpoints it (its
+        train loss is the mean over the steps it took), so a resumed run starts with the
+        next epoch.
         """
         X, y = self.data["X_train"], self.data["y_train"]
         raise NotImplementedError("Task 2.8: epochs of shuffled, augmented mini-batches; evaluate, log and checkpoint each epoch")

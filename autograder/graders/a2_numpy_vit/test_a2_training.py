@@ -177,7 +177,8 @@ def test_outcome_matches_the_reference_solver(student, reference):
     """Two epochs with crop, flip and seed 3, against the reference Solver with the same settings: the
     same loss at every step, the same accuracies (fractions) per epoch, the same final parameters.
     This needs each epoch shuffled with seed (seed, epoch) and augmented with the rng
-    np.random.default_rng((seed, epoch, 1)), as the Solver's docstring says."""
+    np.random.default_rng((seed, epoch, 1)), epoch counting from 0 (self.epoch as the epoch
+    starts), as the Solver's docstring says."""
     data, _ = mnist_subset(300, 100, seed=4)
     kw = {**SOLVER, "num_epochs": 2, "batch_size": 50, "crop_padding": 2, "flip": True, "seed": 3,
           "num_train_eval": 100}
@@ -202,8 +203,8 @@ def test_outcome_matches_the_reference_solver(student, reference):
             first = "the first epoch" if epoch == 0 else "the second epoch (the first one matched)"
             raise GradingFailure(
                 f"the step losses of {first} differ from the reference Solver's with the same seed",
-                hint="shuffle each epoch with seed (seed, epoch) and augment every training batch "
-                     "(self._prepare(Xb, rng) with rng = np.random.default_rng((seed, epoch, 1)))"
+                hint="shuffle each epoch with seed (seed, epoch), epoch counting from 0, and augment every "
+                     "training batch (self._prepare(Xb, rng) with rng = np.random.default_rng((seed, epoch, 1)))"
                      if epoch == 0 else "the order must change each epoch: shuffle with seed (seed, epoch)")
     expect_close(np.array(h["train_acc"]), np.array(w["train_acc"]), rtol=1e-6, atol=1e-6,
                  name="history['train_acc']", hint="check_accuracy returns a fraction in [0, 1]")
