@@ -17,6 +17,12 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, seed=0):
     X: (N, ...); y: (N,). With shuffle, the order is a permutation drawn from
     np.random.default_rng(seed); without, the original order. The last batch holds the
     remaining N % batch_size examples (if any).
+
+    Raises ValueError when X and y differ in length or batch_size is not a positive int.
+    Written with `yield`, this is a generator function, so those checks run at the first
+    next(), not when it is called; a version that checks at the call (one that returns an
+    iterator instead of yielding) is just as correct: the tests only iterate valid arguments
+    and never depend on when a bad one is reported.
     """
     if len(X) != len(y):
         raise ValueError(f"X and y disagree on the number of examples: {len(X)} vs {len(y)}")
@@ -29,7 +35,13 @@ def random_crop(x, padding, rng=None):
     """Pad every image with `padding` zeros on each side, then cut a random H x W window.
 
     x: (N, C, H, W), any dtype. Each image gets its own offset (dy, dx), each uniform in
-    0..2*padding. Returns an array of the same shape and dtype. padding=0 returns x unchanged.
+    0..2*padding. Returns an array of the same shape and dtype. padding=0 returns x unchanged
+    (and draws nothing).
+    Offsets come from np.random.default_rng(rng). The reference draws them in one call,
+    rng.integers(0, 2*padding + 1, size=(N, 2)) (column 0 dy, column 1 dx); any other
+    order of draws from rng is accepted: the tests check that every output is a window of
+    its padded image, that offsets vary per image over the whole range, and that a seed
+    repeats the result, never which offset a given image got.
     """
     if x.ndim != 4:
         raise ValueError(f"random_crop expects images (N, C, H, W), got shape {x.shape}")
@@ -41,7 +53,11 @@ def random_crop(x, padding, rng=None):
 
 
 def random_flip(x, rng=None, p=0.5):
-    """Flip each image left-right with probability p. x: (N, C, H, W); returns the same shape."""
+    """Flip each image left-right with probability p. x: (N, C, H, W); returns the same shape.
+
+    The reference flips image i where rng.random(N)[i] < p (one draw per image); as with
+    random_crop, any per-image draw from rng is accepted (tests check properties and seeding).
+    """
     if x.ndim != 4:
         raise ValueError(f"random_flip expects images (N, C, H, W), got shape {x.shape}")
     rng = np.random.default_rng(rng)
@@ -63,7 +79,10 @@ def normalize(x, mean, std, dtype=np.float32):
 
 
 def augment(x, rng, padding=0, flip=False):
-    """The training augmentation: random crop (if padding) then random flip (if flip)."""
+    """The training augmentation: random crop (if padding) then random flip (if flip).
+
+    Both draw from the same rng, in that order: the crop's offsets first, then the flips.
+    """
     if padding:
         x = random_crop(x, padding, rng)
     if flip:
