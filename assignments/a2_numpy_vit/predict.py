@@ -87,7 +87,9 @@ def main(argv=None):
             parser.error(f"image file {path} does not exist")
     try:
         model, meta = load_model(args.checkpoint)
-        dataset = meta.get("progress", {}).get("dataset") or ("mnist" if model.config["in_chans"] == 1 else "cifar10")
+        # a checkpoint saved with progress=None may hold {} or null here: both mean "nothing recorded"
+        progress = meta.get("progress") or {}
+        dataset = progress.get("dataset") or ("mnist" if model.config["in_chans"] == 1 else "cifar10")
         cfg = model.config
         images = {p: load_image(p, cfg["image_size"], cfg["in_chans"], args.invert) for p in args.images}
         results = {p: predict_image(model, x, dataset, args.top) for p, x in images.items()}

@@ -28,7 +28,9 @@ def save_checkpoint(path, model, optimizer=None, progress=None):
     """Write model (and optimiser) state to `path` (.npz) atomically.
 
     model: has .config (dict) and .params (dict of arrays); optimizer: None or has
-    .state_dict(); progress: JSON-able dict (epoch, step, history...). Returns path.
+    .state_dict(); progress: JSON-able dict (epoch, step, history...), or None (the default:
+    nothing to record), which is stored as {} so meta["progress"] is always a dict.
+    Returns path.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

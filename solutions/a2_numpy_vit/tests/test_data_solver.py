@@ -1,4 +1,5 @@
 """Tasks 2.7, 2.8 and 2.9: data pipeline, training loop, checkpoints, inference."""
+import json
 import os
 
 import numpy as np
@@ -80,6 +81,24 @@ def test_predict_command(tmp_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     assert predict.main(["--checkpoint", str(tmp_path / "c.npz"), str(tmp_path / "bad.png")]) != 0
     assert "bad.png" in capsys.readouterr().err
+
+
+@pytest.mark.task2_9
+def test_predict_reads_a_checkpoint_saved_without_progress(tmp_path, capsys):
+    """save_checkpoint's default progress=None, stored as {} (as documented) or as null: predict works on both."""
+    from PIL import Image
+    path, image = tmp_path / "c.npz", str(tmp_path / "digit.png")
+    checkpoint.save_checkpoint(path, _tiny_vit())
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
+    assert predict.main(["--checkpoint", str(path), image]) == 0, capsys.readouterr().err
+    with np.load(path, allow_pickle=False) as z:
+        files = {k: z[k] for k in z.files}
+    meta = json.loads(str(files["meta"]))
+    meta["progress"] = None
+    files["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **files)
+    assert predict.main(["--checkpoint", str(path), image]) == 0, capsys.readouterr().err
+    assert len(capsys.readouterr().out.strip().splitlines()) == 8  # two runs of: the path and three classes
 
 
 @pytest.mark.task2_9
