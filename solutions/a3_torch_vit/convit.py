@@ -75,9 +75,14 @@ class GPSA(nn.Module):
     def local_init(self) -> None:
         """Make positional attention local: head k peaks at its own offset in a sqrt(h) x sqrt(h) kernel.
 
-        v starts as the identity. Head at kernel position (h1, h2) gets pos_proj weights
-        alpha * [2*(h2 - c), 2*(h1 - c), -1]: its score -alpha*((dx - dx_k)^2 + (dy - dy_k)^2) + const
-        peaks at offset (dx_k, dy_k) = (h2 - c, h1 - c) (c the kernel centre). Biases are zero.
+        v starts as the identity. With K = int(sqrt(h)) and c = (K - 1) / 2 the kernel centre
+        (a half-integer for even K), head index k = h1 + K * h2 is kernel position (h1, h2),
+        h1, h2 in 0..K-1: h1 = k % K, h2 = k // K (as timm, and the notebook, number them).
+        It gets pos_proj weights alpha * [2*(h2 - c), 2*(h1 - c), -1] (alpha =
+        locality_strength): its score -alpha*((dx - dx_k)^2 + (dy - dy_k)^2) + const peaks at
+        offset (dx_k, dy_k) = (h2 - c, h1 - c). So with K = 2, heads 0, 1, 2, 3 peak at
+        (dx, dy) = (-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5). Biases are zero.
+        The graders compare each head's positional attention in this order, so it matters.
         """
         ### BEGIN SOLUTION Task 3.5: v = identity; pos_proj weights from each head's kernel offset, scaled by locality_strength
         self.v.weight.copy_(torch.eye(self.dim))

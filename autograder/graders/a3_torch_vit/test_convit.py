@@ -69,7 +69,8 @@ def test_gpsa_local_init_pattern(student, heads, alpha):
     pos = got["pos_attention"]
     want = expected_local_pattern(heads, grid, alpha).float()
     close(pos, want, 1e-5, "positional attention at initialisation",
-          hint="local_init: pos_proj.weight[head] = alpha * [2*(h2 - c), 2*(h1 - c), -1], bias 0")
+          hint="local_init: pos_proj.weight[h1 + k * h2] = alpha * [2*(h2 - c), 2*(h1 - c), -1], bias 0 "
+               "(k = sqrt(heads): head index h1 + k * h2 is kernel position (h1, h2))")
     if heads == 9:  # odd kernel: each head's peak is one patch, at query + offset
         centre = (grid // 2) * grid + grid // 2
         peaks = sorted(int(p) - centre for p in pos[:, centre].argmax(dim=-1))
