@@ -34,6 +34,8 @@ def attention_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]
     """Attention weights of every block, in order: a list of (B, h, N_l, N_l) float tensors.
 
     `images` are normalised float (B, C, H, W); the model runs once in eval mode (no grad).
+    Afterwards the model is as it was: its hooks removed, and back in the mode (train or
+    eval) it was in before the call.
     """
     raise NotImplementedError("Task 3.10: forward hooks on each block's attn.attn_drop record its input; run the model in eval mode; remove the hooks")
     return maps
@@ -56,6 +58,8 @@ def gate_values(model: nn.Module) -> list[torch.Tensor]:
     """sigmoid(gating_param) of each GPSA layer, in order: a list of (h,) tensors in [0, 1].
 
     1 means the head attends by position only, 0 by content only. Empty for models without GPSA.
+    The tensors are detached float32 on the CPU, whatever device the model is on (callers
+    call .numpy() and .tolist() on them).
     """
     raise NotImplementedError("Task 3.10: one sigmoid(gating_param) per block whose attention has a gating_param, detached")
     return out

@@ -25,7 +25,12 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
     """Zero-pad each image by `padding` pixels and cut a random H x W window per image.
 
     x (B, C, H, W) any dtype -> same shape and dtype. The window's top-left corner is uniform
-    in [0, 2 * padding] in each direction, independently per image; padding = 0 returns x.
+    in [0, 2 * padding] in each direction, independently per image; padding = 0 returns x
+    (and draws nothing). Offsets come from `generator` only. The reference draws them in one
+    call, torch.randint(0, 2 * padding + 1, (2, B)) (row 0 the vertical offsets, row 1 the
+    horizontal ones); any other order of draws from `generator` is accepted: the tests check
+    that every output is a window of its padded image, that all windows occur, and that the
+    generator (not the global RNG) decides, never which window a given image got.
     """
     B, C, H, W = x.shape
     if padding == 0:
@@ -41,7 +46,11 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None
 
 
 def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mirror each image left-right with probability 1/2, independently: (B, C, H, W) -> same."""
+    """Mirror each image left-right with probability 1/2, independently: (B, C, H, W) -> same.
+
+    The reference mirrors image i where torch.rand(B, generator=generator)[i] < 0.5; as with
+    random_crop, any per-image draw from `generator` is accepted (tests check properties).
+    """
     flip = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5   # (B,)
     out = torch.where(flip[:, None, None, None], x.flip(-1), x)
     return out
@@ -66,6 +75,8 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, *, mean, std, num_classes: i
     """uint8 batch (B, C, H, W), labels (B,) -> normalised float (B, C, H, W) and targets.
 
     Targets are the int64 labels (B,), or soft (B, K) float targets when mixup is on.
+    Every step draws from `generator`, in this order: the crop's offsets, then the flips
+    (when hflip), then mixup's lambda and permutation (when mixup_alpha > 0).
     """
     x = random_crop(x, crop_padding, generator)
     if hflip:

@@ -95,7 +95,10 @@ class Config:
     device: str = "auto"
     amp: str = "bf16"              # used on CUDA only
     compile: bool = False
-    time_budget_s: float = 0.0     # stop after the step that exceeds it; 0 = no limit
+    # time_budget_s counts training seconds only (each epoch's batch loop; evaluations and
+    # checkpoints excluded) and is checked after every step: the run stops after the step that
+    # reaches it, and that cut-short epoch is still evaluated and checkpointed. 0 = no limit
+    time_budget_s: float = 0.0
     eval_every: int = 1            # epochs between evaluations (and checkpoints)
     out_dir: str = "runs/a3"
     progress: bool = True

@@ -128,6 +128,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Config) ->
     """Mean cross-entropy (no smoothing) and accuracy of `model` on x uint8 (N, C, H, W), y (N,).
 
     Runs in eval mode, in batches of cfg.eval_batch_size, normalising each batch on its device.
+    Leaves the model in eval mode (train_step switches back with model.train() itself);
+    restoring the previous mode is just as correct: no test depends on the mode afterwards.
     """
     mean, std = vitdata.MEAN[cfg.dataset], vitdata.STD[cfg.dataset]
     model.eval()

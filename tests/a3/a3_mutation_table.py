@@ -166,5 +166,12 @@ REWRITES = [
     _m("3.8", AU, "flip coins with randint", ("flip = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5",
                                              "flip = torch.randint(0, 2, (x.shape[0],), device=x.device, "
                                              "generator=generator).bool()")),
+    _m("3.8", AU, "crop offsets drawn as (B, 2)",
+       ("off = torch.randint(0, 2 * padding + 1, (2, B), device=x.device, generator=generator)",
+        "off = torch.randint(0, 2 * padding + 1, (B, 2), device=x.device, generator=generator).T")),
+    _m("3.8", TR, "evaluate restores the model's previous mode",
+       ("    model.eval()\n    total_loss", "    was_training = model.training\n    model.eval()\n    total_loss"),
+       ("    loss, acc = total_loss.item() / n, correct.item() / n\n",
+        "    loss, acc = total_loss.item() / n, correct.item() / n\n    model.train(was_training)\n")),
     _m("3.10", VZ, "rollout residual as a mean", ("a = 0.5 * a + 0.5 * eye", "a = (a + eye) / 2")),
 ]
