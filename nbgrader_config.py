@@ -2,7 +2,8 @@
 
     make nbgrader-course                      # build/nbgrader/: notebooks-only source tree, release, gradebook.db
     make grade ASSIGNMENT=a2 SUBMISSIONS=...  # grades on the trusted side, records students there
-    nbgrader formgrader                       # (or `jupyter server` + the formgrader page) grade written answers by hand
+    .venv/bin/jupyter lab                     # menu Nbgrader > Formgrader (or `jupyter server`, then /formgrader):
+                                              # grade written answers by hand; nbgrader 0.9 has no `nbgrader formgrader`
     make grade ASSIGNMENT=a2 SUBMISSIONS=... FORCE=1   # folds the manual grades into grading/a2/gradebook.csv
     nbgrader export                           # nbgrader's own grades.csv
 
@@ -10,6 +11,7 @@ The course root holds notebooks only: nbgrader copies its source folder verbatim
 release and over autograded submissions, so a `.py` reference there would ship to
 students and overwrite their modules. `nbgrader autograde` run by hand executes the test
 cells in the student's own kernel and trusts what it reports; `make grade` does not.
+Start Jupyter at the kit's root so formgrader reads this file (docs/instructors/nbgrader.md).
 """
 import os
 import sys

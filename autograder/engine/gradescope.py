@@ -117,7 +117,7 @@ def build_command(args) -> int:
     s = settings(course, course.assignment(args.assignment))
     print(f"gradescope: wrote {path} ({path.stat().st_size >> 10} KiB): upload it as the autograder with "
           f"base image {s['image']}, timeout {s['timeout_min']} min, at least {s['memory_gb']} GB of memory "
-          f"and {s['cpus']} CPU(s) (README, Gradescope)")
+          f"and {s['cpus']} CPU(s) (docs/instructors/gradescope.md)")
     return 0
 
 

@@ -6,7 +6,7 @@ argument renamed, functions reordered, comments dropped, reformatted) and as a d
 copy with one function taken from the next author instead. Pairs from one author are
 copies; pairs whose files share no author's code are independent. At the course's
 threshold every copy must be flagged and no independent pair. The measured rates are
-written to the test's output (README: Similarity)."""
+written to the test's output (docs/instructors/term.md, make similarity)."""
 from __future__ import annotations
 
 import itertools

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="release into this folder instead of assignments/")
     p.add_argument("--root", type=Path, default=None, help="the course's root folder (default: this kit)")
     p.add_argument(FLAG, action="store_true", help="write folders whose given code is the reference of an "
-                   "assignment still open by course.toml [gradebook.deadlines] (README, Release order)")
+                   "assignment still open by course.toml [gradebook.deadlines] (docs/instructors/index.md, Release order)")
     args = p.parse_args(argv)
     try:
         course = load_course(args.root) if args.root else load_course()
