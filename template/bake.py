@@ -1,7 +1,9 @@
 """Baking a course: copy the kit's own files into the new course, keep only the chosen parts.
 
 The course template holds only what differs per course (course.toml, the README's head).
-Everything else (tooling, engine, graders, solutions, tests) is copied from the kit here,
+The rest of the README is written here from the course's own parts (its assignments, data
+sets, capstone, folders); the manual (docs/) is the kit's, copied as it is. Everything else
+(tooling, engine, graders, solutions, tests) is copied from the kit here,
 so reference code exists once. Then the unchosen assignments go, points are rewritten and
 the new course releases itself, so its `assignments/` matches its `solutions/`.
 """
@@ -34,7 +36,8 @@ SKIP_IN_SOLUTIONS = {"runs", "checkpoints"}     # training outputs beside the re
 NBGRADER_RECORDS = {"grades.csv"}                # `nbgrader export`, where it runs
 NBGRADER_NAMES = {"gradebook.db"}                # nbgrader's gradebook, wherever it is
 
-NEW_COURSE_BEGIN, NEW_COURSE_END = "<!-- template:new-course:begin -->", "<!-- template:new-course:end -->"
+# The pages of the kit's manual that a baked course's Gradescope settings table is in.
+GRADESCOPE_PAGES = ("README.md", "docs/instructors/gradescope.md")
 
 
 def bake(plan: CoursePlan, dest: Path, venv: str = "") -> list[str]:
@@ -157,16 +160,24 @@ def _link(src: Path, dest: Path) -> None:
 
 
 def merge_readme(plan: CoursePlan, dest: Path) -> None:
-    """The course's README: its rendered head, a summary of what it holds, then the kit's
-    README from its first section on (without the part about baking courses)."""
+    """The course's README: its rendered head with a summary of what it holds, then sections
+    written from the course's own parts (commands, course map, manual, folders). Nothing of
+    the kit's README is copied: it speaks of the kit's assignments, data sets and capstone."""
     head = (dest / "README.md").read_text(encoding="utf-8")
-    kit = (plan.kit / "README.md").read_text(encoding="utf-8")
-    body = kit[kit.index("\n## ") + 1:] if "\n## " in kit else ""
-    if NEW_COURSE_BEGIN in body and NEW_COURSE_END in body:
-        before, rest = body.split(NEW_COURSE_BEGIN, 1)
-        body = before.rstrip("\n") + "\n\n" + rest.split(NEW_COURSE_END, 1)[1].lstrip("\n")
     head = head.replace("<!-- bake:summary -->", summary(plan))
-    save(dest / "README.md", head.rstrip("\n") + "\n\n" + body)
+    save(dest / "README.md", head.rstrip("\n") + "\n\n" + readme_body(plan, dest))
+
+
+def used_datasets(plan: CoursePlan) -> dict[str, list[str]]:
+    """Data set -> the course's assignments that train or are graded on it, in the kit's order."""
+    from template.plan import NEEDS
+
+    users: dict[str, list[str]] = {}
+    for folder in plan.folders:
+        names = list(plan.datasets) if folder == A4 else [NEEDS[folder]] if folder in NEEDS else []
+        for name in names:
+            users.setdefault(name, []).append(folder)
+    return {d: users[d] for d in NAMES if d in users}
 
 
 def summary(plan: CoursePlan) -> str:
@@ -175,37 +186,110 @@ def summary(plan: CoursePlan) -> str:
     course = kit_course(plan.kit)
     lines = ["Assignments:", ""]
     lines += [f"- `{a.folder}`: {a.title}" for a in course.assignments if a.folder in plan.folders]
-    names = " and ".join(NAMES[d] for d in plan.uses)
-    kind = "a GPU course" if plan.gpu else "a CPU-only course"
-    lines += ["", f"This is {kind} on {names} (`make datasets` fetches {'them' if len(plan.uses) > 1 else 'it'})."]
-    if "a4_capstone" in plan.folders:
-        lines[-1] += (" The capstone's accuracy thresholds and evaluation budgets are in "
-                      "`course.toml` under `[capstone]`.")
+    used = used_datasets(plan)
+    lines.append("")
+    if used:
+        parts = [f"{NAMES[d]} ({', '.join(f'`{f}`' for f in users)})" for d, users in used.items()]
+        lines.append(f"Data sets: {' and '.join(parts)}; `make datasets` fetches the ones `course.toml` lists.")
+    else:
+        lines.append("No assignment of this course reads a data set.")
+    if A4 in plan.folders:
+        kind = "on a GPU (`gpu = true`)" if plan.gpu else "on CPUs (a CPU-only course)"
+        lines.append(f"The capstone trains {kind}; its accuracy thresholds and evaluation budgets are in "
+                     "`course.toml` under `[capstone]`.")
     return "\n".join(lines)
+
+
+def readme_body(plan: CoursePlan, dest: Path) -> str:
+    """The README's sections after the head, from the course's own parts."""
+    from template.plan import kit_course
+
+    course = kit_course(plan.kit)
+    chosen = [a for a in course.assignments if a.folder in plan.folders]
+    first = chosen[0]
+    a1 = "a1_numpy_layers" in plan.folders
+    grade = ("make grade SUBMISSIONS=dir  # grade submissions of the first assignment"
+             + (f" (ASSIGNMENT={chosen[1].id} for another)" if len(chosen) > 1 else "")
+             + (";\n                            # without SUBMISSIONS: a1's bundled examples" if a1 else ""))
+    cmds = ["make setup                  # .venv with every pinned dependency (not needed after SHARE_VENV=1)",
+            "make test                   # the course's own test suite (make test-all: the deep tier too)"]
+    if used_datasets(plan):
+        cmds.append("make datasets               # the data sets course.toml lists (MIRROR=<dir> for a local mirror)")
+    cmds += ["make release                # assignments/ from solutions/ (make release-check: in sync?)",
+             grade,
+             "make new-exercise           # add a task to an assignment",
+             "make docs                   # the manual (docs/) into build/site/"]
+    out = ["## Start here", "", "```", *cmds, "```", "",
+           "`make` alone lists every target. `make test` runs the kit's suite as this course ships it, "
+           "for the parts it holds: the release is in sync with `solutions/` and leaks no solution, every "
+           "public test passes on the reference and fails on the stubs, the hidden graders give the "
+           f"reference full marks and the stubs zero, and the grading engine. `{first.folder}` is "
+           "the first assignment: `make grade` and `make grade-check` take it when no ASSIGNMENT is given.", "",
+           "## Course map", "",
+           "Each assignment lives once in `solutions/<folder>/` (reference code inside "
+           "`### BEGIN SOLUTION` fences) and is released to `assignments/<folder>/` by `make release`, "
+           "which also rewrites this map.", "",
+           "<!-- course-map:begin -->", "<!-- course-map:end -->", ""]
+    if (dest / "docs").is_dir():
+        pages = [("Students", "docs/students.md"), ("Instructors: release and grade", "docs/instructors/index.md"),
+                 ("Grading", "docs/instructors/grading.md"), ("The term", "docs/instructors/term.md"),
+                 ("Gradescope", "docs/instructors/gradescope.md"),
+                 ("nbgrader and formgrader", "docs/instructors/nbgrader.md"),
+                 ("LMS import and export", "docs/instructors/lms.md"),
+                 ("Course designers", "docs/designers/index.md"), ("A new exercise", "docs/designers/new-exercise.md")]
+        if A4 in plan.folders:
+            pages.append(("Capstone", "docs/capstone.md"))
+        if used_datasets(plan):
+            pages.append(("Datasets", "docs/datasets.md"))
+        pages += [("Trust model", "docs/trust-model.md"), ("Contributing", "docs/contributing/index.md")]
+        out += ["## Manual", "",
+                "The manual is the one of ViT Lab, the kit this course was baked from (its examples name "
+                "the kit's assignments); `make docs` builds it into `build/site/`.", ""]
+        out += [f"- [{title}]({path})" for title, path in pages if (dest / path).is_file()]
+        out.append("")
+    out += ["## Folders", "", "```"]
+    tree = [("course.toml", "the course: name, assignments in order" + (", capstone thresholds" if A4 in plan.folders else "")),
+            ("solutions/<a>/", "reference code (fenced), public tests, the assignment's guide"),
+            ("assignments/<a>/", "generated by `make release`; what students get"),
+            ("autograder/", "grading engine, sandbox helpers, hidden graders"),
+            ("datasets/vitdata/", "fetching, verifying and loading the data sets"),
+            ("vitlab/", "course registry, release pipeline, benchmarks"),
+            ("examples/submissions/", "example submissions graded by plain `make grade`"),
+            ("tests/", "the course's own tests (`make test`)"),
+            ("docs/", "the manual (`make docs`)")]
+    for path, what in tree:
+        if (dest / path.split("<")[0].rstrip("/")).exists():
+            out.append(f"{path:<24}{what}")
+    out += ["```", ""]
+    return "\n".join(out)
 
 
 GRADESCOPE_ROW = re.compile(r"^( *)\| a\d+ \| Ubuntu 22\.04, Base \|.*\|\n", re.M)
 
 
 def gradescope_rows(dest: Path) -> None:
-    """The README's Gradescope settings table, one row per assignment of the course, from the
-    course's own settings (the kit's rows name the kit's assignments, budgets and data sets)."""
+    """The Gradescope settings table (in the manual's Gradescope page), one row per
+    assignment of the course, from the course's own settings (the kit's rows name the kit's
+    assignments, budgets and data sets)."""
     from autograder.engine.gradescope import settings
     from autograder.engine.gradescope_data import grading_datasets
     from vitlab.course import load_course
 
     course = load_course(dest)
-    text = (dest / "README.md").read_text(encoding="utf-8")
-    rows = list(GRADESCOPE_ROW.finditer(text))
-    if not rows:
-        return
-    indent = rows[0].group(1)
-    new = ""
-    for a in course.assignments:
-        s = settings(course, a)
-        data = ", ".join(NAMES[d] for d in grading_datasets(course, a.id)) or "none"
-        new += f"{indent}| {a.id} | Ubuntu 22.04, Base | {s['timeout_min']} min | {s['memory_gb']} GB | {s['cpus']} | {data} |\n"
-    save(dest / "README.md", text[:rows[0].start()] + new + text[rows[-1].end():])
+    for page in GRADESCOPE_PAGES:
+        if not (dest / page).is_file():
+            continue
+        text = (dest / page).read_text(encoding="utf-8")
+        rows = list(GRADESCOPE_ROW.finditer(text))
+        if not rows:
+            continue
+        indent = rows[0].group(1)
+        new = ""
+        for a in course.assignments:
+            s = settings(course, a)
+            data = ", ".join(NAMES[d] for d in grading_datasets(course, a.id)) or "none"
+            new += f"{indent}| {a.id} | Ubuntu 22.04, Base | {s['timeout_min']} min | {s['memory_gb']} GB | {s['cpus']} | {data} |\n"
+        save(dest / page, text[:rows[0].start()] + new + text[rows[-1].end():])
 
 
 def write_course_toml(plan: CoursePlan, dest: Path) -> None:

@@ -199,3 +199,26 @@ def test_cifar_only_cpu_capstone_follows_its_options(bake_root):
     py = str(course / ".venv/bin/python")
     assert " passed" in ok(run([py, "-m", "pytest", "-q", "tests/a4/test_recipes.py", "tests/a4/test_a4_notebook.py",
                                 "tests/a4/test_bench_train.py::test_make_train_runs_a_recipe"], course))
+
+
+def test_a1_a3_course_readme_describes_only_its_own_parts(bake_root):
+    """The README is written from the course's parts: no other assignment, data set or capstone
+    of the kit, no GPU claim without a capstone; the manual's Gradescope rows are the course's."""
+    import re
+
+    course = bake(bake_root, "a1-a3", "assignments=a1,a3", "course_id=vit_torch", "course_name='Torch ViT'")
+    readme = (course / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# Torch ViT\n\nvit_torch,")
+    for gone in (r"\ba2\b", r"\ba4\b", "a2_numpy_vit", "a4_capstone", "(?i)capstone", "CIFAR", "GPU course",
+                 "make new-course", r"Task 2\.", r"\| 4\.1 \|"):
+        assert not re.search(gone, readme), (gone, readme)
+    assert "MNIST (`a3_torch_vit`)" in readme
+    for a in ("a1", "a3"):
+        for t in KIT_COURSE.assignment(a).tasks:
+            assert f"| {t.id} | {t.title} |" in readme
+    for link in re.findall(r"\]\(([^)#]+)", readme):
+        if not link.startswith("http"):
+            assert (course / link).exists(), link
+    page = (course / "docs/instructors/gradescope.md").read_text(encoding="utf-8")
+    assert re.findall(r"^ *\| (a\d+) \| Ubuntu 22\.04, Base \|", page, re.M) == ["a1", "a3"]
+    release_check(course)
