@@ -3,6 +3,8 @@
 Every feedback.md and results.json written under pytest's temporary folders (where the
 suite's grading runs write) and under grading/ is scanned at the end of the session with
 the release leak guard's rules (vitlab.release.leaks.feedback_leaks); any hit fails the run.
+Under pytest-xdist the controller scans once, after every worker is done: the workers'
+temporary folders lie inside its own.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):      # an xdist worker: the controller scans
+        return
     factory = getattr(session.config, "_tmp_path_factory", None)
     roots = [ROOT / "grading"]
     if factory is not None and getattr(factory, "_basetemp", None) is not None:
@@ -32,3 +36,10 @@ def pytest_sessionfinish(session, exitstatus):
         for leak in leaks[:20]:
             (reporter.write_line if reporter else print)(f"LEAK {leak}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that bakes a course (it uses tests/template's `bake_root`) is in the deep tier."""
+    for item in items:
+        if "bake_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.bake)
