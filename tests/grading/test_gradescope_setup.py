@@ -1,7 +1,7 @@
 """Gradescope's setup.sh: the Python check names the base image to choose; exactly the
 datasets an assignment grades on are fetched, and a file whose checksum is not the official
 one stops the build. (The dataset hosts are unreachable here: the fetch runs from the
-offline mirror, VITLAB_MIRROR or /work/shared/datasets, never from the network.)"""
+offline mirror, VITLAB_MIRROR or ../shared/datasets beside the checkout, never from the network.)"""
 import dataclasses
 import gzip
 import os
@@ -20,7 +20,7 @@ from gradescope_helpers import unpack
 from vitlab.course import CourseError, load_course
 
 COURSE = load_course()
-MIRROR = Path(os.environ.get("VITLAB_MIRROR") or "/work/shared/datasets")
+MIRROR = Path(os.environ.get("VITLAB_MIRROR") or Path(__file__).resolve().parents[3] / "shared" / "datasets")
 HAS_MNIST = (MIRROR / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").is_file()
 
 
