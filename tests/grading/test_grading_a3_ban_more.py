@@ -92,7 +92,7 @@ def test_a_release_older_than_the_reference_is_not_banned_but_a_line_added_to_gi
     """Given code changed after the release (a new check in Config.validate): the student's older
     copy keeps its own unchanged lines exempt. A computed-name line added there is found."""
     config = (A3 / "config.py").read_text(encoding="utf-8")
-    anchor = "            value = getattr(self, key)\n"
+    anchor = "            value = values[key]\n"
     assert anchor in config
     older = config.replace(anchor, anchor + "            older_release = True\n", 1)
     (tmp_path / "config.py").write_text(older, encoding="utf-8")

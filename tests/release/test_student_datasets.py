@@ -77,6 +77,7 @@ def test_outside_a_data_folder_the_message_names_only_the_python_command(tmp_pat
     import vitdata
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VITLAB_MIRROR", raising=False)   # a mirror would be imported, not missed
     with pytest.raises(vitdata.DatasetMissingError) as err:
         vitdata.load_mnist("train", data_dir=tmp_path / "data")
     assert "make datasets" not in str(err.value) and "python -m vitdata fetch mnist" in str(err.value)

@@ -91,8 +91,7 @@ def test_predict_reads_a_checkpoint_saved_without_progress(tmp_path, capsys):
     checkpoint.save_checkpoint(path, _tiny_vit())
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
     assert predict.main(["--checkpoint", str(path), image]) == 0, capsys.readouterr().err
-    with np.load(path, allow_pickle=False) as z:
-        files = {k: z[k] for k in z.files}
+    files = dict(np.load(path))
     meta = json.loads(str(files["meta"]))
     meta["progress"] = None
     files["meta"] = np.array(json.dumps(meta))
