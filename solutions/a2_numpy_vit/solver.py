@@ -16,9 +16,24 @@ the same settings are identical step for step. Here epoch is self.epoch as the e
 starts, the number of epochs already finished: 0 for the first epoch, 1 for the second
 (history["epoch"] is recorded after the epoch, so it reads 1 for the first). The graders
 compare a seeded run with the reference step for step, so this numbering matters.
+
+CPU threads: threads=1 (the default) limits NumPy's BLAS to one thread as the Solver is
+built, for the rest of the process (threads=None leaves the library's default, every core).
+These matrices are small: on a 2-core machine two threads were never faster than one, and
+4-9x slower while other programs used the cores (threads fight over them). Pass threads=2
+or more to try on a big, idle machine; set_blas_threads(n) does the same at any time.
+
+Progress: with progress=True, each epoch shows a tqdm bar when stdout and stderr are both
+terminals; anywhere else (a notebook, output redirected to a file or a pipe) it prints a
+plain line on stdout every log_every steps instead:
+
+    epoch 1/10 step 50/469: loss 1.2345 | 1050 images/s | lr 2.13e-04
 """
+import ctypes
+import glob
 import math
 import os
+import sys
 import tempfile
 import time
 
@@ -37,7 +52,7 @@ class Solver:
                  betas=(0.9, 0.999), batch_size=128, num_epochs=10, lr_schedule="cosine", warmup_epochs=1.0,
                  min_lr=0.0, step_epochs=5, gamma=0.1, crop_padding=0, flip=False, mean=None, std=None, seed=0,
                  num_train_eval=1000, eval_batch_size=500, checkpoint_path=None, progress=True,
-                 time_budget_s=None, max_steps=None, verbose=True):
+                 time_budget_s=None, max_steps=None, verbose=True, threads=1, log_every=50):
         for key in ("X_train", "y_train", "X_val", "y_val"):
             if key not in data:
                 raise ValueError(f"data is missing {key!r} (needs X_train, y_train, X_val, y_val)")
@@ -54,6 +69,12 @@ class Solver:
         self.num_train_eval, self.eval_batch_size = num_train_eval, eval_batch_size
         self.checkpoint_path, self.progress, self.verbose = checkpoint_path, progress, verbose
         self.time_budget_s, self.max_steps = time_budget_s, max_steps
+        for name, value in (("threads", threads or 0), ("log_every", log_every)):
+            if int(value) < 0:
+                raise ValueError(f"{name} = {value!r} must not be negative")
+        self.threads, self.log_every = threads, int(log_every)
+        if threads:                     # before any heavy work: evaluation uses BLAS too
+            set_blas_threads(threads)
         self.steps_per_epoch = max(1, math.ceil(len(data["y_train"]) / self.batch_size))
         self.total_steps = self.steps_per_epoch * self.num_epochs
         self.warmup_steps = min(self.total_steps, int(round(warmup_epochs * self.steps_per_epoch)))
@@ -124,20 +145,23 @@ class Solver:
         full one: self.epoch += 1, then _end_epoch evaluates, logs and checkpoints it (its
         train loss is the mean over the steps it took), so a resumed run starts with the
         next epoch.
+
+        Progress: bar = self._progress_bar() as each epoch starts, bar.update(loss, len(yb))
+        after every step and bar.close() when the epoch's loop ends (a bar on a terminal, a
+        line every log_every steps anywhere else; see the module docstring).
         """
         X, y = self.data["X_train"], self.data["y_train"]
         ### BEGIN SOLUTION Task 2.8: epochs of shuffled, augmented mini-batches; evaluate, log and checkpoint each epoch
         while self.epoch < self.num_epochs and not self._out_of_time():
             rng = np.random.default_rng([self.seed, self.epoch, 1])
             batches = data_lib.iterate_minibatches(X, y, self.batch_size, shuffle=True, seed=[self.seed, self.epoch])
-            bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.num_epochs}",
-                       disable=not self.progress, leave=False)
+            bar = self._progress_bar()
             losses, start = [], time.perf_counter()
-            for Xb, yb in bar:
+            for Xb, yb in batches:
                 losses.append(self._step(self._prepare(Xb, rng), yb))
                 self.elapsed += time.perf_counter() - start
                 start = time.perf_counter()
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{self.optimizer.lr:.2e}", refresh=False)
+                bar.update(losses[-1], len(yb))
                 if self._out_of_time():
                     break
             bar.close()
@@ -145,6 +169,12 @@ class Solver:
             self._end_epoch(float(np.mean(losses)))
         ### END SOLUTION
         return self.history
+
+    def _progress_bar(self):
+        """This epoch's progress (see the module docstring): call .update(loss, batch size) after
+        every step and .close() after the epoch."""
+        return Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{self.num_epochs}",
+                        enabled=self.progress, every=self.log_every, lr=lambda: self.optimizer.lr)
 
     def _end_epoch(self, train_loss):
         h = self.history
@@ -157,7 +187,8 @@ class Solver:
             h[key].append(value)
         if self.verbose:
             print(f"epoch {self.epoch}/{self.num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
-                  f"val loss {val_loss:.4f} acc {val_acc:.4f} | lr {self.optimizer.lr:.2e} | {self.elapsed:.0f}s")
+                  f"val loss {val_loss:.4f} acc {val_acc:.4f} | lr {self.optimizer.lr:.2e} | {self.elapsed:.0f}s",
+                  flush=True)
         if self.checkpoint_path:
             self.save(self.checkpoint_path)
 
@@ -205,6 +236,123 @@ class Solver:
     def plot(self, path):
         """Save loss and accuracy curves as a PNG (written atomically)."""
         return plot_history(self.history, path)
+
+
+def on_terminal():
+    """True when stdout and stderr are both terminals (a tqdm bar can redraw itself there)."""
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):     # a replaced or closed stream
+        return False
+
+
+class Progress:
+    """Per-step progress of one epoch of `total` steps, labelled `desc`.
+
+    On a terminal (on_terminal()) a tqdm bar; anywhere else a plain line on stdout, flushed,
+    every `every` steps: the step, the mean loss over those steps, images per second over
+    them and the learning rate (`lr`, a callable). Nothing when enabled is False or every is 0.
+    """
+
+    def __init__(self, total, desc, enabled=True, every=50, lr=None):
+        self.total, self.desc, self.every, self.lr = total, desc, int(every), lr
+        self.bar = tqdm(total=total, desc=desc, leave=False) if enabled and on_terminal() else None
+        self.lines = enabled and self.bar is None and self.every > 0
+        self.step, self.losses, self.images, self.start = 0, [], 0, time.perf_counter()
+
+    def update(self, loss, images):
+        """One step done: its loss and its number of images."""
+        self.step += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            lr = {} if self.lr is None else {"lr": f"{self.lr():.2e}"}
+            self.bar.set_postfix(loss=f"{loss:.3f}", **lr, refresh=False)
+        elif self.lines:
+            self.losses.append(float(loss))
+            self.images += int(images)
+            if self.step % self.every == 0:
+                now = time.perf_counter()
+                lr = "" if self.lr is None else f" | lr {self.lr():.2e}"
+                print(f"{self.desc} step {self.step}/{self.total}: loss {np.mean(self.losses):.4f} | "
+                      f"{self.images / max(now - self.start, 1e-9):.0f} images/s{lr}", flush=True)
+                self.losses, self.images, self.start = [], 0, now
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def set_blas_threads(n):
+    """Limit NumPy's BLAS to n threads for the rest of the process; returns the limit now in
+    force (blas_threads()), or None with a warning when it cannot be set (then start Python
+    with OPENBLAS_NUM_THREADS=n, or OMP_NUM_THREADS=n, in its environment).
+
+    threadpoolctl does it when it is installed (any BLAS); otherwise the OpenBLAS that NumPy's
+    wheels bundle is told directly, through its openblas_set_num_threads.
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"threads = {n} must be at least 1")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        lib = _openblas()
+        if lib is not None:
+            lib[0](n)
+    else:
+        threadpool_limits(limits=n, user_api="blas")
+    got = blas_threads()
+    if got is None:
+        import warnings
+        warnings.warn(f"could not limit NumPy's BLAS to {n} thread(s); set OPENBLAS_NUM_THREADS={n} "
+                      "before starting Python", RuntimeWarning, stacklevel=2)
+    return got
+
+
+def blas_threads():
+    """The number of threads NumPy's BLAS uses now, or None when it cannot be read."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        lib = _openblas()
+        return None if lib is None else int(lib[1]())
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+_OPENBLAS = []
+
+
+def _openblas():
+    """(set_num_threads, get_num_threads) of the OpenBLAS loaded in this process, or None."""
+    if _OPENBLAS:
+        return _OPENBLAS[0]
+    paths = []
+    try:                                   # Linux: the libraries this process has loaded
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = [line.split(None, 5)[-1].strip() for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()]
+    except OSError:
+        pass
+    here = os.path.dirname(np.__file__)    # where NumPy's wheels keep their OpenBLAS
+    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):
+        paths += sorted(glob.glob(os.path.join(here, pattern)))
+    found = None
+    for path in dict.fromkeys(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_{}64_", "openblas_{}64_", "openblas_{}", "openblas_{}_64", "scipy_openblas_{}"):
+            setter = getattr(lib, name.format("set_num_threads"), None)
+            getter = getattr(lib, name.format("get_num_threads"), None)
+            if setter is not None and getter is not None:
+                getter.restype = ctypes.c_int
+                found = (setter, getter)
+                break
+        if found:
+            break
+    _OPENBLAS.append(found)
+    return found
 
 
 def plot_history(history, path):
