@@ -101,8 +101,14 @@ class Config:
     time_budget_s: float = 0.0
     eval_every: int = 1            # epochs between evaluations (and checkpoints)
     out_dir: str = "runs/a3"
+    # progress: a tqdm bar when stdout and stderr are terminals; anywhere else (a notebook, a log
+    # file, a pipe) a plain line through train()'s `log` every log_every steps: step, loss, images/s
     progress: bool = True
-    threads: int = 0               # CPU threads for torch; 0 = torch's default
+    log_every: int = 100           # steps between progress lines off a terminal; 0 = none
+    # CPU threads for torch, set before the model is built (torch.set_num_threads); 0 = torch's
+    # default (every core). Small models run fastest on one: on a 2-core machine shared with other
+    # work, two threads ran the MNIST recipe 3-4x slower than one
+    threads: int = 1
     # strong augmentation (the capstone's randaug.py; 0 = off, as before)
     randaug_ops: int = 0           # RandAugment ops per image, each drawn per image
     randaug_magnitude: float = 9.0  # 0..10; each op's magnitude is drawn from [0, this]
@@ -139,7 +145,7 @@ class Config:
             if values[key] <= 0:
                 raise ConfigError(f"{source}: {key} = {values[key]!r} must be positive")
         nonneg = ("lr", "min_lr", "weight_decay", "warmup_epochs", "grad_clip", "crop_padding",
-                  "mixup_alpha", "time_budget_s", "train_subset", "local_layers", "threads", "eps")
+                  "mixup_alpha", "time_budget_s", "train_subset", "local_layers", "threads", "log_every", "eps")
         for key in nonneg:
             if values[key] < 0:
                 raise ConfigError(f"{source}: {key} = {values[key]!r} must not be negative")
