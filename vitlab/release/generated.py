@@ -179,7 +179,7 @@ not cost points in another.
 {rows}
 
 Total: {_pts(a.points)} points.
-""" + _data_guide(a)
+""" + _data_guide(a) + _cpu_guide(a)
 
 
 PLAIN = {"mnist": "MNIST", "cifar10": "CIFAR-10", "all": "MNIST and CIFAR-10"}
@@ -208,6 +208,61 @@ shows what it holds and where it came from. Run `make setup` first: `make datase
 folder's `.venv`. With `VITLAB_MIRROR` set, a notebook imports the mirror itself the first
 time it loads the data.
 """
+
+
+def _cpu_guide(a: Assignment) -> str:
+    """How training behaves on a CPU: the thread default and the progress lines (a2's Solver in
+    solver.py; a3's and the capstone's train.py)."""
+    if (a.source_dir / "solver.py").is_file():
+        return """
+## Train on a CPU
+
+`Solver` limits NumPy's BLAS (the library behind `@`) to one thread when it is built:
+`threads=1`, the default. These matrices are small, and on a 2-core machine two threads
+were never faster than one, and 4 to 9 times slower while other programs used the cores.
+On a big, idle machine try `Solver(..., threads=2)`; `threads=None` leaves the library's
+default (every core). The setting lasts for the rest of the Python process;
+`solver.set_blas_threads(n)` changes it at any time and `solver.blas_threads()` reads it.
+
+Training always shows progress. In a terminal each epoch has a progress bar; anywhere else
+(a notebook, output redirected to a file or a pipe) the solver prints a plain line on stdout
+every `log_every` steps (default 50: 5 to 10 s apart for an MNIST ViT of width 64), and
+one line after each epoch:
+
+```
+epoch 1/10 step 50/469: loss 1.2345 | 1050 images/s | lr 2.13e-04
+epoch 1/10: train loss 0.9876 acc 0.7012 | val loss 0.5432 acc 0.8321 | lr 1.00e-03 | 61s
+```
+
+`log_every=0` turns the step lines off; `progress=False` turns off both them and the bar.
+"""
+    if (a.source_dir / "train.py").is_file():
+        return """
+## Train on a CPU
+
+Training uses one CPU thread unless a config says otherwise: `threads = 1` is the default
+(applied with `torch.set_num_threads` before the model is built). The models here are small:
+on a 2-core machine shared with other work, the MNIST CPU recipe ran at about 2,000 images/s
+with one thread and 500 to 650 with two, which fight over the cores. To try more threads on an
+idle machine (the CIFAR-10 models, larger, can gain from two), add `--set threads=2` to the
+`train.py` command, put `threads = 2` in a config, or use `cfg.replace(threads=2)` in a
+notebook; `threads = 0` leaves torch's default (every core).
+
+Training always shows progress. In a terminal each epoch has a progress bar; anywhere else
+(a notebook, output redirected with `> run.log 2>&1`, a pipe) it writes a plain line every
+`log_every` steps (default 100; the CIFAR-10 CPU recipes use 25, about 10 s apart), and one
+line after each epoch:
+
+```
+epoch 1/12 step 100/468: loss 0.8765 | 2050 images/s | lr 1.70e-03
+epoch 1: train loss 0.6543 acc 0.7890 test loss 0.2345 acc 0.9312 lr 2.00e-03 2010 img/s 31.2s
+```
+
+`train.py` writes these lines to stderr and its result to stdout; `train(cfg)` in a notebook
+prints them on stdout. `--set log_every=0` turns the step lines off; `progress = false` turns
+off both them and the bar.
+"""
+    return ""
 
 
 def _pts(points: float) -> str:
