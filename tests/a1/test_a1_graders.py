@@ -125,7 +125,6 @@ def _log_rows(log: Path):
             yield parts[0], parts[1], parts[3]
 
 
-@pytest.mark.slow
 def test_reference_scores_full_marks(graded):
     tasks = graded["reference"]
     assert set(tasks) == {f"1.{i}" for i in range(1, 9)}
@@ -134,7 +133,6 @@ def test_reference_scores_full_marks(graded):
     assert sum(r["score"] for r in tasks.values()) == 100
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("student,bugs", [("bugs_a", BUGS_A), ("bugs_b", BUGS_B)])
 def test_bugs_lose_the_points_they_should(graded, student, bugs):
     tasks = graded[student]
@@ -152,7 +150,6 @@ def test_bugs_lose_the_points_they_should(graded, student, bugs):
     assert all(r["score"] == r["max_score"] for r in clean.values()), {t: r["message"] for t, r in clean.items()}
 
 
-@pytest.mark.slow
 def test_failure_messages_do_not_leak_expected_values(graded):
     """A message names shapes, dtypes and error sizes, never the expected numbers."""
     for student in ("bugs_a", "bugs_b"):

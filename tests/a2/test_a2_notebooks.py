@@ -36,7 +36,6 @@ def _outputs(nb) -> str:
     return "\n".join(text)
 
 
-@pytest.mark.slow
 def test_logic_flow_notebook_runs(tmp_path):
     nb = _run("logic_flow.ipynb", tmp_path)
     out = _outputs(nb)
@@ -44,7 +43,6 @@ def test_logic_flow_notebook_runs(tmp_path):
         assert shape in out, f"logic_flow.ipynb no longer prints the shape {shape}"
 
 
-@pytest.mark.slow
 def test_assignment_notebook_runs(tmp_path):
     nb = _run("a2_numpy_vit.ipynb", tmp_path)
     out = _outputs(nb)

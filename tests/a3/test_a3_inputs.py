@@ -4,7 +4,6 @@ import pytest
 
 from .conftest import run_a3
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from nbclient import NotebookClient
 
 from .conftest import A3
 
-pytestmark = pytest.mark.slow
 
 
 def test_notebook_runs_top_to_bottom():

@@ -27,7 +27,6 @@ BUILD = Path(__file__).resolve().parent / "a4_build.py"
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "runs", "checkpoints", ".ipynb_checkpoints")
 TASKS = ["4.1", "4.2", "4.3", "4.4"]
 
-pytestmark = pytest.mark.slow
 
 
 def reference_copy(dest: Path, src: Path = A4) -> Path:

@@ -24,7 +24,6 @@ def first_graded_checkpoint() -> str:
     return next(m.group(1) for t in tasks if (m := re.search(r"\(checkpoints/(\w+)\)", t["title"])))
 
 
-@pytest.mark.slow
 def test_capstone_notebook_runs(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("VITLAB_CAPSTONE_FAST", "1")

@@ -21,7 +21,6 @@ TINY = ["synthetic=true", "train_subset=128", "epochs=1", "embed_dim=16", "depth
         "local_layers=0", "batch_size=64", "time_budget_s=20.0", "device='cpu'", "threads=1", "stem_channels=4",
         "eval_batch_size=500", "progress=false"]
 
-pytestmark = pytest.mark.slow
 
 
 def run(course: Path, *extra: str, out: Path | None = None):

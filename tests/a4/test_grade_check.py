@@ -12,7 +12,6 @@ from vitlab.course import load_course
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
 
 
 def test_grade_check_of_the_capstone_passes_with_zero_for_both():

@@ -19,8 +19,9 @@ CAPSTONE = {str(s["task"]) for s in COURSE.settings.get("capstone", {}).get("che
 ASSIGNMENTS = [a.id for a in COURSE.assignments if not CAPSTONE & {t.id for t in a.tasks}]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+# the first assignment in the fast tier, every other one in the deep tier
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=[pytest.mark.slow] if i else [])
+                                        for i, a in enumerate(ASSIGNMENTS)])
 def test_reference_full_marks_and_stubs_not_implemented(assignment):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'datasets'}"

@@ -52,7 +52,6 @@ def graded(request, tmp_path_factory):
     return aid, {t["task"]: t for t in summary.results[0]["extra_data"]["tasks"]}
 
 
-@pytest.mark.slow
 def test_a_submission_of_the_doubles_scores_nothing(graded):
     aid, tasks = graded
     scored = {t: (r["score"], r["status"], r.get("passed"), r.get("message", "")[:200])

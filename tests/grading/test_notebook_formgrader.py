@@ -12,6 +12,7 @@ from notebook_helpers import SOLVED, SOURCE, grade_notebooks, notebook
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_manual_grades_merge_into_make_grade(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 

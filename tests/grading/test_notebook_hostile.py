@@ -205,6 +205,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_python_prefix_under_tmp_grades_notebooks(tmp_path):
     """A kit whose venv lives under /tmp: the sandbox mounts its tmpfs first, then the prefix."""
     root = FIXTURE.parents[3]

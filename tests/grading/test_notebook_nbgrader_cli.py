@@ -62,6 +62,7 @@ def _answer(folder: Path) -> None:
     (folder / "models.py").write_text(STUDENT_PY)
 
 
+@pytest.mark.slow
 def test_nbgrader_workflow_keeps_the_students_files(tmp_path):
     from autograder.engine import notebooks
 

@@ -15,7 +15,6 @@ NOTEBOOK = ROOT / "solutions" / "a1_numpy_layers" / "a1_numpy_layers.ipynb"
 BUG = ("    dw = x2.T @ dout2  # (D, M)\n", "    dw = 2 * (x2.T @ dout2)  # (D, M)\n")
 
 
-@pytest.mark.slow
 def test_checks_run_on_the_given_gradient_until_task_1_8_is_done(tmp_path):
     folder = student_copy(tmp_path / "a1", "a1", done={"1.1", "1.2", "1.4"})
     layers = folder / "layers.py"

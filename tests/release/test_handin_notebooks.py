@@ -17,6 +17,7 @@ def in_kernel_env(monkeypatch):
     monkeypatch.delenv("VITLAB_MIRROR", raising=False)
 
 
+@pytest.mark.slow
 def test_the_honest_a3_notebook_validates(tmp_path, in_kernel_env):
     """The whole a3 notebook, answered, run by the same step `make submit` runs: its training
     cell reports epochs on stdout, so nothing counts as a failure."""

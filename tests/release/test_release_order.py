@@ -61,6 +61,7 @@ def test_release_is_refused_while_the_given_code_is_open(term_course, today):
     assert not (term_course / "solutions" / "a1_demo" / "pytest.ini").exists()
 
 
+@pytest.mark.slow
 def test_release_writes_with_the_flag_and_after_the_deadline_and_check_still_runs(term_course):
     r = _release(term_course, "2026-10-01", "--allow-open-given")
     assert r.returncode == 0, r.stderr
