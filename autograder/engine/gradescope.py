@@ -5,7 +5,8 @@ everything at its root, because Gradescope unpacks it into /autograder/source. I
 `setup.sh` and `run_autograder` (gradescope_scripts.py) and exactly what grading needs: the
 engine, this assignment's hidden graders and harness, its reference solution (trusted side
 only; symlinked given code such as `vitdata/` resolved to files), every assignment.toml (task
-ids are course-wide), the course registry, `datasets/vitdata` and `requirements.lock`.
+ids are course-wide), the course registry, `datasets/vitdata` and `requirements.txt`: what grading
+this assignment imports, pinned from the kit's requirements.lock (gradescope_requirements.py).
 
 `run_autograder` calls `python -m autograder gradescope-run`, which grades the one submission
 with the same engine as `make grade` and writes /autograder/results/results.json. Where the
@@ -26,6 +27,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
+from autograder.engine import gradescope_requirements
 from autograder.engine.gradescope_scripts import BASE_IMAGE, run_autograder, setup_sh
 from vitlab.course import load_course
 from vitlab.io import atomic_path, atomic_write_json
@@ -34,7 +36,7 @@ from vitlab.release.open_given import refuse_open
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "data", "runs", "checkpoints"}
 STAFF_LOG_CHARS = 200_000     # Gradescope keeps stdout for staff; bound it all the same
-KIT_FILES = ("requirements.lock", "course.toml", "vitlab", "autograder/__init__.py", "autograder/__main__.py",
+KIT_FILES = ("course.toml", "vitlab", "autograder/__init__.py", "autograder/__main__.py",
              "autograder/engine", "autograder/harness", "datasets/vitdata")
 
 
@@ -75,8 +77,11 @@ def build(assignment: str, out: Path | None = None, allow_open_given: bool = Fal
     refuse_open(course, [a], allow_open_given, f"make gradescope ASSIGNMENT={a.id}")
     out = Path(out or ROOT / "build" / "gradescope" / a.folder / "autograder.zip")
     graders = ROOT / "autograder" / "graders" / a.folder
+    reqs = gradescope_requirements.requirements(a)
+    torch_cpu = gradescope_requirements.torch_lines(reqs) if gradescope_requirements.uses_cpu_torch(a) else []
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        _add_script(z, "setup.sh", setup_sh(a.id))
+        _add_script(z, "setup.sh", setup_sh(a.id, torch_cpu))
+        _add_script(z, gradescope_requirements.FILE, reqs)
         _add_script(z, "run_autograder", run_autograder(a.id))
         for rel in KIT_FILES:
             if (ROOT / rel).exists():

@@ -10,6 +10,10 @@ submission is in /autograder/submission; results go to /autograder/results/resul
 from __future__ import annotations
 
 PYTHON_VERSION = "3.11"    # requirements.lock is pinned for it (numpy 2.4, ipython 9 need >= 3.11)
+# torch's CPU wheels (PyPI's Linux torch is the CUDA build: 18 CUDA packages, about 4 GB more).
+# setup.sh installs torch and torchvision from here first, unless assignment.toml says gpu = true;
+# Gradescope's image build must reach this host (it does). VITLAB_TORCH_INDEX overrides it.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 BASE_IMAGE = "Ubuntu 22.04 (Gradescope's default base image), variant Base"
 
 SETUP_SH = r"""#!/usr/bin/env bash
@@ -20,7 +24,7 @@ SRC="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 ROOT="${{AUTOGRADER_ROOT:-$(dirname "$SRC")}}"
 WANT={python}
 
-# Python {python} exactly: requirements.lock pins wheels built for it.
+# Python {python} exactly: requirements.txt pins wheels built for it.
 find_python() {{
   local c v
   for c in "python$WANT" python3; do
@@ -36,7 +40,7 @@ if ! PY="$(find_python)"; then
     apt-get update -q >/dev/null && apt-get install -y -q "python$WANT" "python$WANT-venv" >/dev/null || true
   fi
   if ! PY="$(find_python)"; then
-    echo "setup.sh: ERROR: Python $WANT is needed (requirements.lock is pinned for it) and this image has" \
+    echo "setup.sh: ERROR: Python $WANT is needed (requirements.txt is pinned for it) and this image has" \
          "$(python3 --version 2>&1 || echo 'no python3') and no python$WANT package. On Gradescope's" \
          "Configure Autograder page choose the base image {image}, then rebuild." >&2
     exit 1
@@ -52,7 +56,8 @@ fi
 
 "$PY" -m venv "$ROOT/venv" || {{ apt-get install -y -q "python$WANT-venv" >/dev/null && "$PY" -m venv "$ROOT/venv"; }}
 "$ROOT/venv/bin/python" -m pip install -q --upgrade pip
-"$ROOT/venv/bin/python" -m pip install -q -r "$SRC/requirements.lock"
+{torch}# exactly what grading {assignment} imports, pinned from the kit's requirements.lock (nothing else of it)
+"$ROOT/venv/bin/python" -m pip install -q -r "$SRC/requirements.txt"
 
 # exactly the datasets {assignment} grades on, official md5s checked (run_autograder reads them here)
 cd "$SRC"
@@ -85,8 +90,20 @@ env -u PYTHONPATH -u PYTEST_ADDOPTS -u PYTEST_PLUGINS -u VITLAB_MIRROR \
 """
 
 
-def setup_sh(assignment: str) -> str:
-    return SETUP_SH.format(python=PYTHON_VERSION, image=BASE_IMAGE, assignment=assignment)
+TORCH_CPU = r"""# torch, CPU build, from PyTorch's CPU wheel index (needs {index} reachable from the image
+# build; it is on Gradescope). VITLAB_TORCH_INDEX= (empty) skips this line: PyPI's CUDA build then.
+TORCH_INDEX="${{VITLAB_TORCH_INDEX-{index}}}"
+if [ -n "$TORCH_INDEX" ]; then
+  "$ROOT/venv/bin/python" -m pip install -q --no-deps --index-url "$TORCH_INDEX" {pins}
+fi
+"""
+
+
+def setup_sh(assignment: str, torch_cpu: list[str] = ()) -> str:
+    """setup.sh; `torch_cpu`: the pins (torch, torchvision) installed from the CPU wheel index
+    first, so that requirements.txt finds them there and pulls no CUDA package."""
+    torch = TORCH_CPU.format(index=TORCH_CPU_INDEX, pins=" ".join(f"'{p}'" for p in torch_cpu)) if torch_cpu else ""
+    return SETUP_SH.format(python=PYTHON_VERSION, image=BASE_IMAGE, assignment=assignment, torch=torch)
 
 
 def run_autograder(assignment: str) -> str:

@@ -48,9 +48,10 @@ def tiny_data(data_dir: Path, names: list[str]) -> None:
         cache.write(name, arrays, meta, data_dir)
 
 
-def run_autograder(root: Path) -> dict:
+def run_autograder(root: Path, python: Path | None = None) -> dict:
+    """`bash run_autograder` in root; `python`: the image's venv (default: the kit's)."""
     env = {k: v for k, v in os.environ.items() if k not in ("VITLAB_MIRROR", "VITLAB_DATA", "PYTHONPATH")}
-    env.update(AUTOGRADER_ROOT=str(root), PYTHON=sys.executable)
+    env.update(AUTOGRADER_ROOT=str(root), PYTHON=str(python or sys.executable))
     r = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
                        timeout=1800, cwd=root)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
@@ -58,9 +59,9 @@ def run_autograder(root: Path) -> dict:
     return json.loads((root / "results" / "results.json").read_text())
 
 
-def submit(root: Path, make) -> dict:
+def submit(root: Path, make, python: Path | None = None) -> dict:
     if (root / "submission").exists():
         shutil.rmtree(root / "submission")
     make(root / "submission")
     (root / "results" / "results.json").unlink(missing_ok=True)
-    return run_autograder(root)
+    return run_autograder(root, python)

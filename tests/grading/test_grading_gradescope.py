@@ -41,7 +41,7 @@ def test_zip_is_gradescopes_layout(built, aid):
     a = COURSE.assignment(aid)
     z = zipfile.ZipFile(built[aid])
     names = set(z.namelist())
-    assert {"setup.sh", "run_autograder", "requirements.lock", "course.toml", "autograder/__main__.py",
+    assert {"setup.sh", "run_autograder", "requirements.txt", "course.toml", "autograder/__main__.py",
             "autograder/engine/worker.py", "vitlab/course.py", "datasets/vitdata/__init__.py"} <= names
     assert not any(n.startswith("source/") for n in names)
     for script in ("setup.sh", "run_autograder"):
