@@ -1,8 +1,8 @@
 """Checkpoints as safetensors plus a JSON config: no pickle, ever.
 
-    run/checkpoint.safetensors   model tensors; metadata: format, config (JSON), extra (JSON)
-    run/config.json              the Config, readable and diffable
-    run/train_state.safetensors  optimiser moments, scheduler, RNG and progress (for --resume)
+    <run>/checkpoint.safetensors   model tensors; metadata: format, config (JSON), extra (JSON)
+    <run>/config.json              the Config, readable and diffable
+    <run>/train_state.safetensors  optimiser moments, scheduler, RNG and progress (for --resume)
 
 `torch.load` unpickles, and unpickling a file can run any code in it, so a checkpoint from
 somewhere else is never passed to it: a pickle or `torch.save` file is refused by name.

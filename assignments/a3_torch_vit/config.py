@@ -3,7 +3,7 @@
 A config file only lists what differs from the defaults below, and may inherit from
 another file with `base = "other.toml"` (a path relative to the file that names it):
 
-    base = "mnist_vit.toml"
+    base = "other.toml"
     model = "convit"
     local_layers = 3
 

@@ -7,7 +7,8 @@ feature map into tokens, ordinary attention blocks follow, then global average p
 content attention with a learned positional attention that starts out local (like a conv
 kernel); a gate per head decides how much of each to use. The class token joins after the
 last GPSA block, before the first self-attention block (timm's `local_up_to_layer`), so at
-least one self-attention block must follow when pool="cls". Names follow timm's `models/convit.py`.
+least one self-attention block must follow when pool="cls". Names follow timm's ConViT
+(`timm.models.convit`).
 
 Shapes: B batch, N patch tokens on a G x G grid, D embed dim, h heads, d = D / h.
 """

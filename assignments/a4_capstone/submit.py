@@ -123,7 +123,7 @@ def _torch_version() -> str:
 
 
 def export(run_dir: str | Path, name: str, dest: str | Path = "checkpoints") -> Path:
-    """Copy run_dir/checkpoint.safetensors + config.json to dest/<name>/ after checking that they
+    """Copy <run_dir>/checkpoint.safetensors + config.json to <dest>/<name>/ after checking that they
     load into your model and come from a run on the real data set, and write provenance.json
     beside them. Returns the exported checkpoint's path."""
     run_dir = Path(run_dir)

@@ -1,6 +1,6 @@
 """Train a ViT or ConViT on MNIST or CIFAR-10, on whatever device there is.
 
-    python train.py --config configs/mnist_vit.toml [--set epochs=3 --set lr=2e-3] [--resume]
+    python train.py --config configs/<recipe>.toml [--set epochs=3 --set lr=2e-3] [--resume]
     python train.py --config configs/smoke.toml          # seconds, synthetic data
 
 The whole dataset is moved to the device once, as uint8; every batch is cropped, flipped,
@@ -199,7 +199,7 @@ def train(cfg: Config, data=None, resume: bool = False, log=print) -> dict:
     seed_everything(cfg.seed, cfg.deterministic)
     model = build_model(cfg).to(device)            # config errors surface before data is touched
     x_train, y_train, x_test, y_test = load_data(cfg, data, device)
-    # recorded in metrics.json, so that `submit.py export` can say where the images came from
+    # recorded in metrics.json, so that the capstone's export can say where the images came from
     source = "arrays passed to train()" if data is not None else ("synthetic" if cfg.synthetic else "vitdata")
     out = Path(cfg.out_dir)
     mean, std = vitdata.MEAN[cfg.dataset], vitdata.STD[cfg.dataset]

@@ -12,12 +12,12 @@
 3. Warnings name what would score zero: a task whose stub still raises NotImplementedError, a
    file a task is graded on that is missing, a file over the grader's size limit.
 4. submission.zip holds this folder's files at its top level (no .venv, caches, runs/ or
-   data): `make grade` and Gradescope both accept that layout. It is written atomically, with
+   data): the course's grader and Gradescope both accept that layout. It is written atomically, with
    `submitted_at.txt` (the time it was made, ISO-8601 UTC) on top: the course's late policy
    reads it when the course collects no submission times of its own.
 
-Shipped in every assignment folder by `make release` (source: vitlab/release/handin.py);
-standard library only, so it runs before `make setup` too.
+The same file ships in every assignment folder (do not edit it); standard library only, so it
+runs before `make setup` too.
 """
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ from pathlib import Path
 
 HERE = Path(__file__).absolute().parent      # not resolved: the kit's reference folder links here
 OUT_NAME = "submission.zip"
-# The grader's limits (autograder/engine/staging.py): a larger file is left out of grading.
+# The grader's limits (the course's tests keep them equal): a larger file is left out of grading.
 MAX_FILE = 64 << 20
 MAX_TOTAL = 512 << 20
 MAX_FILES = 5000
 # Never packed: environments, caches, training runs, data, and earlier submissions.
 SKIP_DIRS = {".venv", "venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis", ".git",
              ".mypy_cache", ".ruff_cache", "runs", "data", "wandb", "__MACOSX"}
-TIME_FILE = "submitted_at.txt"          # read by the course's term tools (autograder/term/times.py)
+TIME_FILE = "submitted_at.txt"          # read by the course's term tools (late policy)
 SKIP_FILES = {OUT_NAME, TIME_FILE, ".DS_Store", "Thumbs.db"}
 STUB = re.compile(r"""raise\s+NotImplementedError\(\s*["']Task (\d+\.\d+)\b""")
 
