@@ -101,12 +101,13 @@ CACHE = Path(__file__).resolve().parents[2] / "build" / "nbgrader-courses"
 
 
 def prepare(assignment, work: Path, cache: Path | None = CACHE) -> NotebookPlan | None:
-    """Once per run: an nbgrader course with the assignment's notebooks only."""
-    import nbgrader
-
+    """Once per run: an nbgrader course with the assignment's notebooks only (None, and
+    nbgrader not imported, without a notebook task: a1's Gradescope image has no nbgrader)."""
     tasks = notebook_tasks(assignment)
     if not tasks:
         return None
+    import nbgrader
+
     nbs = sorted({nb for files in tasks.values() for nb in files})
     h = hashlib.sha256(f"{assignment.folder}\0{nbgrader.__version__}\0v2\0".encode())
     for nb in nbs:
