@@ -5,7 +5,8 @@ into solutions/<other>/ with solved fences: a2 holds a1's layers, a4 holds a3's 
 Writing such a folder (`make release`, `make gradescope`) publishes that solution, so it is
 refused while the other assignment is open by course.toml `[gradebook.deadlines.<a>]`: until
 its `no_credit_after`, or its `due` time when there is none. An assignment with no deadline
-there is never open: the kit cannot know when it closes. `--allow-open-given` (make
+there is never open: the kit cannot know when it closes; nor is one the course does not hold
+(a baked a2-only course ships a1's code with no a1 to grade). `--allow-open-given` (make
 `ALLOW_OPEN_GIVEN=1`) writes it anyway, for a folder that stays with the staff until then.
 
 `VITLAB_TODAY` (an ISO date, or a time with a zone) stands in for the current time, so the
@@ -61,7 +62,10 @@ def still_open(course: Course, a: Assignment, today: datetime) -> list[str]:
     from vitlab.release.build import earlier_references
 
     out = []
+    ours = {x.folder for x in course.assignments}
     for folder, names in earlier_references(course, a, sources.walk(a)).items():
+        if folder not in ours:      # a baked course without it: it has no deadline to keep
+            continue
         other = course.assignment(folder)
         end = closes(course, other)
         if end is not None and today < end[0]:
