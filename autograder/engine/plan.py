@@ -46,7 +46,7 @@ class Plan:
     grader_hash: str = ""
     preload: list[str] = field(default_factory=list)          # imported by each sandboxed worker
     numpy_only: bool = False                                  # declared in assignment.toml (a1, a2)
-    given_files: dict[str, str] = field(default_factory=dict)  # released given .py path -> scan.digest
+    given_files: dict[str, str] = field(default_factory=dict)  # released .py path -> scan.digest (released_given)
     trusted_preload: list[str] = field(default_factory=list)  # imported once by the forkserver
     limits: Limits = field(default_factory=Limits)
     notebooks: NotebookPlan | None = None
@@ -120,11 +120,13 @@ def _fenced_modules(a: Assignment) -> dict[str, tuple[str, str, dict, bool]]:
 
 
 def released_given(a: Assignment) -> dict[str, str]:
-    """relative path -> scan.digest of every given .py file as the release ships it (fence
-    markers dropped, solutions kept: vitlab/release/build.py), whether or not it is graded."""
-    return {f.rel.as_posix(): scan.digest(fences.render(f.path.read_text(encoding="utf-8"),
-                                                        str(a.source_dir / f.rel), stub_tasks=set()).encode())
-            for f in sources.walk(a) if f.given and f.kind == "python"}
+    """relative path -> scan.digest of every .py file exactly as the release ships it (given
+    code with its solutions, the student's files as stubs: vitlab/release/build.py). A file
+    still as released holds nothing of the student's. Every file, not only the given ones:
+    in a Gradescope zip given code arrives as plain files, no longer a link out of the folder."""
+    return {f.rel.as_posix(): scan.digest(fences.render(f.path.read_text(encoding="utf-8"), str(a.source_dir / f.rel),
+                                                        stub_tasks=set() if f.given else None).encode())
+            for f in sources.walk(a) if f.kind == "python"}
 
 
 def _graders_use_torch(graders: Path) -> bool:
