@@ -58,6 +58,11 @@ RUN_BY = {
     "make export RUN=runs/<recipe> NAME=<name>": HERE,
     "python -m vitdata fetch all": "tests/datasets/test_vitdata_cli.py",
     "make datasets": "tests/datasets/test_vitdata_cli.py",
+    # a released folder's own data commands (its README's Get the data section)
+    "make datasets DATASET=mnist": "tests/release/test_student_datasets.py",
+    "make datasets MIRROR=/path/to/mirror": "tests/release/test_student_datasets.py",
+    "python -m vitdata fetch all [--mirror <dir or .tar.gz>]": "tests/datasets/test_vitdata_cli.py",
+    "python -m vitdata info": "tests/datasets/test_vitdata_cli.py",
     "make release": "tests/release/test_release.py",
     "make bench NAME=capstone": "tests/a4/test_bench_train.py",
     "make bench-gpu": "tests/a4/test_gpu_prep.py", "make bench-gpu DRY=1": "tests/a4/test_gpu_prep.py",
