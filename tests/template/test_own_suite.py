@@ -1,11 +1,13 @@
-"""A baked course's own `make test` passes: the kit's whole suite, as the course ships it, run
-inside a course that holds only some of the kit's parts and its own settings.
+"""A baked course's own `make test` passes: the kit's fast tier, as the course ships it, run
+inside a course that holds only some of the kit's parts and its own settings (the bake, the
+release check and the round trip are checked in test_course_bake.py; the deep tier is not
+run a second time here).
 
 The course: a1 and the capstone (with a3's code kept as given code), MNIST only (the capstone
 drops its CIFAR-10 tasks), CPU-only (the CPU thresholds), its own name, id, evaluation budget
 and capstone points. Its suite covers every area the kit ships (release, leak guard, public
 and hidden round trips, grading engine, Gradescope, datasets, notebooks, a1 and the capstone
-graders); about 3 minutes on 2 idle cores. a1 keeps the kit's points: the kit's a1 tests
+graders). a1 keeps the kit's points: the kit's a1 tests
 check the a1 reference's exact scores.
 """
 import json
