@@ -24,6 +24,9 @@ from vitlab.course import load_course
 
 ASSIGNMENTS = load_course().assignments
 STUB = 'raise NotImplementedError("Task'
+A3_BAN = ROOT / "autograder" / "graders" / "a3_torch_vit" / "a3_ban.py"
+# a baked course without a3 (a1 and the capstone, say) has no a3 scan to run
+needs_a3_scan = pytest.mark.skipif(not A3_BAN.is_file(), reason="the course has no a3 graders (a3_ban.py)")
 
 
 def _a3_scan():
@@ -65,11 +68,13 @@ def given_findings(folder: Path) -> list[str]:
     return found
 
 
+@needs_a3_scan
 @pytest.mark.parametrize("a", [a for a in ASSIGNMENTS if _uses_torch(ROOT / "assignments" / a.folder)], ids=lambda a: a.id)
 def test_given_code_passes_the_attention_ban_scan(a):
     assert given_findings(ROOT / "assignments" / a.folder) == []
 
 
+@needs_a3_scan
 def test_the_scan_sees_given_code_that_reads_attributes_by_computed_names(tmp_path):
     (tmp_path / "helpers.py").write_text("def read(cfg, key):\n    return getattr(cfg, key)\n\n\n"
                                          "def todo(x, key):\n    y = getattr(x, key)\n"

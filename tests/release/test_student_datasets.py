@@ -57,7 +57,7 @@ def test_make_help_and_the_readme_name_make_datasets(a, tmp_path):
 def test_make_datasets_as_typed_in_a_lone_folder_then_the_data_loads(tmp_path):
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    folder = _folder_with_venv(tmp_path, "a2")
+    folder = _folder_with_venv(tmp_path, DATA_FOLDERS[0].id)    # a2 in the kit; a baked course's first
     env = _student_env(tmp_path / "home")
     python = str(folder / ".venv" / "bin" / "python")
     missing = subprocess.run([python, "-c", LOAD], cwd=folder, env=env, capture_output=True, text=True)
