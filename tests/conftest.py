@@ -39,7 +39,15 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that bakes a course (it uses tests/template's `bake_root`) is in the deep tier."""
+    """A test that bakes a course (it uses tests/template's `bake_root`) is in the deep tier.
+    Files that hold a deep test run first, those that bake first of all: xdist hands out files
+    in this order, and a long pipeline started last keeps one worker busy while the other has
+    nothing left to do."""
     for item in items:
         if "bake_root" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.bake)
+    rank = {}                         # file -> 0: bakes a course (the longest), 1: other deep, 2: fast
+    for item in items:
+        mine = 0 if item.get_closest_marker("bake") else 1 if item.get_closest_marker("slow") else 2
+        rank[item.path] = min(rank.get(item.path, 2), mine)
+    items.sort(key=lambda item: rank[item.path])          # stable: the order within a file stays
