@@ -6,8 +6,8 @@ Two rules no sandbox state can undo, because they are read from the files themse
 - **NumPy assignments are NumPy assignments.** Where assignment.toml declares
   `numpy_only = true` (a1, a2: hand-written backprop), importing an autograd library is
   `banned`. The sandbox also hides those packages (Limits.hidden_packages), so a computed
-  import fails too. Given code is exempt by identity only: a file whose bytes are the
-  released given file at the same path (a2's vitdata downloads with torchvision where it is
+  import fails too. A file is exempt by identity only: its bytes are the file the release
+  shipped at the same path (a2's given vitdata downloads with torchvision where it is
   installed); an edited copy is the student's file and is scanned like one.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ def digest(source: bytes) -> str:
 
 def autograd_imports(staged: Path, given: dict[str, str] | None = None) -> dict[str, str]:
     """{relative .py path: the autograd library it imports} for every such file, except the
-    files that are, byte for byte, the given file released at that path (`given`: relative
-    path -> digest of the released text)."""
+    files that are, byte for byte, the file released at that path (`given`: relative path ->
+    digest of the released text, plan.released_given)."""
     found = {}
     for p in sorted(staged.rglob("*.py")):
         if not p.is_file() or p.stat().st_size > MAX_SCAN:
