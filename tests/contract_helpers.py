@@ -14,8 +14,9 @@ a test function's name in the graders' folder (`test_*.py`, `notebook/nbtest_*.p
 `file.py::name` when two files define the same name.
 
 `problems(assignment, table, graders)` lists what keeps a table from being complete: a task
-without rows, a row naming an unknown task, function or check, and a stub function whose
-documented parameter no promise of that function names (in `params` or as a word of its text).
+without rows, a row naming an unknown task, function or check, a stub function without rows,
+and a stub function whose documented parameter no promise of that function names (in `params`
+or as a word of its text).
 A stub function is one that holds a solution fence; with `class_api=True` the public methods of
 a class holding one count too, and its `__init__`, documented by the class docstring.
 """
@@ -139,6 +140,9 @@ def problems(assignment, rows: list[dict], graders: Path, class_api: bool = Fals
     for task in sorted(task_ids - {r["task"] for r in rows}):
         out.append(f"task {task} has no promise in the table")
     for name, stub in sorted(found.items()):
+        if name not in covered:
+            out.append(f"{name}: a stub function with no promise in the table")
+            continue
         for p in stub.documented:
             if p not in covered.get(name, set()):
                 out.append(f"{name}: documented parameter {p!r} appears in no promise")
