@@ -9,7 +9,8 @@ An assignment's table lives beside its graders, `autograder/graders/<folder>/con
     params = ["x", "p"]                    # optional: parameters the promise is about
     checks = ["test_patchify"]             # hidden test functions that fail when it is broken
 
-A row with no function (the notebook's cells, a task-wide rule) names only its task. A check is
+A row with no function (the notebook's cells, a task-wide rule) names only its task; a row may
+name given code of the task files too (a constructor whose options the fenced code honours). A check is
 a test function's name in the graders' folder (`test_*.py`, `notebook/nbtest_*.py`), or
 `file.py::name` when two files define the same name.
 
@@ -67,7 +68,7 @@ def stubs(assignment, class_api: bool = False) -> dict[str, Stub]:
         tree = ast.parse(text, filename=str(path))
         module = file[:-3].replace("/", ".")
         for qual, node, doc in _definitions(tree, owners, class_api):
-            params = _params(node)
+            params = _params(node, method="." in qual)
             words = set(WORD.findall(doc or ""))
             found[f"{module}.{qual}"] = Stub(f"{module}.{qual}", owners.get(qual), params,
                                              tuple(p for p in params if p in words))
@@ -94,11 +95,25 @@ def _definitions(tree: ast.Module, owners: dict, class_api: bool):
                     yield qual, sub, ast.get_docstring(sub)
 
 
-def _params(node) -> tuple[str, ...]:
+def _params(node, method: bool) -> tuple[str, ...]:
+    """The signature's parameter names; a method's first one (self or cls) left out."""
     a = node.args
-    names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names = [x.arg for x in (*a.posonlyargs, *a.args)][1 if method else 0:]
+    names += [x.arg for x in a.kwonlyargs]
     names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
-    return tuple(n for n in names if n not in ("self", "cls"))
+    return tuple(names)
+
+
+def definitions(assignment) -> set[str]:
+    """Every function, class and method of an assignment's .py task files ("module.qualname"):
+    a row may name given code too (a constructor whose options the fenced code must honour)."""
+    names: set[str] = set()
+    for file in sorted({f for t in assignment.tasks for f in t.files if f.endswith(".py")}):
+        tree = ast.parse((Path(assignment.source_dir) / file).read_text(encoding="utf-8"))
+        module = file[:-3].replace("/", ".")
+        for name, _, _ in fences._definition_spans(tree):
+            names.add(f"{module}.{name}")
+    return names
 
 
 def grader_tests(graders: Path) -> dict[str, set[str]]:
@@ -124,14 +139,15 @@ def problems(assignment, rows: list[dict], graders: Path, class_api: bool = Fals
     task_ids = {t.id for t in assignment.tasks}
     found = stubs(assignment, class_api)
     tests = grader_tests(graders)
+    known = definitions(assignment)
     covered: dict[str, set[str]] = {}
     for i, row in enumerate(rows, 1):
         where = f"promise {i} ({row['promise'][:60]!r})"
         if row["task"] not in task_ids:
             out.append(f"{where}: unknown task {row['task']!r}")
         fn = row.get("function")
-        if fn is not None and fn not in found:
-            out.append(f"{where}: {fn!r} is not a stub function of {assignment.folder}")
+        if fn is not None and fn not in found and fn not in known:
+            out.append(f"{where}: {fn!r} is not a function of {assignment.folder}'s task files")
         for check in row["checks"]:
             if not _check_exists(check, tests):
                 out.append(f"{where}: check {check!r} is not a test in {graders}")
