@@ -33,10 +33,14 @@ from autograder.engine.zygote_host import ForkedWorker, OutputTail, WorkerDied, 
 __all__ = ["ForkedWorker", "OutputTail", "WorkerDied", "ZygoteDied"]   # re-exported: callers know them from here
 
 ENGINE_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py", "doubles.py")
+WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py", "doubles.py",
+                "freshns.py")
 GRADER_LIB = "/opt/grader"       # engine + harness, inside the sandbox
 SUBMISSION = "/submission"       # the student's files, read-only
-SCRATCH = ("/tmp", "/dev/shm")   # writable inside the sandbox; emptied before every task's worker
+SCRATCH = ("/tmp", "/dev/shm")   # writable inside the sandbox; a new tmpfs for every task's worker
+# Only the zygote's sandbox holds this, in its own user namespace, to give each worker new
+# namespaces; the worker drops it before any task code runs (freshns.py). Kernels never get it.
+ZYGOTE_CAPS = ["--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN"]
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
              "/etc/localtime", "/etc/nsswitch.conf")
@@ -238,10 +242,12 @@ class Sandbox:
         if not self.isolated:
             script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
             scratch = str(self.scratch_dir())
-            return [self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps([scratch])], scratch
+            places = {"scratch": [scratch], "fresh_namespaces": False, "tmp_size": 0}
+            return [self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(places)], scratch
         args = bwrap_args(self.limits, self.grader_lib, [("ro-bind", str(submission), SUBMISSION)], self.env())
         script = f"{GRADER_LIB}/autograder/engine/zygote.py"
-        return [*args, self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(list(SCRATCH))], "/"
+        places = {"scratch": list(SCRATCH), "fresh_namespaces": True, "tmp_size": self.limits.tmp_size}
+        return [*args, *ZYGOTE_CAPS, self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(places)], "/"
 
     def paths(self, submission: Path) -> str:
         """Where workers see the submission."""

@@ -4,9 +4,11 @@ Starting Python and importing numpy (and torch) costs far more than grading a sm
 so each student's sandbox starts this process once; it imports the heavy libraries, then
 forks a fresh worker for every task. It never imports or runs student code itself.
 
-Run as `python -I -u zygote.py CTL_FD PRELOAD_JSON SCRATCH_JSON` (SCRATCH_JSON: the folders
-emptied before each worker; outside bubblewrap, the student's private scratch folder only). The control socket (AF_UNIX,
-SOCK_SEQPACKET) carries one JSON message per packet:
+Run as `python -I -u zygote.py CTL_FD PRELOAD_JSON PLACES_JSON`. PLACES_JSON is
+{"scratch": [folders], "fresh_namespaces": bool, "tmp_size": bytes}: inside bubblewrap each
+worker gets new namespaces and a new tmpfs on every scratch folder (freshns.py); outside it,
+the scratch folder (the student's private one) is emptied before each worker. The control
+socket (AF_UNIX, SOCK_SEQPACKET) carries one JSON message per packet:
 
     {"op": "spawn"} + 3 fds (requests, replies, output)  -> {"pid": n} or {"dirty": why}, then it ends
     {"op": "wait", "pid": n, "timeout": s}              -> {"pid": n, "status": code or null}
@@ -21,9 +23,11 @@ parent no worker can use (trust boundary: every worker is hostile):
 - it is not dumpable, so a worker (same uid) cannot open /proc/<zygote>/mem, environ or
   fd/ (ptrace and process_vm_* are also refused by the workers' seccomp filter);
 - it runs one worker at a time: before forking the next one it kills and reaps every
-  earlier child, then empties the writable places (/tmp, /dev/shm; everything else is
-  read-only) so no file of an earlier task survives; SysV IPC, POSIX message queues and
-  keyrings are refused by the filter, so no kernel-held object survives either;
+  earlier child. Inside bubblewrap each worker then starts in a new mount, network and IPC
+  namespace with a new, empty tmpfs on /tmp and /dev/shm (everything else is read-only), so
+  no file, tmpfs attribute, socket or IPC object of an earlier task exists for it; outside
+  bubblewrap the scratch folder is emptied instead. SysV IPC, POSIX message queues and
+  keyrings are refused by the filter too;
 - workers cannot signal it or change its limits, priority or CPU set (seccomp.py), and it
   checks before every fork that these are as they were; when it cannot make the sandbox
   fresh (that, or a scratch space too deep or too full to empty in WIPE_S seconds) it
@@ -58,8 +62,10 @@ def _not_dumpable() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
-def _child(ctl: socket.socket, fds: list[int]) -> None:
+def _child(ctl: socket.socket, fds: list[int], places: dict) -> None:
     ctl.close()
+    if places["fresh_namespaces"]:
+        _enter_fresh(places)
     rfd, wfd, out = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds)   # above 0-4, so no dup2 clobbers one
     os.dup2(out, 1)
     os.dup2(out, 2)
@@ -76,6 +82,30 @@ def _child(ctl: socket.socket, fds: list[int]) -> None:
     except BaseException:  # noqa: BLE001 - the grader sees the pipe close and the status
         code = 70
     os._exit(code)
+
+
+def _enter_fresh(places: dict) -> None:
+    """New namespaces and scratch tmpfs for this task, or exit before any task code runs."""
+    from autograder.engine import freshns
+    try:
+        freshns.enter(places["scratch"], int(places["tmp_size"]))
+    except OSError as e:
+        os.write(2, f"the task's worker could not get fresh namespaces: {e}\n".encode())
+        os._exit(71)
+
+
+def _self_check(places: dict) -> None:
+    """Before the first task: a worker can really be made fresh here, or the sandbox ends
+    with the reason (the trusted side reports it; no task runs half-isolated)."""
+    if not places["fresh_namespaces"]:
+        return
+    pid = os.fork()
+    if pid == 0:
+        _enter_fresh(places)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(71)
 
 
 def _wait(pid: int, timeout: float) -> int | None:
@@ -211,7 +241,9 @@ def _leftover(roots: tuple[str, ...], keep: set[str]) -> str | None:
 _CHILDREN: set[int] = set()
 
 
-def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
+def serve(ctl: socket.socket, places: dict) -> None:
+    # with fresh namespaces each worker gets its own tmpfs: there is nothing to empty
+    scratch = () if places["fresh_namespaces"] else tuple(places["scratch"])
     baseline, keep = _state(), _scaffold(scratch)
     while True:
         try:
@@ -233,7 +265,7 @@ def serve(ctl: socket.socket, scratch: tuple[str, ...]) -> None:
                 return
             pid = os.fork()
             if pid == 0:
-                _child(ctl, fds)
+                _child(ctl, fds, places)
             _CHILDREN.add(pid)
             for fd in fds:
                 os.close(fd)
@@ -267,8 +299,10 @@ def main(argv: list[str]) -> None:
     for name in json.loads(argv[2]):
         importlib.import_module(name)
     from autograder.engine import wire, worker  # noqa: F401  (imported once, before forking)
+    places = json.loads(argv[3])
+    _self_check(places)
     ctl.send(json.dumps({"ready": True}).encode())
-    serve(ctl, tuple(json.loads(argv[3])))
+    serve(ctl, places)
 
 
 if __name__ == "__main__":
