@@ -70,6 +70,8 @@ def _vitlab_probe(secret_hashes):
     for root, dirs, files in os.walk("/"):
         dirs[:] = [d for d in dirs if not os.path.join(root, d).startswith(skip) and d != "site-packages"]
         for f in files:
+            if os.path.realpath(os.path.join(root, f)).startswith(skip):
+                continue                    # a link into a skipped tree (/etc/alternatives)
             try:
                 with open(os.path.join(root, f), "rb") as fh:
                     text(fh.read(1 << 20).decode("utf-8", "replace"))
