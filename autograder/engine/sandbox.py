@@ -122,14 +122,23 @@ def probe_bwrap() -> str | None:
     elif (path := bwrap_path()) is None:
         reason = "bubblewrap (bwrap) is not installed"
     else:
-        cmd = [path, *_namespaces(), *_system_binds(), "/bin/true"]
-        try:
-            r = subprocess.run(cmd, capture_output=True, timeout=20)
-            reason = None if r.returncode == 0 else f"bwrap failed: {r.stderr.decode(errors='replace')[:300]}"
-        except (OSError, subprocess.TimeoutExpired) as e:
-            reason = f"bwrap failed: {e}"
+        reason = _run_probe([path, *_namespaces(), *_system_binds(), "/bin/true"], "bwrap failed")
+        if reason is None:   # the zygote's per-task namespaces need the same kernel features
+            binds = [a for p in python_prefixes() for a in ("--ro-bind", p, p)]
+            script = f"{GRADER_LIB}/freshns.py"
+            reason = _run_probe([path, *_namespaces(), *_system_binds(), *binds, "--tmpfs", "/tmp",
+                                 "--ro-bind", str(ENGINE_DIR / "freshns.py"), script, *ZYGOTE_CAPS,
+                                 sys.executable, "-I", script], "a task cannot get fresh namespaces here")
     _PROBE["r"] = reason
     return reason
+
+
+def _run_probe(cmd: list[str], what: str) -> str | None:
+    try:
+        r = subprocess.run(cmd, capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"{what}: {e}"
+    return None if r.returncode == 0 else f"{what}: {r.stderr.decode(errors='replace')[:300]}"
 
 
 def _namespaces() -> list[str]:

@@ -96,3 +96,17 @@ def test_no_worker_holds_a_capability(graded):
     for task, r in graded.items():
         caps = r["output"].split("CAPS ", 1)[1].split()[0]
         assert int(caps, 16) == 0, (task, caps)
+
+
+def test_a_machine_without_per_task_namespaces_is_refused_before_grading(monkeypatch):
+    """Where a task cannot get fresh namespaces (here: the zygote without its capability),
+    the sandbox probe says so and nothing is graded half-isolated."""
+    from autograder.engine import sandbox
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    monkeypatch.setattr(sandbox, "_PROBE", {})
+    assert sandbox.probe_bwrap() is None
+    monkeypatch.setattr(sandbox, "_PROBE", {})
+    monkeypatch.setattr(sandbox, "ZYGOTE_CAPS", [])
+    reason = sandbox.probe_bwrap()
+    assert reason and "fresh namespaces" in reason and "unshare" in reason, reason
