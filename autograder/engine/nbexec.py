@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder.engine import wire
 from autograder.engine.pids import close_process
+from autograder.engine.student import REPLY_KINDS
 from autograder.engine.sandbox import GRADER_LIB, PY_FLAGS, SUBMISSION, OutputTail, Sandbox, bwrap_args
 
 REPLY_LIMIT = 4 << 20          # bytes of one cell's reply we keep (outputs are feedback only)
@@ -114,15 +115,16 @@ class NotebookKernel:
     # -- what notebooks.py uses ------------------------------------------------------------
     def run_cell(self, source: str, timeout: float, deadline: float, name: str) -> dict:
         """{"outputs": [nbformat outputs], "error": {ename, evalue, kind} | None, "timed_out": bool}."""
-        left = deadline - time.monotonic()
-        reply, _ = self.request({"op": "run", "source": source, "timeout": max(0.001, min(timeout, left))}, [],
-                                deadline, f"running cell {name}")
-        return clean_cell_reply(reply)
+        budget = max(0.001, min(timeout, deadline - time.monotonic()))
+        start = time.monotonic()
+        reply, _ = self.request({"op": "run", "source": source, "timeout": budget}, [], deadline,
+                                f"running cell {name}")
+        return clean_cell_reply(reply, timed_out=time.monotonic() - start >= budget)
 
     def call(self, op: str, target, args: tuple, kwargs: dict, deadline: float, doing: str):
         node, blobs = wire.encode([list(args), kwargs])
-        msg = {"op": op, "target": target, "args": node["v"][0], "kwargs": node["v"][1],
-               "timeout": max(0.001, deadline - time.monotonic())}
+        budget, start = max(0.001, deadline - time.monotonic()), time.monotonic()
+        msg = {"op": op, "target": target, "args": node["v"][0], "kwargs": node["v"][1], "timeout": budget}
         reply, rblobs = self.request(msg, blobs, deadline, doing)
         if reply.get("ok") is True:
             try:
@@ -132,9 +134,8 @@ class NotebookKernel:
         err = reply.get("error")
         if not isinstance(err, dict):
             self._fail("tampered", "the notebook kernel answered with malformed data")
-        kind = str(err.get("kind", "error"))
         raise CallError(str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000],
-                        kind if kind in ("not_implemented", "memory", "timeout", "missing") else "error",
+                        observed_kind(err.get("kind"), time.monotonic() - start >= budget),
                         target if isinstance(target, str) else str(target.get("attr", "")))
 
     def _handle(self, hid: int, type_name: str, sub: str | None) -> wire.Handle:
@@ -197,13 +198,21 @@ def clean_outputs(outputs) -> list[dict]:
     return out
 
 
-def clean_cell_reply(reply: dict) -> dict:
+def observed_kind(claimed, timed_out: bool) -> str:
+    """The kind of a kernel's error as the trusted side may state it. The kernel runs student
+    code, so its reply is a claim: "timeout" only when this side's clock saw the budget used
+    up (then whatever the reply says), "memory" only from how the process ended; the rest is
+    the student's own exception."""
+    if timed_out:
+        return "timeout"
+    return claimed if claimed in REPLY_KINDS else "error"
+
+
+def clean_cell_reply(reply: dict, timed_out: bool) -> dict:
+    """A cell's reply, bounded, with `timed_out` from the trusted side's clock, never the kernel's."""
     err = reply.get("error")
     error = None
     if isinstance(err, dict):
-        kind = str(err.get("kind", "error"))
         error = {"ename": _text(err.get("ename"), 100) or "Error", "evalue": _text(err.get("evalue"), 2000),
-                 "traceback": _text(err.get("traceback"), 4000),
-                 "kind": kind if kind in ("not_implemented", "memory", "timeout", "missing") else "error"}
-    return {"outputs": clean_outputs(reply.get("outputs")), "error": error,
-            "timed_out": reply.get("timed_out") is True}
+                 "traceback": _text(err.get("traceback"), 4000), "kind": observed_kind(err.get("kind"), timed_out)}
+    return {"outputs": clean_outputs(reply.get("outputs")), "error": error, "timed_out": timed_out}

@@ -80,6 +80,11 @@ def odd_grade_id(nb):
 KILL = {**SOLVED, "task2_2_impl": "import os\nos._exit(0)\n"}
 DEAF = {**SOLVED, "task2_1_impl": "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
                                   "def double(x):\n    return 2 * x\nwhile True:\n    pass\n"}
+# a kernel's reply is the student's claim: these raise the kernel's own time-out exception at once
+FIND_TIMEOUT = ("import gc\n_T = next(o for o in gc.get_objects() if isinstance(o, type) "
+                "and o.__name__ == 'CellTimeout')\n")
+FORGED_CELL = {**SOLVED, "task2_1_impl": FIND_TIMEOUT + "def double(x):\n    return 3 * x\nraise _T('forged')\n"}
+FORGED_CALL = {**SOLVED, "task2_1_impl": FIND_TIMEOUT + "def double(x):\n    raise _T('forged')\n"}
 
 STUDENTS = {
     "text": (notebook(SOLVED, hostile_text, extra=[OUTPUTS]), ("passed", "passed")),
@@ -91,6 +96,8 @@ STUDENTS = {
     "odd_gid": (notebook(SOLVED, odd_grade_id), ("error", "error")),
     "kill": (notebook(KILL), ("error", "error")),
     "deaf": (notebook(DEAF), ("timeout", "timeout")),
+    "forged_cell": (notebook(FORGED_CELL), ("failed", "passed")),
+    "forged_call": (notebook(FORGED_CALL), ("error", "passed")),
 }
 
 
@@ -126,6 +133,8 @@ def test_clear_messages(graded):
     assert "the notebook kernel ended" in got["kill"]["2.1"]["message"]
     assert got["kill"]["2.1"]["score"] == got["kill"]["2.2"]["score"] == 0     # task 2.1's cell ran before
     assert got["deaf"]["2.2"]["score"] == 0
+    for student in ("forged_cell", "forged_call"):     # no time limit was reached: none is named
+        assert "time limit" not in got[student]["2.1"]["message"], got[student]["2.1"]["message"]
 
 
 def test_feedback_shows_student_text_as_text(graded):
