@@ -45,15 +45,47 @@ def model_loss(config: dict, params: dict, X, y=None):
     return float(loss), {k: np.asarray(v) for k, v in grads.items()}
 
 
+class _Counted(np.ndarray):
+    """An array that counts every NumPy operation on it (ufuncs, operators, array functions),
+    wherever the call comes from: a loop run by C code (map(np.matmul, ...)) or by another
+    thread is counted as well as a Python loop."""
+
+    ops = [0]
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _Counted.ops[0] += 1
+        inputs = tuple(_plain_view(i) for i in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_plain_view(o) for o in kwargs["out"])
+        return _counted_view(getattr(ufunc, method)(*inputs, **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        _Counted.ops[0] += 1
+        return super().__array_function__(func, types, args, kwargs)
+
+
+def _plain_view(a):
+    return a.view(np.ndarray) if isinstance(a, _Counted) else a
+
+
+def _counted_view(a):
+    if isinstance(a, tuple):
+        return tuple(_counted_view(x) for x in a)
+    return a.view(_Counted) if type(a) is np.ndarray else a
+
+
 def mhsa_work(x, w_qkv, b_qkv, w_o, b_o, heads: list) -> list:
-    """How much Python-level work one attention.mhsa_forward call does for each head count in
-    `heads` (same x and weights): Python lines run plus calls made (C functions included).
-    A vectorised version does the same work for 2 heads and for 16; a loop over heads does
-    more with every head, however it is written (inline, a comprehension, a helper)."""
+    """How much work one attention.mhsa_forward call does for each head count in `heads` (same
+    x and weights): [Python lines run plus calls made (C functions included), NumPy operations
+    on the inputs and everything computed from them]. A vectorised version does the same work
+    for 2 heads and for 16; a loop over heads does more with every head, however it is written
+    (inline, a comprehension, a helper, map over NumPy functions, threads)."""
     import sys
+    import threading
 
     import attention
     counts = []
+    args = [np.asarray(a).view(_Counted) for a in (x, w_qkv, b_qkv, w_o, b_o)]
     for h in heads:
         n = [0]
 
@@ -68,15 +100,20 @@ def mhsa_work(x, w_qkv, b_qkv, w_o, b_o, heads: list) -> list:
         def on_c_call(frame, event, arg):
             n[0] += event == "c_call"
 
+        _Counted.ops[0] = 0
         old_trace, old_profile = sys.gettrace(), sys.getprofile()
+        threading.settrace(on_call)
+        threading.setprofile(on_c_call)
         sys.settrace(on_call)
         sys.setprofile(on_c_call)
         try:
-            attention.mhsa_forward(x, w_qkv, b_qkv, w_o, b_o, h)
+            attention.mhsa_forward(*args, h)
         finally:
             sys.settrace(old_trace)
             sys.setprofile(old_profile)
-        counts.append(n[0])
+            threading.settrace(None)
+            threading.setprofile(None)
+        counts.append([n[0], _Counted.ops[0]])
     return counts
 
 
@@ -84,17 +121,40 @@ def mhsa_work(x, w_qkv, b_qkv, w_o, b_o, heads: list) -> list:
 def run_optimizer(name: str, kwargs: dict, params: dict, grads_seq: list, lrs=None) -> dict:
     """optim.<name>(params, **kwargs), then one step per gradient dict (setting opt.lr first
     when `lrs` is given). Returns the parameters after the last step."""
+    return run_optimizer_inputs(name, kwargs, params, grads_seq, lrs)["params"]
+
+
+def run_optimizer_inputs(name: str, kwargs: dict, params: dict, grads_seq: list, lrs=None) -> dict:
+    """As run_optimizer, and what became of the caller's arrays: "params" the parameters in
+    the optimiser's dict after the last step, "caller" the very arrays the caller's dict held
+    when the optimiser was made (updated in place, they equal "params"), "grads" the gradient
+    arrays handed to step(), read after the last step (an optimiser must not change them)."""
     import optim
     params = {k: np.array(v) for k, v in params.items()}
+    caller = dict(params)
+    grads_seq = [{k: np.array(v) for k, v in g.items()} for g in grads_seq]
     opt = getattr(optim, name)(params, **kwargs)
     for i, grads in enumerate(grads_seq):
         if lrs is not None:
             opt.lr = float(lrs[i])
         opt.step(grads)
-    return {k: np.asarray(opt.params[k]) for k in params}
+    return {"params": {k: np.asarray(opt.params[k]) for k in params},
+            "caller": {k: np.array(v) for k, v in caller.items()},
+            "grads": [{k: np.array(v) for k, v in g.items()} for g in grads_seq]}
 
 
 # ----------------------------------------------------------------------------- data
+def call_and_inputs(target: str, args: list, kwargs: dict) -> dict:
+    """Call module.function(*args, **kwargs) on copies of the arguments; return the result
+    and the argument arrays as the call left them (a function must not change its inputs
+    unless its docstring says so)."""
+    import importlib
+    module, _, fn = target.rpartition(".")
+    args = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+    out = getattr(importlib.import_module(module), fn)(*args, **kwargs)
+    return {"out": out, "args": [np.array(a) if isinstance(a, np.ndarray) else a for a in args]}
+
+
 def collect_batches(X, y, batch_size, shuffle=True, seed=0) -> list:
     import data
     return [[np.asarray(a), np.asarray(b)] for a, b in data.iterate_minibatches(X, y, batch_size, shuffle=shuffle,
@@ -169,6 +229,57 @@ def checkpoint_crash(config: dict) -> dict:
         after = f.read()
     return {"raised": raised, "before": np.frombuffer(before, dtype=np.uint8).copy(),
             "after": np.frombuffer(after, dtype=np.uint8).copy(), "listing": sorted(os.listdir(folder))}
+
+
+def checkpoint_save_plain(config: dict) -> dict:
+    """save_checkpoint(path, model) with no optimiser and no progress (the defaults), watching
+    every rename it makes. Returns the file's bytes (the trusted side reads its meta), the
+    folder's listing and [source folder, target folder] of each os.replace / os.rename."""
+    import checkpoint
+    import shutil
+    model, _ = _stepped_model(config, 0, 0)
+    folder = _scratch()
+    path = os.path.join(folder, "model.npz")
+    renames = []
+    real = {"replace": os.replace, "rename": os.rename, "move": shutil.move}
+
+    def watch(name):
+        def moved(src, dst, *args, **kwargs):
+            renames.append([os.path.dirname(os.path.abspath(os.fspath(src))),
+                            os.path.dirname(os.path.abspath(os.fspath(dst)))])
+            return real[name](src, dst, *args, **kwargs)
+        return moved
+
+    os.replace, os.rename, shutil.move = watch("replace"), watch("rename"), watch("move")
+    try:
+        checkpoint.save_checkpoint(path, model)
+    finally:
+        os.replace, os.rename, shutil.move = real["replace"], real["rename"], real["move"]
+    with open(path, "rb") as f:
+        blob = np.frombuffer(f.read(), dtype=np.uint8).copy()
+    return {"file": blob, "listing": sorted(os.listdir(folder)), "renames": renames, "folder": folder}
+
+
+def checkpoint_restore_blob(config: dict, blob) -> dict:
+    """Save a fresh model from config (its own initial weights) with save_checkpoint, replace
+    the file with `blob` (a checkpoint the grader made, other weights), load it with
+    load_checkpoint and restore it into the model. Returns the model's parameters afterwards
+    and what load_checkpoint returned: only a load that reads the file gets the blob's."""
+    import checkpoint
+    import models
+    path = os.path.join(_scratch(), "given.npz")
+    model = models.build_model(config)
+    try:                 # the student's own save first: a copy kept in memory would now be stale
+        checkpoint.save_checkpoint(path, model)
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - the save is another test's business
+        pass
+    with open(path, "wb") as f:
+        f.write(np.asarray(blob, dtype=np.uint8).tobytes())
+    loaded = checkpoint.load_checkpoint(path)
+    checkpoint.restore(model, loaded, path)
+    return {"params": {k: np.asarray(v) for k, v in model.params.items()}, "loaded": _plain(loaded)}
 
 
 def checkpoint_load_blob(blob) -> dict:

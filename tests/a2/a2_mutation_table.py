@@ -33,6 +33,13 @@ INLINE_HEAD_LOOP = """    outs = []
     _, attn_cache = attention_forward(q, k, v)  # (N, H, T, d)
 """
 
+MAP_HEAD_LOOP = """    qh, kh, vh = (t.transpose(1, 0, 2, 3) for t in (q, k, v))  # heads first
+    s = np.array(list(map(np.matmul, qh, kh.swapaxes(-1, -2)))) * d ** -0.5  # map runs the loop in C
+    s = np.exp(s - s.max(axis=-1, keepdims=True))
+    a = np.array(list(map(np.matmul, s / s.sum(axis=-1, keepdims=True), vh))).transpose(1, 0, 2, 3)
+    _, attn_cache = attention_forward(q, k, v)  # (N, H, T, d)
+"""
+
 BUGS = [
     # ---- 2.1 patches ------------------------------------------------------------------------
     _m("2.1", P, "patch vector laid out channels-last (p, p, C)",
@@ -43,6 +50,11 @@ BUGS = [
        ("x = x.transpose(0, 3, 1, 4, 2, 5)  # (N, C, rows, p, cols, p)", "x = x.transpose(0, 3, 2, 4, 1, 5)")),
     _m("2.1", P, "patch_embed_backward returns the patch gradient, not the image gradient",
        ("dx = unpatchify(dpatches, p, image_shape)", "dx = dpatches")),
+    _m("2.1", P, "image shape kept as (C, W, H) in the cache", ("cache = (lin_cache, p, (C, H, W))",
+                                                               "cache = (lin_cache, p, (C, W, H))")),
+    _m("2.1", P, "unpatchify builds a float64 image", ("x = x.reshape(N, C, H, W)\n",
+                                                      "out = np.zeros((N, C, H, W))\n    out[...] = x.reshape(N, C, H, W)\n"
+                                                      "    x = out\n")),
     # ---- 2.2 tokens -------------------------------------------------------------------------
     _m("2.2", T, "CLS gradient dropped", ("dcls = dout[:, :1].sum(axis=0, keepdims=True)", "dcls = 0 * dout[:1, :1]")),
     _m("2.2", T, "dpos not summed over the batch", ("dpos = dout.sum(axis=0, keepdims=True)", "dpos = dout[:1]")),
@@ -57,6 +69,8 @@ BUGS = [
        ("np.tile(cols, (grid_h, 1)),  # and column k % gw", "np.repeat(cols, grid_h, axis=0),")),
     _m("2.2", T, "CLS token appended at the end",
        ("[np.broadcast_to(cls, (N, 1, cls.shape[-1])), x]", "[x, np.broadcast_to(cls, (N, 1, cls.shape[-1]))]")),
+    _m("2.2", T, "2-D encodings ignore base", ("rows = sinusoidal_1d(grid_h, D // 2, base)", "rows = sinusoidal_1d(grid_h, D // 2)"),
+       ("cols = sinusoidal_1d(grid_w, D // 2, base)", "cols = sinusoidal_1d(grid_w, D // 2)")),
     # ---- 2.3 attention ----------------------------------------------------------------------
     _m("2.3", A, "softmax over the queries",
        ("attn, sm_cache = layers.softmax_forward(scores, axis=-1)", "attn, sm_cache = layers.softmax_forward(scores, axis=-2)")),
@@ -74,6 +88,12 @@ BUGS = [
        ("dqkv[..., j * D + h * d:j * D + (h + 1) * d] = g", "dqkv[..., 3 * h * d + j * d:3 * h * d + (j + 1) * d] = g")),
     _m("2.3", A, "float64 scale upcasts float32 attention",
        ("scale = 1.0 / float(np.sqrt(q.shape[-1]))", "scale = 1.0 / np.sqrt(np.float64(q.shape[-1]))")),
+    _m("2.3", A, "vectorised version loops over the heads through map (no Python line per head)",
+       ("    a, attn_cache = attention_forward(q, k, v)  # (N, H, T, d)\n", MAP_HEAD_LOOP)),
+    _m("2.3", A, "attention weights cached under another key",
+       ('"attn": attn, "softmax"', '"weights": attn, "softmax"'), ('cache["attn"], cache["scale"]', 'cache["weights"], cache["scale"]')),
+    _m("2.3", A, "vectorised backward builds dqkv in float64", ("dqkv = np.empty((N, T, 3, H, d), dtype=dmerged.dtype)",
+                                                               "dqkv = np.empty((N, T, 3, H, d))")),
     # ---- 2.4 blocks -------------------------------------------------------------------------
     _m("2.4", B, "block's dropout runs at evaluation (train=True passed on)",
        ("activation, p_drop, train, rng)\n    out = y + h", "activation, p_drop, True, rng)\n    out = y + h")),
@@ -104,6 +124,9 @@ BUGS = [
        ("return base_lr * (step + 1) / warmup_steps", "return base_lr * step / warmup_steps")),
     _m("2.6", O, "step decay decays continuously", ("return base_lr * gamma ** (step // step_size)", "return base_lr * gamma ** (step / step_size)")),
     _m("2.6", O, "eps inside the square root", ("(np.sqrt(v) / math.sqrt(bc2) + self.eps)", "np.sqrt(v / bc2 + self.eps)")),
+    _m("2.6", O, "SGD momentum buffer is the caller's gradient array", ('st["buf"] = g.copy()', 'st["buf"] = g')),
+    _m("2.6", O, "SGD rebinds the parameter instead of updating it in place",
+       ("p -= self.lr * g", "self.params[name] = p - self.lr * g")),
     # ---- 2.7 data ---------------------------------------------------------------------------
     _m("2.7", D, "crop offsets never reach 2p", ("rng.integers(0, 2 * padding + 1, size=(N, 2))",
                                                 "rng.integers(0, 2 * padding, size=(N, 2))")),
@@ -112,6 +135,10 @@ BUGS = [
     _m("2.7", D, "shuffle ignores its seed", ("np.random.default_rng(seed).permutation(n)", "np.random.default_rng().permutation(n)")),
     _m("2.7", D, "last partial batch dropped", ("for start in range(0, n, batch_size):",
                                                "for start in range(0, n - batch_size + 1, batch_size):")),
+    _m("2.7", D, "one crop offset per image for both axes", ("rng.integers(0, 2 * padding + 1, size=(N, 2))",
+                                                            "np.repeat(rng.integers(0, 2 * padding + 1, size=(N, 1)), 2, axis=1)")),
+    _m("2.7", D, "crop output assumes uint8 images", ("out = np.empty_like(x)", "out = np.empty(x.shape, dtype=np.uint8)")),
+    _m("2.7", D, "flip writes into the caller's batch", ("out = x.copy()\n    out[flip]", "out = x\n    out[flip]")),
     # ---- 2.8 training loop and checkpoints --------------------------------------------------
     _m("2.8", S, "the same shuffle every epoch", ("seed=[self.seed, self.epoch])", "seed=self.seed)")),
     _m("2.8", S, "augmentation silently ignored", ("self._step(self._prepare(Xb, rng), yb)", "self._step(self._prepare(Xb), yb)")),
@@ -122,10 +149,23 @@ BUGS = [
     _m("2.8", C, "checkpoint written in place (not atomic)",
        ("        with os.fdopen(fd, \"wb\") as f:", "        os.close(fd)\n        os.unlink(tmp)\n        tmp = path\n"
                                                    "        with open(path, \"wb\") as f:")),
+    _m("2.8", C, "load_checkpoint hands back what this process saved at that path",
+       ('arrays["meta"] = np.array(json.dumps(meta))\n',
+        'arrays["meta"] = np.array(json.dumps(meta))\n'
+        '    load_checkpoint.saved = {os.path.abspath(path): {k: np.array(v) for k, v in arrays.items()}}\n'),
+       ('    if "meta" not in files:\n',
+        '    files = {**files, **getattr(load_checkpoint, "saved", {}).get(os.path.abspath(path), {})}\n'
+        '    if "meta" not in files:\n')),
+    _m("2.8", C, "progress=None stored as null", ('"progress": progress or {}', '"progress": progress')),
+    _m("2.8", C, "temporary checkpoint made in the system temp folder",
+       ('tempfile.mkstemp(prefix=".ckpt-", suffix=".npz.tmp", dir=folder)', 'tempfile.mkstemp(prefix=".ckpt-", suffix=".npz.tmp")')),
+    _m("2.8", S, "max_steps checked only between epochs", ("                if self._out_of_time():\n                    break\n", "")),
     # ---- 2.9 inference ----------------------------------------------------------------------
     _m("2.9", R, "top-k in ascending order", ('order = np.argsort(-p, kind="stable")[:k]', 'order = np.argsort(p, kind="stable")[:k]')),
     _m("2.9", R, "light backgrounds never inverted", ("        x = 255 - x\n", "        x = x\n")),
     _m("2.9", R, "probabilities not normalised", ("    p /= p.sum()\n", "")),
+    _m("2.9", R, "invert='yes' ignored", ('if invert == "yes" or (invert == "auto" and in_chans == 1 and _border_mean(x) > 127):',
+                                        'if invert == "auto" and in_chans == 1 and _border_mean(x) > 127:')),
 ]
 
 REWRITES = [

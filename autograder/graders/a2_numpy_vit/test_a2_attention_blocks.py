@@ -97,16 +97,47 @@ def test_loop_and_vectorised_agree(student, rng):
 
 @pytest.mark.task2_3
 def test_vectorised_attends_all_heads_at_once(student, rng):
-    """mhsa_forward must not loop over heads: with 16 heads it does the same Python-level work
-    (lines run, functions called) as with 2 heads, so the heads are batched in arrays."""
+    """mhsa_forward must not loop over heads: with 16 heads it does the same work as with 2 heads,
+    both the Python-level work (lines run, functions called, in every thread) and the NumPy
+    operations on the inputs and what is computed from them (counted even when C code such as
+    map(np.matmul, ...) makes the calls), so the heads are batched in arrays."""
     args = _mhsa_inputs(rng, N=2, T=5, D=16)
-    few, many = student.call("harness:a2.mhsa_work", *args, [2, 16])
-    if type(few) is not int or type(many) is not int:
+    counts = student.call("harness:a2.mhsa_work", *args, [2, 16])
+    if type(counts) is not list or len(counts) != 2 or any(
+            type(c) is not list or len(c) != 2 or any(type(n) is not int for n in c) for c in counts):
         raise GradingFailure("the harness could not measure mhsa_forward")
-    if many - few > 12:   # a loop costs several lines and calls per head: 14 more heads, far more work
-        raise GradingFailure(f"mhsa_forward does more Python work with 16 heads than with 2 ({many} vs {few} "
-                             "lines and calls): it loops over the heads",
+    (lines2, ops2), (lines16, ops16) = counts
+    # a loop costs at least a line or an operation per head: 14 more heads, far more work
+    if lines16 - lines2 > 12 or ops16 - ops2 > 6:
+        raise GradingFailure(f"mhsa_forward does more work with 16 heads than with 2 ({lines16} vs {lines2} "
+                             f"lines and calls, {ops16} vs {ops2} NumPy operations): it loops over the heads",
                              hint="reshape to (N, H, T, d) and call attention_forward once on all heads")
+
+
+@pytest.mark.task2_3
+def test_attention_cache_holds_the_weights(student, reference, rng):
+    """cache["attn"] holds the attention weights (..., Tq, Tk), every row summing to 1, as documented."""
+    q, k, v = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 2))
+    _, cache = student.call("attention.attention_forward", q, k, v)
+    attn = cache.get("attn") if type(cache) is dict else student.call(cache, "__getitem__", "attn")
+    expect_same(attn, reference("attention").attention_forward(q, k, v)[1]["attn"], 'cache["attn"]', rtol=1e-9)
+
+
+@pytest.mark.task2_3
+@pytest.mark.parametrize("fn", ["mhsa_loop", "mhsa"])
+def test_mhsa_float32_gradients_stay_float32(student, reference, rng, fn):
+    """A float32 layer gives float32 gradients: dx and every weight gradient keep the input's dtype."""
+    args = [a.astype(np.float32) for a in _mhsa_inputs(rng, N=1, T=7, D=12)]
+    out, cache = student.call(f"attention.{fn}_forward", *args, 3)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    grads = student.call(f"attention.{fn}_backward", dout, cache)
+    ref = reference("attention")
+    want = ref.mhsa_backward(dout.astype(np.float64), ref.mhsa_forward(*[a.astype(np.float64) for a in args], 3)[1])
+    if not isinstance(grads, tuple) or len(grads) != 5:
+        raise GradingFailure(f"{fn}_backward should return (dx, dw_qkv, db_qkv, dw_o, db_o)")
+    for name, g, w in zip(["dx", "dw_qkv", "db_qkv", "dw_o", "db_o"], grads, want):
+        expect_close(g, w.astype(np.float32), rtol=1e-3, atol=1e-4 * float(np.abs(w).max() + 1e-12),
+                     name=f"{fn}_backward {name} (float32)")
 
 
 @pytest.mark.task2_3

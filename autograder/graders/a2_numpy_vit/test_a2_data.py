@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from autograder.engine.checks import GradingFailure, expect_array, expect_close
+from autograder.engine.checks import GradingFailure, expect_array, expect_close, sweep
 
 pytestmark = pytest.mark.task2_7
 
@@ -69,6 +69,70 @@ def test_random_crop_windows(student, rng):
         raise GradingFailure("random_crop with the same seed must give the same result")
     same = student.call("data.random_crop", x, 0, rng=7)
     expect_close(same, x, rtol=0, name="random_crop with padding=0")
+
+
+def _crop_offsets(x, out, pad):
+    """(dy, dx) of each output window in its zero-padded image (None where it is no window)."""
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    found = []
+    for i in range(N):
+        hits = [(dy, dx) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
+                if np.array_equal(out[i], xp[i, :, dy:dy + H, dx:dx + W])]
+        found.append(hits[0] if len(hits) == 1 else None)
+    return found
+
+
+# chi-square critical values at p = 1e-6 (24 and 16 degrees of freedom): a fair draw fails
+# one grading in a million
+CHI2_25, CHI2_4X4 = 73.0, 58.0
+
+
+def test_random_crop_offsets_uniform_and_independent(student, rng):
+    """Over many seeds, the offset pairs (dy, dx) are uniform over the (2p+1)^2 windows: dy and dx each
+    uniform and drawn independently (any order of draws from rng is accepted)."""
+    pad, seeds, n = 2, range(8), 75
+    x = rng.integers(1, 256, (n, 1, 5, 4), dtype=np.uint8)
+    counts = np.zeros((2 * pad + 1, 2 * pad + 1))
+    for seed in seeds:
+        out = expect_array(student.call("data.random_crop", x, pad, rng=seed), shape=x.shape, dtype=np.uint8,
+                           name="random_crop")
+        for o in _crop_offsets(x, out, pad):
+            if o is None:
+                raise GradingFailure("an output image is not a crop of its padded image")
+            counts[o] += 1
+    expected = counts.sum() / counts.size
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    if chi2 > CHI2_25:
+        rows, cols = counts.sum(axis=1), counts.sum(axis=0)
+        uniform = max(((rows - rows.mean()) ** 2 / rows.mean()).sum(), ((cols - cols.mean()) ** 2 / cols.mean()).sum())
+        what = "dy and dx are not drawn independently" if uniform < 20 else "the offsets are not uniform"
+        raise GradingFailure(f"over {len(seeds)} seeds x {n} images the (dy, dx) pairs are far from uniform over the "
+                             f"{counts.size} windows: {what}",
+                             hint="draw dy and dx separately for every image, each uniform in 0..2*padding")
+
+
+def test_random_crop_keeps_dtype(student, rng):
+    """random_crop takes images of any dtype and returns the same shape and dtype."""
+    def check(case):
+        x = (rng.integers(1, 256, (6, 2, 5, 7)).astype(case["dtype"]))
+        out = expect_array(student.call("data.random_crop", x, 1, rng=4), shape=x.shape, dtype=x.dtype,
+                           name=f"random_crop of {case['dtype']} images")
+        if any(o is None for o in _crop_offsets(x, out, 1)):
+            raise GradingFailure(f"random_crop of {case['dtype']} images: an output is not a crop of its padded image")
+    sweep([{"dtype": d} for d in ("uint8", "float32", "float64")], check)
+
+
+def test_augmentation_leaves_its_input_alone(student, rng):
+    """random_crop and random_flip return new images: the batch passed in is not changed in place."""
+    x = rng.integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)
+
+    def check(case):
+        args = [x, 1] if case["function"] == "random_crop" else [x]
+        r = student.call("harness:a2.call_and_inputs", f"data.{case['function']}", args, {"rng": 3})
+        expect_close(r["args"][0], x, rtol=0, name=f"the images after {case['function']}",
+                     hint="work on a copy (x.copy(), np.pad, np.empty_like), never on x itself")
+    sweep([{"function": "random_crop"}, {"function": "random_flip"}], check)
 
 
 def test_random_flip(student, rng):

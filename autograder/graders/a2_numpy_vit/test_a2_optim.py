@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.engine.checks import expect_close
+from autograder.engine.checks import expect_close, sweep
 
 pytestmark = pytest.mark.task2_6
 
@@ -94,6 +94,29 @@ def test_adamw_with_schedule(student, rng):
     _compare(got, expected, "AdamW with a schedule")
 
 
+def test_optimizers_update_in_place_and_leave_gradients_alone(student, rng):
+    """Every optimiser updates the caller's parameter arrays in place (model.params changes) and keeps its
+    own state: the gradient arrays handed to step() are never changed, even after later steps."""
+    params, grads = _problem(rng)
+    grads = grads[:5]
+
+    def check(case):
+        r = student.call("harness:a2.run_optimizer_inputs", case["optimizer"], case["kw"], params, grads)
+        for k in NAMES:
+            expect_close(r["caller"].get(k), r["params"][k], rtol=0,
+                         name=f"{case['optimizer']}: the caller's array for {k!r} (updated in place)",
+                         hint="update p in place (p -= ..., p[...] = ...): the model holds these very arrays")
+        for i, g in enumerate(grads):
+            for k in NAMES:
+                expect_close(r["grads"][i].get(k), g[k], rtol=0,
+                             name=f"{case['optimizer']}: gradient {k!r} of step {i + 1} after the run",
+                             hint="copy a gradient before keeping it as state (buf = g.copy())")
+    sweep([{"optimizer": "SGD", "kw": {"lr": 0.01, "momentum": 0.9}},
+           {"optimizer": "SGD", "kw": {"lr": 0.01, "momentum": 0.9, "nesterov": True}},
+           {"optimizer": "Adam", "kw": {"lr": 1e-3}},
+           {"optimizer": "AdamW", "kw": {"lr": 1e-3, "weight_decay": 0.1}}], check, vary=["optimizer"])
+
+
 def _cosine(step, base, warm, total, min_lr):
     if step < warm:
         return base * (step + 1) / warm
@@ -103,14 +126,22 @@ def _cosine(step, base, warm, total, min_lr):
 
 @pytest.mark.parametrize("args", [(1e-3, 10, 100, 0.0), (0.5, 0, 50, 1e-3), (2e-3, 469, 4690, 1e-5)])
 def test_warmup_cosine_values(student, args):
+    """Warm-up from step 0 ((step + 1) / warmup_steps), the cosine after it, capped at total_steps."""
     base, warm, total, min_lr = args
-    for step in sorted({0, 1, max(0, warm - 1), warm, warm + 1, (warm + total) // 2, total - 1, total, total + 5}):
+
+    def check(case):
+        step = case["step"]
         got = student.call("optim.warmup_cosine", step, base, warm, total, min_lr)
         expect_close(got, _cosine(step, base, warm, total, min_lr), rtol=1e-12, atol=1e-15,
                      name=f"warmup_cosine(step={step}, base_lr={base}, warmup={warm}, total={total}, min_lr={min_lr})")
+    steps = sorted({0, 1, max(0, warm - 1), warm, warm + 1, (warm + total) // 2, total - 1, total, total + 5})
+    sweep([{"step": s} for s in steps], check)
 
 
 def test_step_decay_values(student):
-    for step in (0, 9, 10, 11, 29, 30, 100):
-        expect_close(student.call("optim.step_decay", step, 0.1, 10, 0.5), 0.1 * 0.5 ** (step // 10), rtol=1e-12,
-                     name=f"step_decay(step={step}, base_lr=0.1, step_size=10, gamma=0.5)")
+    """base_lr * gamma ** (step // step_size), with the default gamma 0.1 and another one."""
+    def check(case):
+        step, kw = case["step"], {} if case["gamma"] == 0.1 else {"gamma": case["gamma"]}
+        expect_close(student.call("optim.step_decay", step, 0.1, 10, **kw), 0.1 * case["gamma"] ** (step // 10),
+                     rtol=1e-12, name=f"step_decay(step={step}, base_lr=0.1, step_size=10, gamma={case['gamma']})")
+    sweep([{"step": s, "gamma": g} for g in (0.5, 0.1) for s in (0, 9, 10, 11, 29, 30, 100)], check)

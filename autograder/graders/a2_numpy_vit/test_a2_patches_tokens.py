@@ -3,28 +3,37 @@ import numpy as np
 import pytest
 
 from a2util import expect_grad, expect_same, numeric_grad
-from autograder.engine.checks import GradingFailure, expect_close
+from autograder.engine.checks import GradingFailure, expect_close, sweep
 from autograder.engine.student import StudentError
 
 SHAPES = [((2, 1, 28, 28), 7), ((2, 1, 28, 28), 4), ((2, 3, 32, 32), 4), ((1, 2, 6, 9), 3)]
 
 
-@pytest.mark.task2_1
-@pytest.mark.parametrize("shape,p", SHAPES)
-def test_patchify(student, reference, rng, shape, p):
-    """patchify: grid order row by row, each patch flattened in (C, p, p) order."""
-    x = rng.standard_normal(shape)
-    got = student.call("patches.patchify", x, p)
-    expect_close(got, reference("patches").patchify(x, p), rtol=0, name="patchify(x)")
+def _shape_cases(shapes):
+    return [{"x": shape, "p": p} for shape, p in shapes]
 
 
 @pytest.mark.task2_1
-@pytest.mark.parametrize("shape,p", SHAPES[1:3])
-def test_unpatchify(student, reference, rng, shape, p):
-    N, C, H, W = shape
-    patches = rng.standard_normal((N, (H // p) * (W // p), C * p * p))
-    got = student.call("patches.unpatchify", patches, p, (C, H, W))
-    expect_close(got, reference("patches").unpatchify(patches, p, (C, H, W)), rtol=0, name="unpatchify")
+def test_patchify(student, reference, rng):
+    """patchify: grid order row by row, each patch flattened in (C, p, p) order; square and non-square
+    images, one or several channels, a batch of one."""
+    def check(case):
+        x = rng.standard_normal(case["x"])
+        got = student.call("patches.patchify", x, case["p"])
+        expect_close(got, reference("patches").patchify(x, case["p"]), rtol=0, name="patchify(x)")
+    sweep(_shape_cases(SHAPES), check)
+
+
+@pytest.mark.task2_1
+def test_unpatchify(student, reference, rng):
+    """unpatchify puts patches back into images of the given (C, H, W), square or not."""
+    def check(case):
+        N, C, H, W = case["x"]
+        p = case["p"]
+        patches = rng.standard_normal((N, (H // p) * (W // p), C * p * p))
+        got = student.call("patches.unpatchify", patches, p, (C, H, W))
+        expect_close(got, reference("patches").unpatchify(patches, p, (C, H, W)), rtol=0, name="unpatchify")
+    sweep(_shape_cases(SHAPES), check)
 
 
 @pytest.mark.task2_1
@@ -38,18 +47,37 @@ def test_patch_embed_forward_float32(student, reference, rng):
 
 
 @pytest.mark.task2_1
-def test_patch_embed_gradcheck(student, reference, rng):
-    """Float64 gradient check of patch_embed_backward for x, w and b."""
+def test_patch_embed_float32_gradients(student, reference, rng):
+    """A float32 layer gives float32 gradients: dx, dw and db of a float32 patch embedding are float32."""
+    x = rng.standard_normal((2, 1, 8, 12)).astype(np.float32)
+    w, b = rng.standard_normal((16, 6)).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    out, cache = student.call("patches.patch_embed_forward", x, w, b, 4)
+    dout = rng.standard_normal((2, 6, 6)).astype(np.float32)
+    grads = student.call("patches.patch_embed_backward", dout, cache)
     ref = reference("patches")
-    x = rng.standard_normal((2, 2, 6, 6))
-    w, b = rng.standard_normal((18, 4)), rng.standard_normal(4)
-    out, cache = student.call("patches.patch_embed_forward", x, w, b, 3)
-    expect_same(out, ref.patch_embed_forward(x, w, b, 3)[0], "patch_embed_forward(x)")
-    dout = rng.standard_normal(out.shape)
-    dx, dw, db = student.call("patches.patch_embed_backward", dout, cache)
-    expect_grad(dx, numeric_grad(lambda z: ref.patch_embed_forward(z, w, b, 3)[0], x, dout), "dx")
-    expect_grad(dw, numeric_grad(lambda z: ref.patch_embed_forward(x, z, b, 3)[0], w, dout), "dw")
-    expect_grad(db, numeric_grad(lambda z: ref.patch_embed_forward(x, w, z, 3)[0], b, dout), "db")
+    want = ref.patch_embed_backward(dout, ref.patch_embed_forward(x, w, b, 4)[1])
+    for name, g, e in zip(("dx", "dw", "db"), grads, want):
+        expect_close(g, e, rtol=1e-4, atol=1e-4 * float(np.abs(e).max()), name=f"patch_embed_backward {name} (float32)")
+
+
+@pytest.mark.task2_1
+def test_patch_embed_gradcheck(student, reference, rng):
+    """Float64 gradient check of patch_embed_backward for x, w and b, on square and non-square images
+    and a batch of one."""
+    ref = reference("patches")
+
+    def check(case):
+        x, p = rng.standard_normal(case["x"]), case["p"]
+        C = x.shape[1]
+        w, b = rng.standard_normal((C * p * p, 4)), rng.standard_normal(4)
+        out, cache = student.call("patches.patch_embed_forward", x, w, b, p)
+        expect_same(out, ref.patch_embed_forward(x, w, b, p)[0], "patch_embed_forward(x)")
+        dout = rng.standard_normal(out.shape)
+        dx, dw, db = student.call("patches.patch_embed_backward", dout, cache)
+        expect_grad(dx, numeric_grad(lambda z: ref.patch_embed_forward(z, w, b, p)[0], x, dout), "dx")
+        expect_grad(dw, numeric_grad(lambda z: ref.patch_embed_forward(x, z, b, p)[0], w, dout), "dw")
+        expect_grad(db, numeric_grad(lambda z: ref.patch_embed_forward(x, w, z, p)[0], b, dout), "db")
+    sweep(_shape_cases([((2, 2, 6, 6), 3), ((1, 2, 6, 9), 3), ((2, 1, 4, 6), 2)]), check)
 
 
 @pytest.mark.task2_1
@@ -110,9 +138,16 @@ def test_sinusoidal_1d_base(student):
 
 
 @pytest.mark.task2_2
-@pytest.mark.parametrize("gh,gw,D", [(4, 4, 16), (7, 7, 64), (2, 3, 8)])
-def test_sinusoidal_2d(student, gh, gw, D):
-    rows, cols = _sin1d(gh, D // 2), _sin1d(gw, D // 2)
-    expected = np.array([np.concatenate([rows[k // gw], cols[k % gw]]) for k in range(gh * gw)])
-    expect_close(student.call("tokens.sinusoidal_2d", gh, gw, D), expected, rtol=1e-9, atol=1e-12,
-                 name=f"sinusoidal_2d({gh}, {gw}, {D})")
+def test_sinusoidal_2d(student):
+    """Rows in the first D/2 channels, columns in the last D/2, patches row by row; square and
+    non-square grids, and the base passed on to both halves."""
+    def check(case):
+        gh, gw, D, base = case["grid_h"], case["grid_w"], case["D"], case["base"]
+        rows, cols = _sin1d(gh, D // 2, base), _sin1d(gw, D // 2, base)
+        expected = np.array([np.concatenate([rows[k // gw], cols[k % gw]]) for k in range(gh * gw)])
+        kw = {} if base == 10000.0 else {"base": base}
+        expect_close(student.call("tokens.sinusoidal_2d", gh, gw, D, **kw), expected, rtol=1e-9, atol=1e-12,
+                     name=f"sinusoidal_2d({gh}, {gw}, {D}{', base=%g' % base if kw else ''})")
+    sweep([dict(grid_h=gh, grid_w=gw, D=D, base=base) for gh, gw, D, base in
+           [(4, 4, 16, 10000.0), (7, 7, 64, 10000.0), (2, 3, 8, 10000.0), (3, 2, 8, 100.0), (4, 4, 16, 50.0)]],
+          check)

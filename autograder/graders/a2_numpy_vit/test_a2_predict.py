@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder.engine.checks import GradingFailure, expect_close
+from autograder.engine.checks import GradingFailure, expect_close, sweep
 
 pytestmark = pytest.mark.task2_9
 
@@ -57,6 +57,25 @@ def test_load_image_rgb_model(student, reference, rng, tmp_path):
     local.write_bytes(blob.tobytes())
     expect_close(got, reference("predict").load_image(str(local), 32, 3), rtol=0, atol=1,
                  name="load_image for a 3-channel 32x32 model")
+
+
+def test_load_image_invert_options(student, reference, rng, tmp_path):
+    """invert="yes" always inverts, "no" never does, "auto" only grey images with a light background
+    (not an RGB model's image)."""
+    def check(case):
+        bg, chans = (255 if case["background"] == "light" else 0), case["in_chans"]
+        arr = _digit(rng, 30, 26, bg)
+        arr = np.stack([arr] * 3, axis=-1) if chans == 3 else arr
+        blob = _encode(arr, "PNG")
+        path = student.call("harness:a2.write_file", blob, "inv.png")
+        got = student.call("predict.load_image", path, 28, chans, case["invert"])
+        local = tmp_path / "inv.png"
+        local.write_bytes(blob.tobytes())
+        expect_close(got, reference("predict").load_image(str(local), 28, chans, case["invert"]), rtol=0, atol=1,
+                     name=f"load_image(invert={case['invert']!r}) of a {case['background']} image, in_chans={chans}")
+    sweep([dict(invert="yes", background="dark", in_chans=1), dict(invert="no", background="light", in_chans=1),
+           dict(invert="auto", background="light", in_chans=1), dict(invert="yes", background="light", in_chans=3),
+           dict(invert="auto", background="light", in_chans=3)], check)
 
 
 def test_top_k(student, reference, rng):
