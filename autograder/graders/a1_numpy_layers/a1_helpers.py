@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import Phase, settings
 
-from autograder.engine.checks import GradingFailure, expect_array, expect_close, sweep
+from autograder.engine.checks import GradingFailure, describe, expect_array, expect_close, sweep
 
 # float64 comparisons: tight enough to catch a missing term, loose enough for any
 # summation order. Numerical gradients carry ~1e-9 truncation and rounding error.
@@ -17,6 +17,34 @@ NUM_RTOL, NUM_ATOL = 1e-5, 1e-7
 F32_RTOL, F32_ATOL = 2e-4, 2e-5
 F32_HINT = ("float32 in, float32 out, gradients too: look for a float64 temporary (np.zeros(shape) or np.empty(shape) "
             "without dtype=, a NumPy scalar such as np.sqrt(2.0) or np.float64(...), dtype=np.float64)")
+
+
+REAL_HINT = ("return real floating-point values, as the docstring documents them (float32 or float64 arrays, "
+             "Python floats): never complex, object, integer or bool arrays")
+
+
+def expect_real(value, name: str, hint: str | None = None):
+    """A floating-point ndarray (dtype kind 'f') or a real floating-point scalar, else a
+    GradingFailure: a complex array with zero imaginary parts, an object array (which
+    crosses the sandbox as a handle), an integer or bool array or a Python int is never
+    worth credit where a float is documented, whatever its values."""
+    if type(value) is np.ndarray:
+        if value.dtype.kind != "f":
+            raise GradingFailure(f"{name}: expected a floating-point array, got {describe(value)}", hint or REAL_HINT)
+        return value
+    if type(value) is float or type(value).__module__ == "numpy" and isinstance(value, np.floating):
+        return value
+    raise GradingFailure(f"{name}: expected a floating-point value, got {describe(value)}", hint or REAL_HINT)
+
+
+def expect_python_float(value, name: str, hint: str | None = None):
+    """A documented Python float is a Python float: not a NumPy scalar (np.float64 passes
+    isinstance(.., float), np.float32 does not, and neither is what the docstring says)."""
+    expect_real(value, name, hint)
+    if type(value) is not float:
+        raise GradingFailure(f"{name}: expected a Python float, got {describe(value)}",
+                             hint or "convert with float(...): the docstring promises a Python float")
+    return value
 
 
 def examples(n: int):
@@ -43,8 +71,11 @@ def parts(value, n: int, name: str) -> tuple:
 
 def close(value, expected, name: str, rtol: float = RTOL, atol: float = ATOL, dtype=None, hint=None):
     """expect_close with atol scaled by max(1, largest |expected|): huge arrays compare
-    relatively, and entries that should be 0 may carry rounding error of size atol."""
+    relatively, and entries that should be 0 may carry rounding error of size atol.
+    Where a float is expected, the value must be one (expect_real) before anything else."""
     exp = np.asarray(expected)
+    if exp.dtype.kind == "f":
+        expect_real(value, name)
     scale = float(np.abs(exp).max()) if exp.size else 0.0
     return expect_close(value, expected, rtol=rtol, atol=atol * max(scale, 1.0), name=name,
                         dtype=dtype, hint=hint)
@@ -117,11 +148,16 @@ def check_inputs_unchanged(student, fwd: str, bwd: str | None, args: tuple, dout
                            kwargs: dict | None = None) -> None:
     """The forward (and the backward on its cache) leave every input array as it was:
     a layer's input is often another layer's cache (the module docstring says so). The
-    backward runs twice on one cache and gives the same gradients: it left the cache alone."""
+    backward runs twice on one cache and gives the same gradients: it left the cache alone.
+    The outputs must be floats (expect_real) for the check to count: code that returns
+    complex or object arrays leaves its inputs alone too, and earns nothing for it."""
+    f_name, b_name = fwd.rsplit(".", 1)[-1], (bwd or "").rsplit(".", 1)[-1]
+    outs = parts(student.call(fwd, *args, **(kwargs or {})), 2, f"{f_name} return value")
+    for i, v in enumerate(outs if bwd is None else outs[:1]):   # a forward's cache may hold ints, None
+        expect_real(v, f"{f_name} return value {i + 1}")
     got_args, got_dout, first, second = parts(
         student.call("harness:a1.inputs_after", fwd, bwd, dout, *args, **(kwargs or {})), 4, "result")
     got_args = parts(got_args, len(args), "inputs")
-    f_name, b_name = fwd.rsplit(".", 1)[-1], (bwd or "").rsplit(".", 1)[-1]
     for i, (got, want) in enumerate(zip(got_args, args)):
         if isinstance(want, np.ndarray):
             expect_close(got, want, rtol=0, atol=0, name=f"argument {i + 1} of {f_name} after the call",
@@ -133,7 +169,8 @@ def check_inputs_unchanged(student, fwd: str, bwd: str | None, args: tuple, dout
         seconds = parts(second, len(firsts), f"{b_name} return value") if isinstance(first, (tuple, list)) \
             else (second,)
         for i, (a, b) in enumerate(zip(firsts, seconds)):
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).all():
+            expect_real(a, f"{b_name} gradient {i + 1}")
+            if np.isfinite(a).all():
                 close(b, a, f"{b_name} gradient {i + 1}, called again on the same cache", rtol=1e-12, atol=0,
                       hint=f"{b_name} changed the cache in place (out *= ..., xhat -= ...): work on copies")
 
@@ -142,6 +179,7 @@ def random_array(rng: np.random.Generator, shape, scale: float = 1.0, dtype=np.f
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
 
-__all__ = ["examples", "GradingFailure", "expect_array", "expect_close", "sweep", "RTOL", "ATOL", "NUM_RTOL",
-           "NUM_ATOL", "F32_RTOL", "F32_ATOL", "F32_HINT", "torch", "parts", "close", "close_all", "numerical_grad",
-           "numerical_grads", "torch_grads", "check_forward", "check_layer", "check_inputs_unchanged", "random_array"]
+__all__ = ["REAL_HINT", "describe", "expect_real", "expect_python_float", "examples", "GradingFailure", "expect_array",
+           "expect_close", "sweep", "RTOL", "ATOL", "NUM_RTOL", "NUM_ATOL", "F32_RTOL", "F32_ATOL", "F32_HINT", "torch",
+           "parts", "close", "close_all", "numerical_grad", "numerical_grads", "torch_grads", "check_forward",
+           "check_layer", "check_inputs_unchanged", "random_array"]

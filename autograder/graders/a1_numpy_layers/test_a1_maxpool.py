@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, GradingFailure, check_forward,
-                        check_inputs_unchanged, check_layer, close, expect_array, numerical_grads, parts,
-                        random_array, sweep, torch, torch_grads)
+                        check_inputs_unchanged, check_layer, close, expect_array, expect_real, numerical_grads,
+                        parts, random_array, sweep, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_7
 
@@ -152,7 +152,8 @@ def test_maxpool_argmax_cache_is_row_major(student, reference, rng):
         k, stride = case["kernel_size"], case["stride"]
         x = _distinct(rng, case["x"])
         out, ref_cache = P.maxpool2d_forward(x, kernel_size=k, stride=stride)
-        _, cache = parts(student.call(FWD, x, kernel_size=k, stride=stride), 2, "maxpool2d_forward return value")
+        got_out, cache = parts(student.call(FWD, x, kernel_size=k, stride=stride), 2, "maxpool2d_forward return value")
+        expect_real(got_out, "maxpool2d_forward out")   # a cache alone earns nothing next to an out of the wrong kind
         cache = parts(cache, 4, "maxpool2d_forward cache (x_shape, kernel_size, stride, argmax)")
         argmax = expect_array(cache[3], shape=out.shape, name="cache argmax", hint=hint)
         if argmax.dtype.kind not in "iuf":  # integer indices; float arrays that hold them work as well
