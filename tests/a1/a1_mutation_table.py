@@ -52,6 +52,15 @@ BUGS = [
        ("        dphi *= _INV_SQRT_2PI * x\n", "        dphi *= x\n")),
     _m("1.2", L, "float32 GELU by the tanh approximation", ("    if approximate == \"none\":\n        phi = normal_cdf(x)",
                                                           "    if approximate == \"none\" and x.dtype.itemsize > 4:\n        phi = normal_cdf(x)")),
+    _m("1.2", L, "gelu caches tanh(u) instead of the factor phi (its own backward adapted)",
+       ("        phi = np.tanh(_TANH_K * (x + _TANH_C * x * x * x))\n        phi += 1.0\n        phi *= 0.5\n    out = x * phi",
+        "        phi = np.tanh(_TANH_K * (x + _TANH_C * x * x * x))\n"
+        "    out = x * phi if approximate == \"none\" else x * (0.5 * phi + 0.5)"),
+       ("        t = 2.0 * phi - 1.0  # tanh(u)", "        t = phi  # tanh(u), as cached"),
+       ("    dphi += phi\n    dx = dout * dphi", "    dphi += phi if approximate == \"none\" else 0.5 * t + 0.5\n    dx = dout * dphi")),
+    _m("1.2", L, "normal_cdf without (1 + .) / 2 in float64 (GELU computes Phi itself)",
+       ("        phi = erf(x * _SQRT_HALF)\n        phi += 1.0\n        phi *= 0.5\n    else:", "        phi = erf(x * _SQRT_HALF)\n    else:"),
+       ("        phi = normal_cdf(x)", "        phi = 0.5 * (1.0 + erf(x * _SQRT_HALF))")),
     # ---- 1.3 Softmax and cross-entropy ----------------------------------------------------
     _m("1.3", L, "softmax always over the last axis",
        ("    out = x - x.max(axis=axis, keepdims=True)\n    np.exp(out, out=out)\n    out *= 1.0 / _sum(out, axis)",
@@ -77,6 +86,8 @@ BUGS = [
     _m("1.3", L, "softmax shifted by the global max", ("    out = x - x.max(axis=axis, keepdims=True)\n", "    out = x - x.max()\n")),
     _m("1.3", L, "cross-entropy shifted by the global max", ("z = logits - logits.max(axis=1, keepdims=True)  # (N, C), max is 0",
                                                             "z = logits - logits.max()")),
+    _m("1.3", L, "loss returned as a NumPy scalar, not a Python float",
+       ("loss = float(((1.0 - eps) * nll + eps * smooth).mean())", "loss = ((1.0 - eps) * nll + eps * smooth).mean()")),
     # ---- 1.4 LayerNorm --------------------------------------------------------------------
     _m("1.4", L, "backward without the two mean terms",
        ("    dx = dxhat - _sum(dxhat, -1) / D\n    dx -= xhat * (_sum(dxhat, -1, xhat) / D)\n", "    dx = dxhat.copy()\n")),
@@ -99,6 +110,12 @@ BUGS = [
                                                                "    xhat *= _sum(dxhat, -1, xhat) / D\n    dx -= xhat\n")),
     _m("1.4", L, "eps hard-coded to 1e-5", ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / np.sqrt(var + 1e-5)")),
     _m("1.4", L, "dxhat without gamma", ("    dxhat = dout * gamma  # (..., D)", "    dxhat = dout.copy()")),
+    _m("1.4", L, "cache holds std instead of inv_std (its own backward divides)",
+       ("inv_std = 1.0 / np.sqrt(var + eps)  # (..., 1)", "inv_std = np.sqrt(var + eps)  # (..., 1), the std"),
+       ("    xhat *= inv_std\n", "    xhat /= inv_std\n"), ("    dx *= inv_std\n", "    dx /= inv_std\n")),
+    _m("1.4", L, "inv_std cached without its last axis (...,)",
+       ("inv_std = 1.0 / np.sqrt(var + eps)  # (..., 1)", "inv_std = 1.0 / np.sqrt(var[..., 0] + eps)  # (...,)"),
+       ("    xhat *= inv_std\n", "    xhat *= inv_std[..., None]\n"), ("    dx *= inv_std\n", "    dx *= inv_std[..., None]\n")),
     # ---- 1.5 Dropout ----------------------------------------------------------------------
     _m("1.5", L, "kept entries not scaled", ("            mask *= 1.0 / (1.0 - p)\n", "")),
     _m("1.5", L, "float64 scale (float32 becomes float64)", ("            mask *= 1.0 / (1.0 - p)\n",
@@ -117,6 +134,10 @@ BUGS = [
                                               "dx = dout if mask is None else dout * (mask != 0)")),
     _m("1.5", L, "one mask row shared by the whole batch", ("mask = (rng.random(x.shape) >= p).astype(x.dtype)",
                                                           "mask = (rng.random(x.shape[-1:]) >= p).astype(x.dtype) * np.ones_like(x)")),
+    _m("1.5", L, "identity caches a mask of ones instead of None", ("        out, mask = x, None", "        out, mask = x, np.ones_like(x)")),
+    _m("1.5", L, "keeps exactly (1 - p) n elements (a permutation, not independent draws)",
+       ("mask = (rng.random(x.shape) >= p).astype(x.dtype)",
+        "mask = (rng.permutation(x.size).reshape(x.shape) >= round(p * x.size)).astype(x.dtype)")),
     # ---- 1.6 Conv2d -----------------------------------------------------------------------
     _m("1.6", C, "dx cropped at the top-left corner", ("dx = np.ascontiguousarray(dxp[:, :, P:P + H, P:P + W]) if P else dxp",
                                                       "dx = np.ascontiguousarray(dxp[:, :, :H, :W])")),
@@ -190,4 +211,9 @@ BUGS = [
         "        x[ix] = old\n        neg = np.array(f(x), copy=True)\n")),
     _m("1.8", G, "rel_error per column", ("error = float(err.max()) if err.size else 0.0",
                                          "error = err.max(axis=0) if err.ndim else float(err)")),
+    _m("1.8", G, "rel_error returns a NumPy scalar, not a Python float",
+       ("error = float(err.max()) if err.size else 0.0", "error = err.max() if err.size else 0.0")),
+    _m("1.8", G, "rel_error takes arrays only (x.astype fails on a Python number)",
+       ("    x = np.asarray(x, dtype=np.float64)\n    y = np.asarray(y, dtype=np.float64)\n",
+        "    x = x.astype(np.float64)\n    y = y.astype(np.float64)\n")),
 ]

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from a1_helpers import F32_HINT, GradingFailure, check_inputs_unchanged, close, expect_array, parts, random_array
+from a1_helpers import (F32_HINT, GradingFailure, check_inputs_unchanged, close, describe, expect_array, parts,
+                        random_array)
 
 pytestmark = pytest.mark.task1_5
 
@@ -35,6 +36,34 @@ def test_dropout_mask_statistics(student, p):
         raise GradingFailure("out: every row keeps the same number of elements; the mask is not random per element")
 
 
+@pytest.mark.hint("one independent draw per element and per call: never a fixed number of kept elements (a "
+                  "permutation), nor one draw shared by several elements")
+def test_dropout_draws_are_independent_over_seeds(student, rng):
+    """Over 100 seeds, each element of a (8, 25) input is kept with probability 1 - p on its
+    own and independently of the others: the number kept varies from seed to seed as a
+    binomial count does (a permutation that keeps exactly (1 - p) n elements does not), and
+    every position is kept about as often as every other. Only statistics of the masks are
+    checked, never which draw comes first."""
+    p, x = 0.3, np.ones((8, 25))
+    kept = []
+    for seed in rng.integers(2**62, size=100):
+        out, _ = _forward(student, x, p, train=True, rng=int(seed))
+        expect_array(out, shape=x.shape, dtype=np.float64, name="out")
+        kept.append(out != 0)
+    kept = np.array(kept, dtype=np.float64)                 # (seeds, 8, 25)
+    counts = kept.reshape(len(kept), -1).sum(axis=1)        # kept per seed: Binomial(200, 0.7)
+    sd = np.sqrt(x.size * p * (1 - p))
+    # the sample sd of 100 binomial counts lies within [0.5, 2] sd with probability 1 - 1e-15
+    if not 0.5 * sd <= counts.std(ddof=1) <= 2 * sd:
+        raise GradingFailure(f"out: the number of kept elements varies by {counts.std(ddof=1):.3g} (standard "
+                             f"deviation over 100 seeds), where independent draws vary by about {sd:.3g}")
+    per_position = kept.mean(axis=0)                         # each: Binomial(100, 0.7) / 100
+    worst = float(np.abs(per_position - (1 - p)).max())
+    if worst > 5.5 * np.sqrt(p * (1 - p) / len(kept)):
+        raise GradingFailure(f"out: some position is kept in a share {1 - p:.2f} +- {worst:.2f} of 100 seeds; every "
+                             f"element should be kept with probability 1 - p = {1 - p:.2f}")
+
+
 @pytest.mark.hint("the backward multiplies dout by the cached, already scaled mask")
 def test_dropout_backward_uses_the_same_mask(student, rng):
     x, dout = random_array(rng, (7, 11)), random_array(rng, (7, 11))
@@ -55,6 +84,9 @@ def test_dropout_identity(student, rng, case):
     kw = {"train": False} if case == "eval" else {"train": True}
     out, cache = _forward(student, x, 0.6 if case == "eval" else 0.0, rng=3, **kw)
     close(out, x, "out", rtol=0, atol=0)
+    if cache is not None:   # the documented cache for the identity: the backward passes dout through as it is
+        raise GradingFailure(f"dropout_forward cache: expected None for the identity, got {describe(cache)}",
+                             "train=False and p = 0 are the identity: return x itself, and cache None")
     close(student.call(BWD, dout, cache), dout, "dropout_backward dx", rtol=0, atol=0)
 
 

@@ -7,7 +7,7 @@ is exactly 3x^2 + h^2, which no forward or backward difference reproduces.
 import numpy as np
 import pytest
 
-from a1_helpers import close, parts, random_array
+from a1_helpers import close, expect_python_float, parts, random_array, sweep
 
 pytestmark = pytest.mark.task1_8
 
@@ -33,6 +33,29 @@ def test_rel_error(student, rng, case):
         y = np.array([3e-12, 1e-10])
     got = student.call("gradcheck.rel_error", x, y)
     close(got, _rel_error(x, y), "rel_error(x, y)", rtol=1e-9, atol=0)
+
+
+@pytest.mark.hint("rel_error returns a Python float (float(...) of the maximum) for arrays of any float dtype and for "
+                  "plain Python numbers: np.asarray(x, dtype=np.float64) accepts both")
+def test_rel_error_is_a_python_float_for_any_input(student, rng):
+    """"a Python float", for x and y as float64 or float32 arrays, 0-d arrays or plain
+    Python numbers ("arrays (or scalars)"), with the documented value."""
+    def check(case):
+        kind = case["inputs"]
+        if kind == "python floats":
+            x, y = 2.5, -0.5
+        elif kind == "python ints":
+            x, y = 3, 2
+        else:
+            shape = {"float64 arrays": (3, 4), "float32 arrays": (5,), "0-d arrays": ()}[kind]
+            dtype = np.float32 if kind == "float32 arrays" else np.float64
+            x = np.array(random_array(rng, shape), dtype=dtype)       # np.array: a 0-d array, not a scalar
+            y = np.array(x + random_array(rng, shape, 1e-2), dtype=dtype)
+        got = student.call("gradcheck.rel_error", x, y)
+        expect_python_float(got, "rel_error(x, y)")
+        close(got, _rel_error(x, y), "rel_error(x, y)", rtol=1e-5, atol=0)
+    sweep([{"inputs": k} for k in ("float64 arrays", "float32 arrays", "0-d arrays", "python floats", "python ints")],
+          check)
 
 
 def _check_restored(x_after, x, name="x after the call"):

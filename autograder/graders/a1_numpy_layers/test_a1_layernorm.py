@@ -1,11 +1,10 @@
 """Task 1.4: LayerNorm over the last axis."""
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
-                        check_layer, examples, numerical_grads, random_array, torch, torch_grads)
+                        check_layer, close, expect_array, expect_real, parts, numerical_grads, random_array, sweep,
+                        torch, torch_grads)
 
 pytestmark = pytest.mark.task1_4
 
@@ -26,17 +25,27 @@ def _expected(L, x, gamma, beta, dout, **kw):
     return out, list(L.layernorm_backward(dout, cache))
 
 
-random_shapes = given(lead=st.lists(st.integers(1, 4), min_size=0, max_size=3), D=st.integers(1, 9),
-                      seed=st.integers(0, 2**32 - 1))
+HINTS = {"leading_axes": "normalise over the last axis only, whatever the leading axes ((D,), (N, D), (N, T, D)), and "
+                         "sum dgamma and dbeta over every leading axis"}
+
+
+def _random_cases(rng, n: int):
+    """n cases cycling through 0 to 3 leading axes ((D,), (N, D), (N, T, D), ...), odd
+    sizes, D = 1 included sometimes (out = beta there)."""
+    cases = []
+    for i in range(n):
+        lead = tuple(int(v) for v in rng.integers(1, 5, size=i % 4))
+        cases.append({"leading_axes": len(lead), "x": (*lead, int(rng.integers(1, 10)))})
+    return cases
 
 
 @pytest.mark.hint("normalise over the last axis only, with the biased variance (divide by D) and eps inside the square "
                   "root")
-@examples(6)
-@random_shapes
-def test_layernorm_forward_on_random_shapes(student, reference, lead, D, seed):
-    x, gamma, beta, _ = _case(np.random.default_rng(seed), lead, D, scale=2.0)
-    check_forward(student, FWD, (x, gamma, beta), reference("layers").layernorm_forward(x, gamma, beta)[0])
+def test_layernorm_forward_on_random_shapes(student, reference, rng):
+    def check(case):
+        x, gamma, beta, _ = _case(rng, case["x"][:-1], case["x"][-1], scale=2.0)
+        check_forward(student, FWD, (x, gamma, beta), reference("layers").layernorm_forward(x, gamma, beta)[0])
+    sweep(_random_cases(rng, 6), check, vary=("leading_axes",), hints=HINTS)
 
 
 @pytest.mark.hint("variance as the mean of squared deviations from the mean (two passes), not E[x^2] - E[x]^2; eps "
@@ -51,13 +60,41 @@ def test_layernorm_forward_is_stable(student, reference, rng, case):
 
 
 @pytest.mark.hint("dx has two mean terms (of dxhat and of dxhat * xhat); dgamma and dbeta sum over every leading axis")
-@examples(8)
-@random_shapes
-def test_layernorm_matches_reference(student, reference, lead, D, seed):
+def test_layernorm_matches_reference(student, reference, rng):
     """x of shape (D,), (N, D), (N, T, D) ..., D = 1 included (out = beta there)."""
-    x, gamma, beta, dout = _case(np.random.default_rng(seed), lead, D, scale=2.0)
-    out, grads = _expected(reference("layers"), x, gamma, beta, dout)
-    check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES)
+    def check(case):
+        x, gamma, beta, dout = _case(rng, case["x"][:-1], case["x"][-1], scale=2.0)
+        out, grads = _expected(reference("layers"), x, gamma, beta, dout)
+        check_layer(student, FWD, BWD, (x, gamma, beta), out, dout, grads, NAMES)
+    sweep(_random_cases(rng, 8), check, vary=("leading_axes",), hints=HINTS)
+
+
+@pytest.mark.hint("cache = (xhat, inv_std, gamma): xhat (..., D) the normalised input, inv_std (..., 1) = 1 / sqrt(var "
+                  "+ eps), as layernorm_backward unpacks it")
+@pytest.mark.weight(2)
+def test_layernorm_cache_feeds_the_reference_backward(student, reference, rng):
+    """The documented cache (xhat, inv_std, gamma), xhat (..., D) and inv_std (..., 1) =
+    1 / sqrt(var + eps): the reference layernorm_backward, given the student's cache, gives
+    the true gradients. Every leading shape, and an eps that is not the default."""
+    hint = ("cache = (xhat, inv_std, gamma): xhat (..., D) the normalised input, inv_std (..., 1) = 1 / sqrt(var + "
+            "eps), as layernorm_backward unpacks it")
+    L = reference("layers")
+
+    def check(case):
+        x, gamma, beta, dout = _case(rng, case["x"][:-1], case["x"][-1], scale=2.0)
+        eps = case["eps"]
+        _, ref_cache = L.layernorm_forward(x, gamma, beta, eps=eps)
+        _, cache = parts(student.call(FWD, x, gamma, beta, eps=eps), 2, "layernorm_forward return value")
+        xhat, inv_std, g = parts(cache, 3, "layernorm_forward cache (xhat, inv_std, gamma)")
+        expect_array(expect_real(xhat, "cache xhat", hint), shape=x.shape, name="cache xhat", hint=hint)
+        expect_array(expect_real(inv_std, "cache inv_std", hint), shape=(*x.shape[:-1], 1), name="cache inv_std",
+                     hint=hint)
+        expect_array(expect_real(g, "cache gamma", hint), shape=gamma.shape, name="cache gamma", hint=hint)
+        got = L.layernorm_backward(dout, (xhat, inv_std, g))
+        for v, e, n in zip(got, L.layernorm_backward(dout, ref_cache), NAMES):
+            close(v, e, f"the reference layernorm_backward's {n} on your cache", rtol=1e-6, atol=1e-9, hint=hint)
+    cases = [{**c, "eps": (1e-5, 1e-2)[i % 2]} for i, c in enumerate(_random_cases(rng, 6))]
+    sweep(cases, check, vary=("leading_axes", "eps"), hints={"eps": "eps goes inside the square root of inv_std"})
 
 
 @pytest.mark.hint("dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma")

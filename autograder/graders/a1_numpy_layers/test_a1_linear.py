@@ -1,11 +1,9 @@
 """Task 1.1: linear_forward / linear_backward."""
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
-                        check_layer, examples, numerical_grads, random_array, torch_grads)
+                        check_layer, numerical_grads, random_array, sweep, torch_grads)
 
 pytestmark = pytest.mark.task1_1
 
@@ -20,28 +18,45 @@ def _case(rng, lead, D, M, dtype=np.float64):
     return x, w, b, dout
 
 
-random_shapes = given(lead=st.lists(st.integers(1, 4), min_size=1, max_size=3), D=st.integers(1, 7),
-                      M=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+HINTS = {"leading_axes": "x may be (N, D), (N, T, D) or deeper: apply w over the last axis only (x.reshape(-1, D) "
+                         "@ w, never x.reshape(N, -1)), sum dw and db over every leading axis, and give dx x's shape"}
+
+
+def _random_cases(rng, n: int):
+    """n cases cycling through 1, 2 and 3 leading axes, with odd random sizes (1 included)."""
+    cases = []
+    for i in range(n):
+        lead = tuple(int(v) for v in rng.integers(1, 5, size=1 + i % 3))
+        D, M = int(rng.integers(1, 8)), int(rng.integers(1, 7))
+        cases.append({"leading_axes": len(lead), "x": (*lead, D), "w": (D, M)})
+    return cases
+
+
+def _arrays(rng, case):
+    return _case(rng, case["x"][:-1], *case["w"])
 
 
 @pytest.mark.hint("x may be (N, D), (N, T, D) or deeper: apply w over the last axis only (x.reshape(-1, D) @ w), never "
                   "x.reshape(N, -1)")
-@examples(6)
-@random_shapes
-def test_linear_forward_on_random_shapes(student, reference, lead, D, M, seed):
-    x, w, b, _ = _case(np.random.default_rng(seed), lead, D, M)
-    check_forward(student, FWD, (x, w, b), reference("layers").linear_forward(x, w, b)[0])
+def test_linear_forward_on_random_shapes(student, reference, rng):
+    """(N, D), (N, T, D) and (N, A, B, D) inputs of odd sizes."""
+    def check(case):
+        x, w, b, _ = _arrays(rng, case)
+        check_forward(student, FWD, (x, w, b), reference("layers").linear_forward(x, w, b)[0])
+    sweep(_random_cases(rng, 6), check, vary=("leading_axes",), hints=HINTS)
 
 
 @pytest.mark.hint("dw and db sum over every leading axis of x (N, T, ...), not only axis 0")
-@examples(8)
-@random_shapes
-def test_linear_matches_reference_on_random_shapes(student, reference, lead, D, M, seed):
+def test_linear_matches_reference_on_random_shapes(student, reference, rng):
     """(N, D), (N, T, D) and (N, A, B, D) inputs of odd sizes, batch of 1 included."""
-    x, w, b, dout = _case(np.random.default_rng(seed), lead, D, M)
     L = reference("layers")
-    out, cache = L.linear_forward(x, w, b)
-    check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)), ["dx", "dw", "db"])
+
+    def check(case):
+        x, w, b, dout = _arrays(rng, case)
+        out, cache = L.linear_forward(x, w, b)
+        check_layer(student, FWD, BWD, (x, w, b), out, dout, list(L.linear_backward(dout, cache)),
+                    ["dx", "dw", "db"])
+    sweep(_random_cases(rng, 8), check, vary=("leading_axes",), hints=HINTS)
 
 
 @pytest.mark.hint("dx = dout @ w.T, dw = x^T @ dout and db = the sum of dout, over every leading axis")

@@ -1,47 +1,52 @@
 """Task 1.3: softmax along an axis, and softmax cross-entropy with label smoothing."""
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from a1_helpers import (F32_ATOL, F32_HINT, F32_RTOL, NUM_ATOL, NUM_RTOL, check_forward, check_inputs_unchanged,
-                        check_layer, close, examples, numerical_grad, numerical_grads, parts, random_array, torch,
-                        torch_grads)
+                        check_layer, close, expect_python_float, numerical_grad, numerical_grads, parts, random_array,
+                        sweep, torch, torch_grads)
 
 pytestmark = pytest.mark.task1_3
-
-seeds = st.integers(0, 2**32 - 1)
 SM_F, SM_B = "layers.softmax_forward", "layers.softmax_backward"
 CE = "layers.softmax_cross_entropy"
 CE_RETURN = "softmax_cross_entropy return value (loss, dlogits)"
 
 
-def _shape_and_axis(data):
-    shape = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4), label="shape")
-    return shape, data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+AXIS_HINTS = {"last_axis": "reduce along `axis` with keepdims=True (max, sum, and the backward's sum), not always "
+                           "along the last axis"}
+
+
+def _axis_cases(rng, n: int):
+    """n random shapes of 1 to 4 axes (non-square, 1 included), each with a random axis,
+    negative or not; `last_axis` says whether it is the last one."""
+    cases = []
+    for i in range(n):
+        shape = tuple(int(v) for v in rng.integers(1, 6, size=1 + i % 4))
+        axis = int(rng.integers(-len(shape), len(shape)))
+        cases.append({"last_axis": axis % len(shape) == len(shape) - 1, "x": shape, "axis": axis})
+    return cases
 
 
 @pytest.mark.hint("reduce along `axis` with keepdims=True, not always along the last axis")
-@examples(6)
-@given(data=st.data(), seed=seeds)
-def test_softmax_forward_along_every_axis(student, reference, data, seed):
-    shape, axis = _shape_and_axis(data)
-    x = random_array(np.random.default_rng(seed), shape, 3.0)
-    check_forward(student, SM_F, (x,), reference("layers").softmax_forward(x, axis=axis)[0], kwargs={"axis": axis})
+def test_softmax_forward_along_every_axis(student, reference, rng):
+    def check(case):
+        x = random_array(rng, case["x"], 3.0)
+        check_forward(student, SM_F, (x,), reference("layers").softmax_forward(x, axis=case["axis"])[0],
+                      kwargs={"axis": case["axis"]})
+    sweep(_axis_cases(rng, 6), check, vary=("last_axis", "axis"), hints=AXIS_HINTS)
 
 
 @pytest.mark.hint("dx = out * (dout - sum(dout * out)), the sum along `axis` with keepdims=True")
-@examples(8)
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data(), seed=seeds)
-def test_softmax_matches_reference_along_every_axis(student, reference, shape, data, seed):
+def test_softmax_matches_reference_along_every_axis(student, reference, rng):
     """Non-square shapes, so a softmax over the wrong axis cannot pass by accident."""
-    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
-    rng = np.random.default_rng(seed)
-    x, dout = random_array(rng, shape, 3.0), random_array(rng, shape)
     L = reference("layers")
-    out, cache = L.softmax_forward(x, axis=axis)
-    check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout, cache)], ["dx"],
-                kwargs={"axis": axis})
+
+    def check(case):
+        x, dout = random_array(rng, case["x"], 3.0), random_array(rng, case["x"])
+        out, cache = L.softmax_forward(x, axis=case["axis"])
+        check_layer(student, SM_F, SM_B, (x,), out, dout, [L.softmax_backward(dout, cache)], ["dx"],
+                    kwargs={"axis": case["axis"]})
+    sweep(_axis_cases(rng, 8), check, vary=("last_axis", "axis"), hints=AXIS_HINTS)
 
 
 def test_softmax_default_axis_is_last(student, reference, rng):
@@ -81,28 +86,58 @@ def _ce_case(rng, N, C, scale=2.0, dtype=np.float64):
 
 
 def _check_ce(student, logits, y, eps, loss, dlogits, rtol=1e-6, atol=1e-9, dtype=None):
-    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, CE_RETURN)
+    """eps = 0 is left to the default (label_smoothing=0.0), so the default is checked too."""
+    got = parts(student.call(CE, logits, y, **({"label_smoothing": eps} if eps else {})), 2, CE_RETURN)
     close(got[0], float(loss), "loss", rtol=rtol, atol=atol)
     close(got[1], dlogits, "dlogits", rtol=rtol, atol=atol, dtype=dtype)
 
 
+CE_HINTS = {"label_smoothing": "with label smoothing e the target is q = (1 - e) onehot(y) + e / C: the loss gains e "
+                               "times the mean over classes of -log p, and dlogits = (softmax - q) / N"}
+
+
+def _ce_cases(rng, n: int):
+    """n random (N, C) problems (1 included) with each smoothing in turn and labels of
+    several integer dtypes (the docstring asks for integers, not int64)."""
+    eps, labels = (0.0, 0.1, 0.37), ("int64", "int32", "uint8")
+    return [{"label_smoothing": eps[i % 3], "N": int(rng.integers(1, 7)), "C": int(rng.integers(1, 8)),
+             "labels": labels[i % 3 if i < 3 else (i // 3) % 3]} for i in range(n)]
+
+
+def _ce_arrays(rng, case):
+    logits, y = _ce_case(rng, case["N"], case["C"])
+    return logits, y.astype(case["labels"])
+
+
 @pytest.mark.hint("the loss is the mean over N of (1 - e) (-log p_y) + e (mean over classes of -log p)")
-@examples(6)
-@given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
-def test_cross_entropy_loss_matches_reference(student, reference, N, C, eps, seed):
-    logits, y = _ce_case(np.random.default_rng(seed), N, C)
-    loss, _ = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
-    got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, CE_RETURN)
-    close(got[0], float(loss), "loss")
+def test_cross_entropy_loss_matches_reference(student, reference, rng):
+    def check(case):
+        logits, y = _ce_arrays(rng, case)
+        eps = case["label_smoothing"]
+        loss, _ = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
+        got = parts(student.call(CE, logits, y, label_smoothing=eps), 2, CE_RETURN)
+        close(got[0], float(loss), "loss")
+    sweep(_ce_cases(rng, 6), check, vary=("label_smoothing", "labels"), hints=CE_HINTS)
 
 
 @pytest.mark.hint("dlogits = (softmax(logits) - q) / N, q the smoothed target (1 - e) onehot + e / C")
-@examples(8)
-@given(N=st.integers(1, 6), C=st.integers(1, 7), eps=st.sampled_from([0.0, 0.1, 0.37]), seed=seeds)
-def test_cross_entropy_matches_reference(student, reference, N, C, eps, seed):
-    logits, y = _ce_case(np.random.default_rng(seed), N, C)
-    loss, dlogits = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
-    _check_ce(student, logits, y, eps, loss, dlogits)
+def test_cross_entropy_matches_reference(student, reference, rng):
+    def check(case):
+        logits, y = _ce_arrays(rng, case)
+        eps = case["label_smoothing"]
+        loss, dlogits = reference("layers").softmax_cross_entropy(logits, y, label_smoothing=eps)
+        _check_ce(student, logits, y, eps, loss, dlogits)
+    sweep(_ce_cases(rng, 8), check, vary=("label_smoothing", "labels"), hints=CE_HINTS)
+
+
+@pytest.mark.hint("the loss is documented as a Python float: return float(...), not a NumPy scalar")
+def test_cross_entropy_loss_is_a_python_float(student, rng):
+    """loss is "a Python float" (the docstring), for float64 and float32 logits alike."""
+    def check(case):
+        logits, y = _ce_case(rng, 4, 3, dtype=np.dtype(case["dtype"]))
+        got = parts(student.call(CE, logits, y, label_smoothing=case["label_smoothing"]), 2, CE_RETURN)
+        expect_python_float(got[0], "loss")
+    sweep([{"dtype": d, "label_smoothing": e} for d in ("float64", "float32") for e in (0.0, 0.1)], check)
 
 
 @pytest.mark.hint("dlogits = (softmax(logits) - q) / N, q the smoothed target (1 - e) onehot + e / C")
