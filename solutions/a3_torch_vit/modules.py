@@ -82,7 +82,8 @@ class Attention(nn.Module):
 
     x (B, N, D) -> (B, N, D). One linear `qkv` makes queries, keys and values for all h heads;
     each head attends with softmax(q k^T / sqrt(d)); `attn_drop` drops attention weights
-    (a forward hook on it sees the (B, h, N, N) attention map); `proj` mixes the heads.
+    (a forward hook on it sees the (B, h, N, N) attention map) and what it returns weights
+    the values, in train and eval mode alike; `proj` mixes the heads.
     """
 
     def __init__(self, dim: int, num_heads: int = 4, qkv_bias: bool = True, attn_drop: float = 0.0,

@@ -117,6 +117,30 @@ def check_module(student, path: str, kwargs: dict, inputs: list, dtype: str, wha
     compare_io(got, want, dtype, what, hint)
 
 
+def follows_attn_drop(student, path: str, kwargs: dict, x: torch.Tensor, what: str, seed: int,
+                      hint: str) -> None:
+    """Replace the module's `attn_drop` (documented: the attention weights pass through it) by
+    an elementwise map of the weights, on both sides, and compare the eval-mode outputs: only
+    code that weights the values with what attn_drop returns follows it. The module and the
+    map are built in the sandbox through handles; the map is torch's Tanhshrink (smooth, so
+    no weight sits on a threshold that rounding could flip)."""
+    mod, _, attr = path.partition(".")
+    torch.manual_seed(seed)
+    module = getattr(ref(mod), attr)(**kwargs)
+    state = random_state(module, seed)
+    module.load_state_dict(state)
+    module.attn_drop = torch.nn.Tanhshrink()
+    with torch.no_grad():
+        want = module.eval()(x)
+    handle = student.call(path, **kwargs)
+    student.call(handle, "load_state_dict", state)
+    student.call(handle, "register_module", "attn_drop", student.call("torch.nn.Tanhshrink"))
+    student.call(handle, "eval")
+    got = student.call(handle, "forward", x)
+    close(got.detach() if torch.is_tensor(got) else got, want, 1e-5, f"{what} output with attn_drop replaced",
+          hint=hint)
+
+
 def cfg_dict(**changes) -> dict:
     """A small, fast config as a plain dict (what crosses the sandbox boundary)."""
     Config = ref("config").Config
@@ -150,4 +174,5 @@ def expect_state(value, expected: dict, tol: float, what: str) -> None:
 
 
 __all__ = ["GradingFailure", "expect_array", "expect_close", "TOL", "ref", "randn", "random_state",
-           "reference_io", "compare_io", "close", "check_module", "cfg_dict", "build", "expect_state"]
+           "reference_io", "compare_io", "close", "check_module", "follows_attn_drop", "cfg_dict", "build",
+           "expect_state"]

@@ -8,6 +8,10 @@ At run time: the `student` fixture below wraps the engine's; before each test it
 the guard in the task's sandbox (harness a3.install_ban), and a BannedCallError raised
 there (the student called library attention) becomes status `banned` too. The engine
 scores a banned task 0.
+
+Untouched stubs: a check tied (by contracts.toml) to a definition of its task that the
+submission still holds exactly as released fails as not implemented before it runs
+(a3_stubs.py), so rerouting a stub at run time earns nothing.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import pytest
 import torch
 
 import a3_ban
+import a3_stubs
 from autograder.engine.student import StudentError
 
 _CACHE: dict = {}
@@ -55,6 +60,23 @@ def no_library_attention(request):
                            "docstring).", kind="banned")
 
 
+@pytest.fixture(autouse=True)
+def no_untouched_stub(request, no_library_attention):
+    session = _session(request.config)
+    task = session.task_of(request.node)
+    if task is None:
+        return
+    job = session.job
+    key = ("untouched", job.submission)
+    if key not in _CACHE:
+        _CACHE[key] = a3_stubs.untouched(job.submission, job.solutions_dir, job.owners)
+    own = {f"{mod}.{q}" for mod, quals in job.owners.items() for q, t in quals.items() if t == task}
+    left = sorted(a3_stubs.needs().get(request.node.originalname, frozenset()) & own & _CACHE[key])
+    if left:
+        raise StudentError("NotImplementedError", f"{left[0]} is still the released stub: write your code in "
+                           "place of its `raise NotImplementedError`", kind="not_implemented")
+
+
 class _BanAwareStudent:
     """The engine's Student, with the sandbox guard on and banned calls reported as `banned`."""
 
@@ -81,7 +103,7 @@ class _BanAwareStudent:
 
 
 @pytest.fixture
-def student(student, no_library_attention):
+def student(student, no_library_attention, no_untouched_stub):
     wrapped = _BanAwareStudent(student)
     wrapped.call("harness:a3.install_ban")
     return wrapped

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from a3_common import check_module, close, randn, random_state, ref
-from autograder.engine.checks import GradingFailure, expect_array, expect_close
+from a3_common import check_module, close, follows_attn_drop, randn, random_state, ref
+from autograder.engine.checks import GradingFailure, expect_close, sweep
 
 # ---------------------------------------------------------------- 3.4 hybrid ConViT
 HYBRID = dict(img_size=8, patch_size=4, in_chans=2, num_classes=3, stem_channels=3, embed_dim=8, depth=2,
@@ -108,9 +108,14 @@ def test_gpsa_attention(student):
 
 @pytest.mark.task3_5
 def test_gpsa_positional_attention_once_per_forward(student):
-    """pos_proj runs once per forward on the (N, N, 3) table, not once per sample."""
+    """pos_proj runs once per forward on the (N, N, 3) table, not once per sample, and that
+    forward gives GPSA's output."""
     kwargs = dict(dim=8, num_heads=4, num_patches=16)
-    got = student.call("harness:a3.gpsa_probe", kwargs, None, randn(6, 16, 8, seed=57).float())
+    torch.manual_seed(0)
+    gpsa = ref("convit").GPSA(**kwargs)
+    state = random_state(gpsa, seed=58, scale=0.5)
+    x = randn(6, 16, 8, seed=57).float()
+    got = student.call("harness:a3.gpsa_probe", kwargs, state, x)
     calls = got["pos_proj_calls"]
     if type(calls) is not list or len(calls) != 1:
         raise GradingFailure(f"pos_proj ran {len(calls) if type(calls) is list else '?'} times in one forward "
@@ -118,6 +123,19 @@ def test_gpsa_positional_attention_once_per_forward(student):
     if calls[0][:-1] != [16, 16]:
         raise GradingFailure(f"pos_proj saw an input of shape {tuple(calls[0])}; it should see the (N, N, 3) "
                              "table of relative positions once, not a copy per sample")
+    gpsa.load_state_dict(state)
+    with torch.no_grad():
+        want = gpsa.eval()(x)
+    close(got["out"], want, 1e-5, "GPSA output in that forward")
+
+
+@pytest.mark.task3_5
+def test_gpsa_output_follows_attn_drop(student):
+    """The values are weighted by what `attn_drop` returns: with attn_drop replaced by another
+    elementwise map of the gated weights, the output follows it (in eval mode, dropout off)."""
+    follows_attn_drop(student, "convit.GPSA", dict(dim=8, num_heads=4, num_patches=16, qkv_bias=True),
+                      randn(2, 16, 8, seed=59).float(), "GPSA", seed=60,
+                      hint="weight v with the tensor self.attn_drop returns, not with get_attention's weights")
 
 
 # ---------------------------------------------------------------- 3.6 ConViT
@@ -145,12 +163,19 @@ def test_convit(student, dtype):
 
 
 @pytest.mark.task3_6
-@pytest.mark.parametrize("local_layers,pool", [(3, "mean"), (0, "cls"), (2, "mean"), (1, "cls")])
-def test_convit_variants(student, local_layers, pool):
+@pytest.mark.weight(4)
+def test_convit_variants(student):
     """All blocks GPSA with mean pooling, no GPSA (class token first), mean pooling, and the
     class token after one GPSA block. (All GPSA with pool="cls" is refused by the constructor:
     the class token would never see the image.)"""
-    kwargs = dict(CONVIT, local_layers=local_layers, pool=pool)
-    check_module(student, "convit.ConViT", kwargs, [randn(2, 1, 8, 8, seed=64)], "float64",
-                 f"ConViT(local_layers={local_layers}, pool={pool!r})", seed=65,
-                 state=_convit_state(kwargs, 66))
+    cases = [dict(local_layers=n, pool=pool) for n, pool in [(3, "mean"), (0, "cls"), (2, "mean"), (1, "cls")]]
+
+    def check(case):
+        kwargs = dict(CONVIT, **case)
+        check_module(student, "convit.ConViT", kwargs, [randn(2, 1, 8, 8, seed=64)], "float64",
+                     f"ConViT(local_layers={case['local_layers']}, pool={case['pool']!r})", seed=65,
+                     state=_convit_state(kwargs, 66))
+
+    sweep(cases, check, hints={"pool": "the class token joins in front of block local_layers when pool='cls'; "
+                                       "pool='mean' averages the tokens",
+                               "local_layers": "the first local_layers blocks are GPSA, on patch tokens only"})

@@ -3,8 +3,8 @@ with shared weights: outputs and every gradient, in float64 (1e-10) and float32 
 import pytest
 import torch
 
-from a3_common import check_module, close, randn, random_state, ref
-from autograder.engine.checks import GradingFailure
+from a3_common import check_module, close, follows_attn_drop, randn, random_state, ref
+from autograder.engine.checks import GradingFailure, sweep
 
 
 # ---------------------------------------------------------------- 3.1 patch embedding, MLP
@@ -79,6 +79,15 @@ def test_attention_weights_pass_attn_drop(student):
           hint="apply self.attn_drop to the (B, h, N, N) softmax weights")
 
 
+@pytest.mark.task3_2
+def test_attention_output_follows_attn_drop(student):
+    """The values are weighted by what `attn_drop` returns: with attn_drop replaced by another
+    elementwise map of the weights, the output follows it (in eval mode, dropout off)."""
+    follows_attn_drop(student, "modules.Attention", dict(dim=12, num_heads=3), randn(2, 6, 12, seed=25).float(),
+                      "Attention", seed=26, hint="weight v with the tensor self.attn_drop returns, not with the "
+                                                 "softmax weights you passed to it")
+
+
 # ---------------------------------------------------------------- 3.3 block and ViT
 @pytest.mark.task3_3
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -116,3 +125,21 @@ def test_vit_features(student):
     check_module(student, "modules.VisionTransformer", dict(VIT, pool="cls", pos_embed="learned"),
                  [randn(2, 2, 8, 8, seed=23)], "float64", "VisionTransformer.forward_features", seed=24,
                  method="forward_features")
+
+
+@pytest.mark.task3_3
+@pytest.mark.weight(2)
+def test_vit_shapes(student):
+    """Beyond the default: a batch of one, an odd 3 x 3 grid of 5 x 5 patches on 15 x 15 images,
+    3 input channels, one patch per image, with each pooling."""
+    base = dict(num_classes=3, embed_dim=8, depth=1, num_heads=2, mlp_ratio=2.0)
+    cases = [dict(batch=b, img=img, patch=p, chans=c, pool=pool)
+             for b, img, p, c in [(1, 8, 2, 1), (2, 15, 5, 3), (1, 15, 5, 1), (2, 6, 6, 1)]
+             for pool in ("cls", "mean")]
+
+    def check(case):
+        kwargs = dict(base, img_size=case["img"], patch_size=case["patch"], in_chans=case["chans"], pool=case["pool"])
+        x = randn(case["batch"], case["chans"], case["img"], case["img"], seed=27 + case["img"])
+        check_module(student, "modules.VisionTransformer", kwargs, [x], "float64", "VisionTransformer", seed=28)
+
+    sweep(cases, check, hints={"batch": "a batch of one must keep its batch axis (no squeeze)"})

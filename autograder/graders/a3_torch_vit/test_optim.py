@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from a3_common import cfg_dict, close, gen
-from autograder.engine.checks import GradingFailure, expect_close
+from autograder.engine.checks import GradingFailure, expect_close, sweep
 
 pytestmark = pytest.mark.task3_7
 
@@ -129,15 +129,22 @@ def _lr(t, base, warmup, total, min_lr):
     return min_lr + (base - min_lr) * 0.5 * (1 + math.cos(math.pi * s))
 
 
-@pytest.mark.parametrize("warmup,total,min_lr", [(5, 20, 1e-4), (0, 10, 0.0), (3, 3, 1e-3)])
-def test_warmup_cosine(student, warmup, total, min_lr):
-    """Linear warm-up to each group's lr, cosine to min_lr, flat afterwards (two groups)."""
+@pytest.mark.weight(3)
+def test_warmup_cosine(student):
+    """Linear warm-up to each group's lr, cosine to min_lr, flat afterwards (two groups), read
+    after every step from 0 to 3 steps past the end: a schedule one step off fails."""
     base = [0.1, 0.02]
-    got = student.call("harness:a3.schedule", base, warmup, total, min_lr, total + 3)
-    if type(got) is not list or len(got) != total + 4:
-        raise GradingFailure(f"expected {total + 4} learning-rate readings, got something else")
-    for t, row in enumerate(got):
-        for gi, b in enumerate(base):
-            expect_close(row[gi], _lr(t, b, warmup, total, min_lr), rtol=1e-9, atol=1e-12,
-                         name=f"lr of group {gi} after {t} steps (warmup {warmup}, total {total})")
+    cases = [dict(warmup=5, total=20, min_lr=1e-4), dict(warmup=0, total=10, min_lr=0.0),
+             dict(warmup=3, total=3, min_lr=1e-3), dict(warmup=1, total=7, min_lr=0.0)]
 
+    def check(case):
+        warmup, total, min_lr = case["warmup"], case["total"], case["min_lr"]
+        got = student.call("harness:a3.schedule", base, warmup, total, min_lr, total + 3)
+        if type(got) is not list or len(got) != total + 4:
+            raise GradingFailure(f"expected {total + 4} learning-rate readings, got something else")
+        for t, row in enumerate(got):
+            for gi, b in enumerate(base):
+                expect_close(row[gi], _lr(t, b, warmup, total, min_lr), rtol=1e-9, atol=1e-12,
+                             name=f"lr of group {gi} after {t} steps (warmup {warmup}, total {total})")
+
+    sweep(cases, check, hints={"warmup": "warm-up: lr(t) = base * t / warmup for t < warmup (lr(0) = 0)"})

@@ -38,6 +38,41 @@ def test_random_crop_windows(student, dtype):
                              f"in 300 images; draw each image's offsets uniformly in [0, 2 * padding]")
 
 
+# chi-square bounds a correct sampler exceeds with probability 1e-6 (df 4: one axis's 5 offsets;
+# df 24: the 25 windows), so a fair draw in any order never fails
+CHI2_DF4, CHI2_DF24 = 33.38, 72.23
+
+
+def _chi2(counts: torch.Tensor) -> float:
+    want = counts.sum() / counts.numel()
+    return float(((counts.double() - want) ** 2 / want).sum())
+
+
+def test_random_crop_offsets_uniform(student):
+    """Over 2000 images (8 generator seeds), each direction's offset is uniform on 0..2*padding
+    and the two directions are independent (a chi-square test on the offsets and on the windows)."""
+    p, side = 2, 2 * 2 + 1
+    counts = torch.zeros(side, side, dtype=torch.long)
+    for seed in range(8):
+        x = _images(250, seed=180 + seed)
+        out = student.call("harness:a3.augment", "random_crop", x, 180 + seed, p)
+        expect_array(out, shape=tuple(x.shape), dtype=torch.uint8, name="random_crop output", kind="torch")
+        xp = torch.nn.functional.pad(x, (p, p, p, p))
+        for a in range(side):
+            for b in range(side):
+                counts[a, b] += int((xp[:, :, a:a + 6, b:b + 6] == out).flatten(1).all(dim=1).sum())
+    if int(counts.sum()) < 2000:
+        raise GradingFailure("some outputs are not a window of their zero-padded image",
+                             hint="pad by `padding` zeros on every side, then cut an H x W window")
+    for axis, name in ((1, "vertical"), (0, "horizontal")):
+        if _chi2(counts.sum(dim=axis)) > CHI2_DF4:
+            raise GradingFailure(f"the {name} offsets of 2000 crops are far from uniform on 0..2*padding",
+                                 hint="draw integers uniformly, e.g. torch.randint(0, 2 * padding + 1, ...)")
+    if _chi2(counts.flatten()) > CHI2_DF24:
+        raise GradingFailure("the vertical and horizontal offsets of 2000 crops are not independent",
+                             hint="draw the two offsets of each image separately")
+
+
 def test_random_crop_no_padding(student):
     """padding = 0 returns the images unchanged."""
     x = _images(8, seed=82)
@@ -59,10 +94,19 @@ def test_random_hflip(student):
         raise GradingFailure(f"{n} of 200 images were mirrored; each should be mirrored with probability 1/2")
 
 
-@pytest.mark.parametrize("fn,args", [("random_hflip", ()), ("random_crop", (2,))])
-def test_augmentation_draws_from_its_generator(student, fn, args):
+def test_random_hflip_draws_from_its_generator(student):
     """All randomness comes from the `generator` argument: the same generator seed gives the same
     batch whatever the global RNG holds, the generator is used, and another seed gives another batch."""
+    _draws_from_its_generator(student, "random_hflip", ())
+
+
+def test_random_crop_draws_from_its_generator(student):
+    """All randomness comes from the `generator` argument: the same generator seed gives the same
+    batch whatever the global RNG holds, the generator is used, and another seed gives another batch."""
+    _draws_from_its_generator(student, "random_crop", (2,))
+
+
+def _draws_from_its_generator(student, fn, args):
     x = _images(64, seed=89)
     a = student.call("harness:a3.augment_seeded", fn, x, 89, 1, *args)
     b = student.call("harness:a3.augment_seeded", fn, x, 89, 2, *args)
@@ -156,6 +200,10 @@ def test_evaluate(student):
     loss, acc = ref("train").evaluate(model, x, y, ref("config").Config.from_dict(cfg))
     if type(got) not in (tuple, list) or len(got) != 2:
         raise GradingFailure("evaluate should return (loss, accuracy)")
+    kinds = [type(v).__name__ for v in got]
+    if kinds != ["float", "float"]:
+        raise GradingFailure(f"evaluate returned ({', '.join(kinds)}); both should be Python floats",
+                             hint="turn tensors into numbers with .item() (numpy scalars are not Python floats)")
     expect_close(got[0], loss, rtol=1e-5, name="evaluation loss",
                  hint="mean cross-entropy over all images (no smoothing), in eval mode")
     expect_close(got[1], acc, rtol=1e-9, name="evaluation accuracy",

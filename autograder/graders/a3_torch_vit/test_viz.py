@@ -31,8 +31,8 @@ def test_attention_maps(student, model):
 
 
 def test_attention_maps_leave_the_model_as_found(student):
-    """attention_maps removes its hooks: a second call still gives one map per block, and no hook is
-    left on the model."""
+    """attention_maps removes its hooks: a second call still gives one map per block, no hook is
+    left on the model, and a model that was in train mode is back in train mode."""
     cfg = cfg_dict(model="vit", depth=3)
     got = student.call("harness:a3.attention_maps_aftermath", cfg, random_state(build(cfg), seed=105),
                        torch.randn(2, 1, 8, 8, generator=gen(106)))
@@ -42,6 +42,9 @@ def test_attention_maps_leave_the_model_as_found(student):
                              "first call are still recording", hint=hint)
     if got["hooks_left"]:
         raise GradingFailure(f"{got['hooks_left']} hooks were left on the model after attention_maps", hint=hint)
+    if got["training"] is not True:
+        raise GradingFailure("a model in train mode was left in eval mode by attention_maps",
+                             hint="note model.training first and put it back with model.train(was_training)")
 
 
 @pytest.mark.parametrize("prefix,shapes", [(1, [(2, 3, 5, 5)] * 3), (0, [(2, 2, 4, 4)] * 2),
@@ -56,7 +59,7 @@ def test_rollout(student, prefix, shapes):
 
 
 def test_gate_values(student):
-    """sigmoid(gating_param) of each GPSA layer, in order."""
+    """sigmoid(gating_param) of each GPSA layer, in order; an empty list for a ViT (no GPSA)."""
     cfg = cfg_dict(model="convit", depth=3, local_layers=2)
     state = random_state(build(cfg), seed=104, scale=1.0)
     got = student.call("harness:a3.gate_values", cfg, state)
@@ -65,3 +68,8 @@ def test_gate_values(student):
         raise GradingFailure(f"expected one tensor of gates per GPSA layer ({len(want)})")
     for i, (g, w) in enumerate(zip(got, want)):
         close(g, w, 1e-6, f"gates of GPSA layer {i}", hint="gate = sigmoid(gating_param)")
+    vit = cfg_dict(model="vit", depth=2)
+    got = student.call("harness:a3.gate_values", vit, random_state(build(vit), seed=107))
+    if type(got) is not list or got:
+        raise GradingFailure("gate_values of a ViT (no GPSA layer) should be an empty list",
+                             hint="keep the blocks whose attention has a gating_param; a ViT has none")
