@@ -26,7 +26,8 @@ from vitlab.io import atomic_write
 from autograder.engine.plan import Plan, make_plan
 from autograder.engine.sandbox import UNPRIVILEGED, unsandboxed_problem
 from autograder.engine.session import Job
-from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover_all, stage
+from autograder.engine.stage_sandbox import Prestager
+from autograder.engine.submissions import SubmissionError, Submission, content_hash, discover_all
 from vitlab.course import load_course
 try:   # the term's records beside results.json; a Gradescope zip carries no term package
     from autograder.term import record as term_record
@@ -224,6 +225,15 @@ def _no_sandbox_no_student_code(plan: Plan, allowed: bool, private: list[Path], 
 
 def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_workers: int,
          force: bool, summary: RunSummary, progress) -> None:
+    prestager = Prestager(stage_root, stage_root.parent, plan.isolated, n_workers + 1)
+    try:
+        _loop(plan, subs, prestager, out_dir, n_workers, force, summary, progress)
+    finally:
+        prestager.close()
+
+
+def _loop(plan: Plan, subs: list[Submission], prestager: Prestager, out_dir: Path, n_workers: int,
+          force: bool, summary: RunSummary, progress) -> None:
     ctx = None
     running: dict = {}      # conn -> (process, student, chash, started)
     queue = list(subs)
@@ -236,9 +246,12 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
 
     while queue or running:
         while queue and len(running) < n_workers:
-            sub = queue.pop(0)
+            staging = prestager.ready(queue)
+            if staging is None:      # still unpacking: grade what runs meanwhile
+                break
+            sub, future = staging
             try:
-                staged, notes = stage(sub, stage_root / sub.student, plan.assignment.folder)
+                staged, notes = future.result()
                 chash = content_hash(staged, notes)
                 if term_record is not None:   # the late policy's submission time
                     term_record.submission(out_dir, sub.student, staged)
@@ -260,8 +273,9 @@ def _run(plan: Plan, subs: list[Submission], stage_root: Path, out_dir: Path, n_
             child.close()
             running[parent] = (p, sub.student, chash, time.monotonic(), sub, notes)
         if not running:
+            time.sleep(0.05)
             continue
-        ready = wait(list(running) + [], timeout=1.0)
+        ready = wait(list(running), timeout=0.2 if queue else 1.0)
         now = time.monotonic()
         for conn in list(running):
             p, student, chash, started, sub, notes = running[conn]

@@ -32,6 +32,7 @@ MAX_MEMBERS = 20000          # directory entries included: bounds the work on a 
 MAX_DEPTH = 32
 MAX_NAME_BYTES = 255
 MAX_NOTES = 20
+NAME_EXCERPT = 160          # characters of a name quoted in a note
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
                zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 _CHUNK = 1 << 20
@@ -78,8 +79,11 @@ class Stager:
         self.files = self.size = self.dropped = 0
 
     def note(self, what: str, why: str) -> None:
+        """`what` is a name from the archive (the student's text, any length): an excerpt of it."""
+        if len(what) > NAME_EXCERPT:
+            what = what[: NAME_EXCERPT - 40] + "..." + what[-37:]
         if len(self.notes) < MAX_NOTES:
-            self.notes.append(f"{what}: {why}")
+            self.notes.append(f"{what}: {why[:120]}")
         else:
             self.dropped += 1
 

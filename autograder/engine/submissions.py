@@ -106,6 +106,19 @@ def _kind_by_name(name: str) -> str | None:
     return "tar" if low.endswith(ARCHIVE_SUFFIXES) else None
 
 
+# the first bytes of each archive format accepted; a tar may be compressed (gzip, bzip2, xz)
+MAGIC = ((0, b"PK\x03\x04", "zip"), (0, b"PK\x05\x06", "zip"), (0, b"\x1f\x8b", "tar"),
+         (0, b"BZh", "tar"), (0, b"\xfd7zXZ\x00", "tar"), (257, b"ustar", "tar"))
+
+
+def sniff_kind(path: Path) -> str | None:
+    """"zip", "tar" or None from a file's first 512 bytes only: the trusted side never parses
+    an archive (unpack.py does, in a sandbox, and reports one it cannot read)."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    return next((kind for at, magic, kind in MAGIC if head[at:at + len(magic)] == magic), None)
+
+
 def _reserved(sid: str) -> bool:
     low = sid.casefold()
     return low in OUTPUT_NAMES or low.endswith(OUTPUT_SUFFIXES) or low.split(".")[0] in _DEVICES
@@ -214,7 +227,7 @@ def _classify(entry: Path, folder: str, aid: str) -> Submission:
         if entry.is_dir():
             sub.source = _nbgrader_inner(entry, folder, aid) or entry
         elif entry.is_file():
-            sub.kind = _kind_by_name(entry.name) or archive_kind(entry) or "file"
+            sub.kind = _kind_by_name(entry.name) or sniff_kind(entry) or "file"
             if sub.kind == "file":
                 sub.problem = (f"{entry.name}: not a folder or a readable archive "
                                "(accepted: a folder, .zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)")
