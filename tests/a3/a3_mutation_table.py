@@ -53,6 +53,8 @@ BUGS = [
     _m("3.2", MO, "attention skips proj_drop", ("x = self.proj_drop(self.proj(x))\n", "x = self.proj(x)\n")),
     _m("3.2", MO, "heads merged without moving the head axis back",
        ("x = x.transpose(1, 2).reshape(B, N, D)           # (B, N, D)", "x = x.reshape(B, N, D)")),
+    _m("3.2", MO, "eval mode weights the values with the weights given to attn_drop, not its output",
+       ("attn = self.attn_drop(attn)", "attn = self.attn_drop(attn) if self.training else (self.attn_drop(attn), attn)[1]")),
     _m("3.2", MO, "F.scaled_dot_product_attention in Attention",
        ("x = attn @ v                                     # (B, h, N, d)", "x = F.scaled_dot_product_attention(q, k, v)"),
        status="banned"),
@@ -67,6 +69,9 @@ BUGS = [
     _m("3.3", MO, "ViT classifies the last token",
        ("x = x[:, 0] if self.pool == \"cls\" else x[:, self.num_prefix_tokens:].mean(dim=1)  # (B, D)",
         "x = x[:, -1] if self.pool == \"cls\" else x[:, self.num_prefix_tokens:].mean(dim=1)")),
+    _m("3.3", MO, "mean pooling squeezes away a batch of one",
+       ("x = x[:, 0] if self.pool == \"cls\" else x[:, self.num_prefix_tokens:].mean(dim=1)  # (B, D)",
+        "x = x[:, 0] if self.pool == \"cls\" else x[:, self.num_prefix_tokens:].mean(dim=1, keepdim=True).squeeze()")),
     # ---- 3.4 hybrid ConViT ------------------------------------------------------------------
     _m("3.4", CV, "hybrid without positions", ("x = self.pos_drop(self.patch_embed(x) + self.pos_embed)   # (B, N, D)",
                                               "x = self.pos_drop(self.patch_embed(x))")),
@@ -81,6 +86,10 @@ BUGS = [
                                        "attn = gate * content + (1.0 - gate) * position")),
     _m("3.5", CV, "GPSA skips attn_drop", ("attn = self.attn_drop(self.get_attention(x))", "attn = self.get_attention(x)")),
     _m("3.5", CV, "GPSA skips proj_drop", ("x = self.proj_drop(self.proj(x))\n", "x = self.proj(x)\n")),
+    _m("3.5", CV, "GPSA weights v with the weights given to attn_drop in eval mode",
+       ("attn = self.attn_drop(self.get_attention(x))",
+        "attn = self.get_attention(x)\n        dropped = self.attn_drop(attn)\n"
+        "        attn = dropped if self.training else attn")),
     _m("3.5", CV, "rel_indices with dx and dy swapped", ("torch.stack([dx, dy, dx ** 2 + dy ** 2], dim=-1)",
                                                         "torch.stack([dy, dx, dx ** 2 + dy ** 2], dim=-1)")),
     _m("3.5", CV, "local_init ignores locality_strength", ("self.pos_proj.weight.mul_(self.locality_strength)", "pass")),
@@ -123,6 +132,11 @@ BUGS = [
         "flip = torch.rand(x.shape[0], device=x.device) < 0.5")),
     _m("3.8", AU, "random_crop ignores its generator", ("(2, B), device=x.device, generator=generator)", "(2, B), device=x.device)")),
     _m("3.8", AU, "crop offsets never reach 2p", ("off = torch.randint(0, 2 * padding + 1,", "off = torch.randint(0, 2 * padding,")),
+    _m("3.8", AU, "crop offsets from rounded uniform floats (the ends half as likely)",
+       ("off = torch.randint(0, 2 * padding + 1, (2, B), device=x.device, generator=generator)",
+        "off = (torch.rand(2, B, device=x.device, generator=generator) * 2 * padding).round().long()")),
+    _m("3.8", TR, "evaluate's accuracy a NumPy scalar", ("loss, acc = total_loss.item() / n, correct.item() / n",
+                                                        "loss, acc = total_loss.item() / n, correct.cpu().numpy() / n")),
     _m("3.8", AU, "flip upside down", ("out = torch.where(flip[:, None, None, None], x.flip(-1), x)",
                                       "out = torch.where(flip[:, None, None, None], x.flip(-2), x)")),
     # ---- 3.9 checkpoints --------------------------------------------------------------------
@@ -140,6 +154,9 @@ BUGS = [
     _m("3.10", VZ, "gates without the sigmoid", ("torch.sigmoid(b.attn.gating_param.detach().float()).cpu()",
                                                 "b.attn.gating_param.detach().float().cpu()")),
     _m("3.10", VZ, "heads fused by max", ("a = a.mean(dim=1)", "a = a.amax(dim=1)")),
+    _m("3.10", VZ, "attention_maps leaves the model in eval mode", ("        model.train(was_training)\n", "")),
+    _m("3.10", VZ, "gates read from the first local_layers blocks (a ViT has none)",
+       ('for b in model.blocks if hasattr(b.attn, "gating_param")]', "for b in model.blocks[:model.local_layers]]")),
 ]
 
 REWRITES = [
@@ -169,6 +186,10 @@ REWRITES = [
     _m("3.8", AU, "crop offsets drawn as (B, 2)",
        ("off = torch.randint(0, 2 * padding + 1, (2, B), device=x.device, generator=generator)",
         "off = torch.randint(0, 2 * padding + 1, (B, 2), device=x.device, generator=generator).T")),
+    _m("3.8", AU, "crop window drawn as one index of the (2p+1)^2 windows",
+       ("off = torch.randint(0, 2 * padding + 1, (2, B), device=x.device, generator=generator)",
+        "k = torch.randint(0, (2 * padding + 1) ** 2, (B,), device=x.device, generator=generator)\n"
+        "    off = torch.stack([k // (2 * padding + 1), k % (2 * padding + 1)])")),
     _m("3.8", TR, "evaluate restores the model's previous mode",
        ("    model.eval()\n    total_loss", "    was_training = model.training\n    model.eval()\n    total_loss"),
        ("    loss, acc = total_loss.item() / n, correct.item() / n\n",
