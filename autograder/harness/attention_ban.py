@@ -1,9 +1,15 @@
 """The runtime guard against library attention in Assignment 3 (runs *inside* the sandbox).
 
 Calling one raises BannedCallError naming the call, and every attempt is remembered, so a
-student who catches the error still fails the harness call (`guarded`). Student code can
-undo anything in here: the engine's tamper check watches this module's code and constants,
-and the trusted side's static scan (graders/a3_torch_vit/a3_ban.py) is the part that holds.
+student who catches the error still fails the harness call (`guarded`). The Python-level parts
+(the TorchFunctionMode, the replaced classes, the import hook) can be undone by code that
+reaches them; the engine's tamper check watches this module's code and constants, and the
+trusted side's static scan (graders/a3_torch_vit/a3_ban.py) refuses every route to them.
+
+The operator-level block cannot be undone from Python: its kernels are registered with the
+dispatcher through a registration object that nothing in Python refers to (its one reference
+is leaked on purpose, and the object is not tracked by gc), so no Library, finalizer, list or
+module attribute exists to destroy or reset; a later registration over it only stacks above it.
 """
 from __future__ import annotations
 
@@ -32,15 +38,16 @@ BANNED_CLASSES = ("MultiheadAttention", "Transformer", "TransformerEncoder", "Tr
                   "TransformerDecoder", "TransformerDecoderLayer")
 BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
 ATTEMPTS: list[str] = []      # every banned call attempted in this process, even if caught
-_MUTABLE = ("ATTEMPTS", "_MODE", "_ATEN")   # state the engine's tamper check lets change
+_MUTABLE = ("ATTEMPTS", "_MODE", "_BLOCKED")   # state the engine's tamper check lets change
 # The same attention at the operator level (torch.ops.aten, however it is reached): these
-# kernels are replaced by ones that refuse, for every dispatch key they have.
+# kernels are replaced by ones that refuse, for every overload and every dispatch key they have.
 BANNED_OPS = ("scaled_dot_product_attention", "_scaled_dot_product_attention_math",
               "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
               "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
               "_scaled_dot_product_fused_attention_overrideable", "_native_multi_head_attention",
-              "_transformer_encoder_layer_fwd")
-_OP_KEYS = ("CPU", "CUDA", "CompositeImplicitAutograd", "CompositeExplicitAutograd")
+              "_transformer_encoder_layer_fwd", "_flash_attention_forward", "_efficient_attention_forward",
+              "_cudnn_attention_forward", "_triton_scaled_dot_attention", "_triton_multi_head_attention",
+              "_scaled_dot_product_attention_math_for_mps")
 
 
 class BannedCallError(RuntimeError):
@@ -75,7 +82,7 @@ class _BlockImports(importlib.abc.MetaPathFinder):
 
 
 _MODE: list = []
-_ATEN: list = []
+_BLOCKED: list = []     # op names blocked in this process (bookkeeping only: nothing to undo here)
 
 
 def _refusing_kernel(name: str):
@@ -85,19 +92,32 @@ def _refusing_kernel(name: str):
 
 
 def _block_ops() -> None:
-    import warnings
-    lib = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # "overriding a previously registered kernel" is the point
-        for name in BANNED_OPS:
-            packet = getattr(torch.ops.aten, name, None)
-            if packet is None:
-                continue
-            qual = packet.default.name()
-            for key in _OP_KEYS:
-                if torch._C._dispatch_has_kernel_for_dispatch_key(qual, key):
-                    lib.impl(name, _refusing_kernel(name), key)
-    _ATEN.append(lib)   # the overrides last as long as this object
+    """Register a refusing kernel for each overload of BANNED_OPS, at every dispatch key it has
+    a kernel for, through a dispatcher registration that Python keeps no reference to."""
+    import ctypes
+    import torch.library
+    registration = torch._C._dispatch_library("IMPL", "aten", "", __file__, 0)
+    keys = [k for k in torch._C.DispatchKey.__members__ if k != "Undefined"]
+    for name in BANNED_OPS:
+        packet = getattr(torch.ops.aten, name, None)
+        if packet is None:
+            continue
+        for overload in packet.overloads():
+            qual = getattr(packet, overload).name()          # aten::name or aten::name.overload
+            target = qual.split("::", 1)[1]
+            for key in keys:
+                try:
+                    has = torch._C._dispatch_has_kernel_for_dispatch_key(qual, key)
+                except RuntimeError:
+                    continue
+                if has:
+                    registration.impl(target, key, _refusing_kernel(name), False)
+                    torch.library._impls.add(f"aten/{target}/{key}")   # Library.impl over it refuses
+        _BLOCKED.append(name)
+    # one reference leaked on purpose: the registration lives as long as the process, and no
+    # Python object (list, finalizer, attribute) holds it, so none can reset or destroy it
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(registration))
+    del registration
 
 
 def install_ban() -> bool:
@@ -113,7 +133,7 @@ def install_ban() -> bool:
             del sys.modules[m]
     if not any(isinstance(f, _BlockImports) for f in sys.meta_path):
         sys.meta_path.insert(0, _BlockImports())
-    if not _ATEN:
+    if not _BLOCKED:
         _block_ops()
     if not _MODE:
         mode = _NoLibraryAttention()
