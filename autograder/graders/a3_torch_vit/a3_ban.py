@@ -1,61 +1,53 @@
 """Static scan for library attention in a submission (runs in the trusted process).
 
-Reads every .py file of the submission with `ast` (never imports it) and reports each use
-of a banned name: as an attribute (`F.scaled_dot_product_attention`), a plain or imported
-name (`from torch.nn import MultiheadAttention`), an import (`import timm`), or a string
-(`getattr(F, "scaled_dot_product_attention")`). Each finding names the file, line and call
-and the task that owns the function or method it sits in (from the fences' owners map).
+Reads every file of the submission (never imports one) and reports, as Findings naming the
+file, line and call, each use of library attention (`F.scaled_dot_product_attention`,
+`nn.MultiheadAttention`, `import timm`, the name in a string) and each use of anything outside
+the allow-list of a3_ban_rules.py: student files may import only listed modules and may not
+run code from strings or reach objects by computed names, by any route (the rules say why an
+allow-list: which object a name holds cannot be known without running the code).
 
-Everything in the sandbox, the runtime guard in autograder/harness/attention_ban.py included, can be
-undone by student code, so this scan is the part of the ban that holds: it also refuses
-what would hide a banned call from it. Which object a name holds cannot be known without
-running the code (`m = F` through a tuple, a parameter, an attribute, a loop...), so these
-are refused on any object, not only on torch:
-- an attribute read or written by a computed name: getattr/setattr/delattr/vars with a
-  name that is not a literal, `attrgetter`/`methodcaller` of one, `getattr` passed as a
-  value, `__dict__`, `__getattribute__`, `__getattr__`, `globals()`/`locals()`;
-- introspection that reaches other code's objects: frames (`sys._getframe`, `f_back`,
-  `tb_frame`...), `__globals__`, `__code__`, `__subclasses__`, `__self__`...; the modules
-  gc, inspect, ctypes, pickle, marshal, pydoc, pkgutil, string (Formatter.get_field),
-  unittest (mock) and the grader's own package `autograder`;
-- dynamic code (`eval`, `exec`, `compile`, `__import__`, `importlib.import_module` of a
-  computed name) and unpickling (`torch.load(weights_only=False)`, `allow_pickle=True`).
-A function or method identical to the course's own (same file, same name, same code: the
-scaffolding released whole, such as Config's checks) may use computed names, and so may a
-line of given code (a definition with no solution fence) that is in the course's version of
-the same definition: a release older than the reference stays exempt.
+What the scan cannot read exactly as Python would run it is refused whole, never taken as
+"nothing found": a source encoding declaration other than UTF-8, bytes that are not UTF-8, a
+file that does not parse or is too large, a link leaving the folder, and any other file Python
+could import or run code from (bytecode, extension modules, `.pth` files, zip archives, which
+zipimport reads whatever their name).
+
+Given code (released, unchanged) is exempt by identity only: a file whose bytes are a version
+of it the course ships (the reference, its release, handin.py), or a definition whose code is
+the course's unchanged definition of the same name in the same file. Nothing is keyed on lines.
+
+Whose points a finding costs (`findings_for_task`): while task T is graded, every other task's
+definitions that have a test double are replaced, so a finding inside one of them costs that
+task only; every other finding (module level, helpers, a definition with no double, one captured
+at import time before the doubles go in, a refused file) can run while any task is graded and
+costs every task. Moving a banned call into another task's helper therefore saves nothing.
 """
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import hashlib
+import io
+import os
+import sys
+import tokenize
+import zipfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-# Names that are attention (or a whole transformer layer) done by a library.
-BANNED_NAMES = {
-    "MultiheadAttention": "nn.MultiheadAttention",
-    "TransformerEncoderLayer": "nn.TransformerEncoderLayer",
-    "TransformerEncoder": "nn.TransformerEncoder",
-    "TransformerDecoderLayer": "nn.TransformerDecoderLayer",
-    "TransformerDecoder": "nn.TransformerDecoder",
-    "scaled_dot_product_attention": "F.scaled_dot_product_attention",
-    "multi_head_attention_forward": "F.multi_head_attention_forward",
-    "_native_multi_head_attention": "torch._native_multi_head_attention",
-    "_scaled_dot_product_attention_math": "torch._scaled_dot_product_attention_math",
-    "_scaled_dot_product_flash_attention": "torch._scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention": "torch._scaled_dot_product_efficient_attention",
-    "flex_attention": "flex_attention",
-    "_transformer_encoder_layer_fwd": "torch._transformer_encoder_layer_fwd",
-    # switching off the sandbox's guard against the calls above
-    "DisableTorchFunction": "torch._C.DisableTorchFunction (switches off the attention guard)",
-    "DisableTorchFunctionSubclass": "torch._C.DisableTorchFunctionSubclass (switches off the attention guard)",
-    "_pop_torch_function_stack": "torch._C._pop_torch_function_stack (switches off the attention guard)",
-    "_pop_mode": "_pop_mode (switches off the attention guard)",
-}
-# `nn.Transformer` is only banned as an attribute of torch.nn (a student class may be called Transformer).
-BANNED_ATTRS_OF_NN = {"Transformer": "nn.Transformer"}
-BANNED_MODULES = ("timm", "einops.layers", "xformers", "flash_attn", "torch.nn.attention")
-SKIP_DIRS = {"tests", "vitdata", "__pycache__", ".ipynb_checkpoints"}
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:        # the rules live beside this file (tests load it by path)
+    sys.path.insert(0, str(_HERE))
+
+from a3_ban_check import check_tree  # noqa: E402
+from a3_ban_rules import BANNED_ATTRS_OF_NN, BANNED_MODULES, BANNED_NAMES  # noqa: E402,F401  (re-exported)
+
+ROOT = _HERE.parents[2]
+HANDIN = ROOT / "vitlab" / "release" / "handin.py"       # shipped in every folder, unchanged
+HARNESS = ROOT / "autograder" / "harness"
+MAX_SOURCE = 4 << 20
+# files Python can import or run code from, besides .py source
+CODE_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll", ".pth", ".pyw", ".pyz", ".egg", ".whl")
 
 
 @dataclass(frozen=True)
@@ -64,175 +56,240 @@ class Finding:
     line: int
     call: str
     owner: str | None        # "Class.method" / "function" the use sits in, if any
+    everywhere: bool = False  # costs every task: refused file, or code that runs whatever task is graded
 
     def __str__(self) -> str:
         where = f" (in {self.owner})" if self.owner else ""
         return f"{self.call} at {self.file}:{self.line}{where}"
 
 
-def scan_file(path: Path, rel: str, reference: Path | None = None) -> list[Finding]:
-    """Findings in one file; `reference` is the course's own version of it (if any), whose
-    unchanged functions may read attributes by computed names."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        tree = ast.parse(text, filename=rel)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []      # a file that does not parse fails its tasks anyway
-    spans = _spans(tree)
-    docstrings = _docstrings(tree)
-    course_own, given_lines = _unchanged(tree, reference)
-    lines = text.splitlines()
-    found = []
-
-    def add(node, call):
-        found.append(Finding(rel, node.lineno, call, _owner(spans, node.lineno)))
-
-    aliases = _torch_aliases(tree)
-    sys_names = {"sys"} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
-                           for a in n.names if a.name == "sys"}
-    for node in ast.walk(tree):
-        hidden = _hidden_access(node, aliases) or _reflection(node, sys_names)
-        if hidden is not None:
-            owner = _owner(spans, node.lineno)
-            if owner not in course_own and _line(lines, node.lineno) not in given_lines.get(owner, ()):
-                add(node, hidden)
-        if isinstance(node, ast.Attribute):
-            if node.attr in BANNED_NAMES:
-                add(node, BANNED_NAMES[node.attr])
-            elif node.attr in BANNED_ATTRS_OF_NN and _dotted(node.value) in ("nn", "torch.nn"):
-                add(node, BANNED_ATTRS_OF_NN[node.attr])
-        elif isinstance(node, ast.Name) and node.id in BANNED_NAMES:
-            add(node, BANNED_NAMES[node.id])
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if _banned_module(alias.name):
-                    add(node, f"import {alias.name}")
-        elif isinstance(node, ast.ImportFrom):
-            mod = node.module or ""
-            if _banned_module(mod):
-                add(node, f"from {mod} import ...")
-            for alias in node.names:
-                if alias.name in BANNED_NAMES:
-                    add(node, BANNED_NAMES[alias.name])
-                elif alias.name in BANNED_ATTRS_OF_NN and mod == "torch.nn":
-                    add(node, BANNED_ATTRS_OF_NN[alias.name])
-                elif _banned_module(f"{mod}.{alias.name}"):
-                    add(node, f"import {mod}.{alias.name}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for name, call in BANNED_NAMES.items():
-                if name in node.value and id(node) not in docstrings:
-                    add(node, f"{call} (named in a string)")
-                    break
-    return found
+def scan_file(path: Path, rel: str, reference: Path | None = None, local: set[str] | None = None) -> list[Finding]:
+    """Findings in one .py file. `reference`: the course's own version of it (if any): the file
+    as released is exempt whole, and its unchanged given definitions are exempt."""
+    return _scan(Path(path), str(rel), reference, local)[0]
 
 
 def scan_submission(folder: str | Path, reference_dir: str | Path | None = None) -> list[Finding]:
-    """Every finding in every .py file of the submission. A file of the released tests/ or the
-    given vitdata/ is skipped only while it is the course's own copy, byte for byte: any .py
-    file of the submission can be imported where student code runs, so an edited or added one
-    is scanned like the task files. `reference_dir`: the course's own files (solutions), whose
-    unchanged functions are exempt from the rule on computed names."""
+    """Every finding in the submission. `reference_dir`: the course's own files (solutions)."""
     folder = Path(folder)
+    ref_dir = Path(reference_dir) if reference_dir is not None else None
+    local = _local_names(folder)
+    found: list[Finding] = []
+    import_time: set[str] = set()
+    for path, rel in _files(folder, ref_dir, found):
+        refused = _refused_file(path, rel)
+        if refused is not None:
+            found.append(Finding(rel, 1, refused, None, True))
+        elif path.suffix == ".py":
+            ref = ref_dir / rel if ref_dir is not None and (ref_dir / rel).is_file() else None
+            got, refs = _scan(path, rel, ref, local)
+            found += got
+            import_time |= refs
+    # an owned definition named by code that runs at import (`_keep = [Attention.forward]`) keeps
+    # the student's own version past the doubles: it can run while any task is graded
+    return [replace(f, everywhere=True) if f.owner and f.owner.rpartition(".")[2] in import_time else f
+            for f in found]
+
+
+def findings_for_task(findings: list[Finding], task: str, owners: dict[str, dict[str, str]],
+                      task_files: dict[str, list[str]] | None = None, doubled: set[str] | None = None) -> list[Finding]:
+    """The findings that cost `task` (see the module docstring). `owners`: module -> {qualname:
+    task} from the fences; `doubled`: "module:qualname" replaced by a test double while another
+    task is graded (default: the harness's doubles for a3). `task_files` is not needed any more."""
+    doubled = _doubled() if doubled is None else doubled
+    by_file = {f"{mod.replace('.', '/')}.py": mod for mod in owners}
     out = []
-    for path in sorted(folder.rglob("*.py")):
-        rel = path.relative_to(folder)
-        if not path.is_file() or path.is_symlink():
-            continue
-        ref = Path(reference_dir) / rel if reference_dir is not None else None
-        if set(rel.parts[:-1]) & SKIP_DIRS and _same_file(path, ref):
-            continue
-        out.extend(scan_file(path, str(rel), ref if ref is not None and ref.is_file() else None))
+    for f in findings:
+        mod = by_file.get(f.file)
+        qual = _owned(f.owner, owners.get(mod, {})) if mod is not None and not f.everywhere else None
+        if qual is None or f"{mod}:{qual}" not in doubled or owners[mod][qual] == task:
+            out.append(f)
     return out
 
 
-def _same_file(path: Path, ref: Path | None) -> bool:
-    try:
-        return ref is not None and ref.is_file() and path.read_bytes() == ref.read_bytes()
-    except OSError:
-        return False
-
-
-# Reaching objects without naming them: refused on any object (see the module docstring).
-FRAMES = ("_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next",
-          "gi_frame", "cr_frame", "ag_frame", "__traceback__")
-INTROSPECTIVE = ("__globals__", "__code__", "__closure__", "__subclasses__", "__builtins__", "__self__",
-                 "__func__", "__wrapped__", "__dict__", "__getattribute__", "__getattr__", "__setattr__",
-                 "__delattr__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "co_consts", "co_names",
-                 "__import__")
-NAMED_BY_VALUE = ("getattr", "setattr", "delattr", "attrgetter", "methodcaller")
-REFUSED_MODULES = ("gc", "inspect", "ctypes", "_ctypes", "cffi", "pickle", "_pickle", "cloudpickle", "dill",
-                   "marshal", "copyreg", "runpy", "code", "codeop", "pydoc", "pkgutil", "string", "unittest",
-                   "autograder", "builtins")
-
-
-def _reflection(node, sys_names: set[str] = frozenset({"sys"})) -> str | None:
-    """A use of reflection that could reach library attention whatever object it is given."""
-    if isinstance(node, ast.Attribute) and node.attr in FRAMES + INTROSPECTIVE:
-        return f"{_dotted(node) or node.attr} (reflection: reads objects the scan cannot follow)"
-    if isinstance(node, ast.Name) and node.id == "__builtins__":
-        return "__builtins__ (reflection: reads objects the scan cannot follow)"
-    if isinstance(node, ast.Attribute) and node.attr == "modules" and _dotted(node.value) in sys_names \
-            or isinstance(node, ast.ImportFrom) and node.module == "sys" and any(a.name == "modules" for a in node.names):
-        return "sys.modules (reads a module by a computed name)"
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("autograder"):
-        return f"{node.value[:40]!r} (names the grader's own package)"
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-        for name in names:
-            if any(name == m or name.startswith(m + ".") for m in REFUSED_MODULES):
-                return f"import {name} (reflection: reads objects the scan cannot follow)"
-    if isinstance(node, ast.Call):
-        fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-        if fn in ("globals", "locals", "vars") and isinstance(node.func, ast.Name):
-            return f"{fn}() (reads names by a computed name)"
-        if fn in NAMED_BY_VALUE:
-            names = node.args[1:2] if fn in ("getattr", "setattr", "delattr") else node.args
-            if not names or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in names):
-                return f"{fn}() of a computed name (reads an attribute the scan cannot follow)"
-        for kw in node.keywords:
-            unsafe = {"weights_only": False, "allow_pickle": True}
-            if kw.arg in unsafe and not (isinstance(kw.value, ast.Constant) and kw.value.value != unsafe[kw.arg]):
-                return f"{kw.arg}={ast.unparse(kw.value)[:40]} (unpickling runs code the scan cannot read)"
-    if isinstance(node, ast.Name) and node.id in NAMED_BY_VALUE and isinstance(node.ctx, ast.Load):
-        return None if _called(node) else f"{node.id} passed as a value (reads attributes by computed names)"
+def _owned(owner: str | None, owned: dict[str, str]) -> str | None:
+    name = owner or ""
+    while name:
+        if name in owned:
+            return name
+        name = name.rpartition(".")[0]
     return None
 
 
-def _called(name: ast.Name) -> bool:
-    return getattr(name, "_vitlab_called", False)
+def _doubled() -> set[str]:
+    try:
+        from autograder.engine.doubles import table
+        return set(table(HARNESS, "a3"))
+    except Exception:  # noqa: BLE001 - no doubles: every finding costs every task
+        return set()
 
 
-def _mark_calls(tree) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            node.func._vitlab_called = True
+# -- reading files exactly as Python would ------------------------------------------------
+def _scan(path: Path, rel: str, reference: Path | None, local: set[str] | None) -> tuple[list[Finding], set[str]]:
+    try:
+        source = path.read_bytes()
+    except OSError as e:
+        return [Finding(rel, 1, f"cannot be read ({e.strerror or e}): refused, not graded as nothing found", None, True)], set()
+    if _released(source, rel, reference):
+        return [], set()
+    tree, why = _parse(source, rel)
+    if tree is None:
+        return [Finding(rel, getattr(why, "lineno", 1) or 1, str(why), None, True)], set()
+    if local is None:
+        local = _local_names(path.parents[len(Path(rel).parts) - 1])
+    defs = _def_nodes(tree)
+    spans = [(q, n.lineno, n.end_lineno) for q, n in defs.items()]
+    whole = [(q, min([n.lineno] + [d.lineno for d in n.decorator_list]), n.end_lineno) for q, n in defs.items()]
+    exempt = _given_unchanged(tree, reference)
+    wrapped = {q for q, n in defs.items() if any(_dotted(d) not in SAFE_DECORATORS for d in n.decorator_list)}
+    found = []
+    for node, what in check_tree(tree, local, Path(rel).parts[0] != "tests"):
+        owner, outer = _owner(spans, node.lineno), _owner(whole, node.lineno)
+        if outer is not None and outer in exempt:
+            continue
+        # a decorator runs at import, and one the scan does not know may keep the function
+        import_time = owner != outer or owner in wrapped
+        found.append(Finding(rel, node.lineno, what, outer, import_time))
+    return found, _import_time_names(tree)
 
 
-def _unchanged(tree, reference: Path | None) -> tuple[set[str], dict[str, set[str]]]:
-    """Qualnames of the definitions in `tree` identical to the course's own in `reference`,
-    and, for each definition the course gives whole (no solution fence in it), its lines: a
-    release older than the reference (given code changed since) keeps its unchanged lines
-    exempt, while a line added to given code is not."""
-    _mark_calls(tree)
+# decorators that do not keep the function they wrap anywhere else
+SAFE_DECORATORS = {"staticmethod", "classmethod", "property", "torch.no_grad", "torch.inference_mode",
+                   "torch.enable_grad", "no_grad", "inference_mode", "contextmanager", "contextlib.contextmanager",
+                   "dataclass", "dataclasses.dataclass", "abstractmethod", "abc.abstractmethod", "cached_property",
+                   "functools.cached_property", }
+
+
+def _dotted(node) -> str:
+    node = node.func if isinstance(node, ast.Call) else node
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else ""
+    return ""
+
+
+class Unreadable(str):
+    lineno = 1
+
+
+def _parse(source: bytes, rel: str):
+    """(tree, None), or (None, why) for a file the scan cannot read as Python would run it."""
+    def no(why: str, line: int = 1):
+        out = Unreadable(f"{rel} {why}: refused (the scan must read a file as Python runs it)")
+        out.lineno = line
+        return None, out
+    if len(source) > MAX_SOURCE:
+        return no(f"is larger than {MAX_SOURCE >> 20} MB")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as e:
+        return no(f"declares a source encoding Python cannot use ({e})")
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return no(f"declares the source encoding {encoding!r}: only UTF-8 is read the same by the scan and by Python")
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as e:
+        return no(f"is not valid UTF-8 (byte {e.start})")
+    try:
+        return ast.parse(text, filename=rel), None
+    except SyntaxError as e:
+        return no(f"does not parse ({e.msg}, line {e.lineno})", e.lineno or 1)
+    except (ValueError, RecursionError, MemoryError) as e:
+        return no(f"does not parse ({type(e).__name__}: {str(e)[:80]})")
+
+
+def _refused_file(path: Path, rel: str) -> str | None:
+    """Why a file Python could import or run code from, other than .py source, is refused."""
+    name = path.name.lower()
+    if name.endswith(CODE_SUFFIXES):
+        return f"{rel} is code the scan cannot read (bytecode, a compiled module or a .pth file): refused"
+    if path.suffix != ".py" and _is_code_archive(path):
+        return f"{rel} is a zip archive zipimport can import code from: refused (hand in plain files)"
+    return None
+
+
+def _is_code_archive(path: Path) -> bool:
+    """A zip (whatever its name) that holds anything but NumPy arrays (an .npz is fine)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as z:
+            return not all(n.endswith(".npy") for n in z.namelist())
+    except Exception:  # noqa: BLE001 - looks like a zip but does not open: refuse it too
+        return True
+
+
+def _files(folder: Path, ref_dir: Path | None, found: list[Finding]):
+    """(path, relative path) of every file; a link is followed only where it is the reference's own."""
+    stack = [folder]
+    while stack:
+        here = stack.pop()
+        for entry in sorted(here.iterdir()):
+            rel = entry.relative_to(folder).as_posix()
+            if entry.is_symlink():
+                ref = ref_dir / rel if ref_dir is not None else None
+                if ref is None or os.path.realpath(entry) != os.path.realpath(ref):
+                    found.append(Finding(rel, 1, f"{rel} is a symbolic link: what Python reads through it can "
+                                                 "change after the scan: refused", None, True))
+                    continue
+            if entry.is_dir():
+                stack.append(entry)
+            elif entry.is_file():
+                yield entry, rel
+
+
+def _local_names(folder: Path) -> set[str]:
+    try:
+        return {p.stem if p.suffix == ".py" else p.name for p in folder.iterdir() if p.suffix == ".py" or p.is_dir()}
+    except OSError:
+        return set()
+
+
+# -- given code: exempt by identity ---------------------------------------------------------
+def _digest(source: bytes) -> str:
+    return hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _released(source: bytes, rel: str, reference: Path | None) -> bool:
+    """The file is, byte for byte (line endings aside), a version of it the course ships."""
+    versions: list[bytes] = []
+    if rel == "handin.py" and HANDIN.is_file():
+        versions.append(HANDIN.read_bytes())
+    if reference is not None:
+        try:
+            text = reference.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        if text is not None:
+            versions.append(text.encode())
+            versions += [r.encode() for r in _renders(text, str(reference))]
+    return _digest(source) in {_digest(v) for v in versions}
+
+
+def _renders(text: str, where: str) -> list[str]:
+    from vitlab.release import fences
+    try:
+        return [fences.render(text, where, stub_tasks=None), fences.render(text, where, stub_tasks=set())]
+    except Exception:  # noqa: BLE001 - a reference that does not render has no released form
+        return []
+
+
+def _given_unchanged(tree, reference: Path | None) -> set[str]:
+    """Qualnames of the definitions the course gives whole (no solution fence in its version)
+    that are, as code (ast), exactly the course's definition of the same name."""
     if reference is None:
-        return set(), {}
+        return set()
     try:
         ref_text = reference.read_text(encoding="utf-8")
         ref = ast.parse(ref_text)
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return set(), {}
-    theirs, ours = _defs(ref), _defs(tree)
-    ref_lines = ref_text.splitlines()
-    given = {}
-    for qual, node in _def_nodes(ref).items():
-        body = ref_lines[node.lineno - 1:node.end_lineno]
-        if not any("BEGIN SOLUTION" in line for line in body):
-            given[qual] = {" ".join(line.split()) for line in body}
-    return {q for q, dump in ours.items() if theirs.get(q) == dump}, given
-
-
-def _line(lines: list[str], lineno: int) -> str:
-    return " ".join(lines[lineno - 1].split()) if 0 < lineno <= len(lines) else ""
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    lines = ref_text.splitlines()
+    given = {q: ast.dump(n) for q, n in _def_nodes(ref).items()
+             if not any("BEGIN SOLUTION" in line for line in lines[n.lineno - 1:n.end_lineno])}
+    return {q for q, n in _def_nodes(tree).items() if given.get(q) == ast.dump(n)}
 
 
 def _def_nodes(tree) -> dict:
@@ -246,115 +303,7 @@ def _def_nodes(tree) -> dict:
     return out
 
 
-def _defs(tree) -> dict[str, str]:
-    return {q: ast.dump(node) for q, node in _def_nodes(tree).items()}
-
-
-def findings_for_task(findings: list[Finding], task: str, owners: dict[str, dict[str, str]],
-                      task_files: dict[str, list[str]]) -> list[Finding]:
-    """The findings that count against `task`: inside a definition the task owns; anywhere
-    else in one of the task's files (module level, helpers); anywhere in a file no task owns."""
-    owned_by_task = {f"{mod.replace('.', '/')}.py": o for mod, o in owners.items()}
-    files_of_any_task = {f for fs in task_files.values() for f in fs}
-    out = []
-    for f in findings:
-        owner_task = _owner_task(f, owned_by_task.get(f.file, {}))
-        if owner_task is not None:
-            if owner_task == task:
-                out.append(f)
-        elif f.file in task_files.get(task, []) or f.file not in files_of_any_task:
-            out.append(f)
-    return out
-
-
-def _owner_task(f: Finding, owners: dict[str, str]) -> str | None:
-    if f.owner is None:
-        return None
-    name = f.owner
-    while name:
-        if name in owners:
-            return owners[name]
-        name = name.rpartition(".")[0]
-    return None
-
-
-DYNAMIC = ("eval", "exec", "compile", "__import__")     # the builtins (not model.eval, torch.compile)
-REFLECTIVE = ("__dict__", "__getattribute__", "__getattr__", "__dir__", "__builtins__", "__globals__",
-              "__code__", "__closure__", "__subclasses__", "__mro__", "__bases__", "__loader__", "__spec__")
-INTROSPECTION = ("getattr", "vars", "dir", "attrgetter", "getmembers", "getattr_static")
-
-
-def _torch_aliases(tree) -> set[str]:
-    """Names bound to torch or anything inside it (`import torch as t`, `from torch import nn`,
-    `F = torch.nn.functional`, `ops = t.ops`), found without regard to order or scope."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.split(".")[0] == "torch"}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
-            names |= {a.asname or a.name for a in node.names}
-    grew = True
-    while grew:   # aliases of aliases
-        grew = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and _root(node.value) in names:
-                for t in node.targets:
-                    if isinstance(t, ast.Name) and t.id not in names:
-                        names.add(t.id)
-                        grew = True
-    return names
-
-
-def _root(node) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.value if not isinstance(node, ast.Call) else node.func
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _hidden_access(node, aliases: set[str]) -> str | None:
-    """A way of reaching torch's functions that a name-based scan could not follow."""
-    if isinstance(node, ast.Attribute) and node.attr in REFLECTIVE and _root(node.value) in aliases:
-        return f"{_dotted(node.value) or 'torch'}.{node.attr} (reads torch by a computed name)"
-    if not isinstance(node, ast.Call):
-        return None
-    fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-    builtin = isinstance(node.func, ast.Name) or _dotted(node.func).startswith("builtins.")
-    if fn in DYNAMIC and builtin:
-        return f"{fn}() (dynamic code cannot be checked for library attention)"
-    if fn == "import_module" and node.args and not isinstance(node.args[0], ast.Constant):
-        return "importlib.import_module of a computed name"
-    if fn in INTROSPECTION and node.args and _root(node.args[0]) in aliases:
-        computed = fn != "getattr" or len(node.args) < 2 or not isinstance(node.args[1], ast.Constant)
-        if computed:
-            return f"{fn}({_dotted(node.args[0]) or 'torch'}, ...) (reads torch by a computed name)"
-    return None
-
-
-def _banned_module(name: str) -> bool:
-    return any(name == m or name.startswith(m + ".") for m in BANNED_MODULES)
-
-
-def _dotted(node) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
-
-
-def _spans(tree) -> list[tuple[str, int, int]]:
-    """(qualname, first line, last line) of every top-level def/class and every method."""
-    out = []
-    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    for node in tree.body:
-        if isinstance(node, defs):
-            out.append((node.name, node.lineno, node.end_lineno))
-            if isinstance(node, ast.ClassDef):
-                out.extend((f"{node.name}.{s.name}", s.lineno, s.end_lineno) for s in node.body
-                           if isinstance(s, defs))
-    return out
-
-
+# -- where a finding sits ---------------------------------------------------------------------
 def _owner(spans, line: int) -> str | None:
     best = None
     for name, start, end in spans:
@@ -363,12 +312,34 @@ def _owner(spans, line: int) -> str | None:
     return best[0] if best else None
 
 
-def _docstrings(tree) -> set[int]:
-    """ids of docstring nodes: docstrings may mention a banned name (to say what not to use)."""
-    out = set()
-    for holder in ast.walk(tree):
-        body = getattr(holder, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant):
-            out.add(id(body[0].value))
+def _import_time_names(tree) -> set[str]:
+    """Names that code run at import refers to: module level, class bodies, decorators, defaults."""
+    out: set[str] = set()
+
+    def take(node):
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name):
+                out.add(n.id)
+            elif isinstance(n, ast.Attribute):
+                out.add(n.attr)
+            elif isinstance(n, ast.Call) and _dotted(n.func).rpartition(".")[2] in ("getattr", "attrgetter", "methodcaller"):
+                out.update(a.value.rpartition(".")[2] for a in n.args
+                           if isinstance(a, ast.Constant) and isinstance(a.value, str))
+
+    def header(d):
+        a = d.args
+        for part in (*d.decorator_list, *a.defaults, *[k for k in a.kw_defaults if k is not None]):
+            take(part)
+
+    def body(stmts):
+        for s in stmts:
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                header(s)
+            elif isinstance(s, ast.ClassDef):
+                for part in (*s.decorator_list, *s.bases, *s.keywords):
+                    take(part)
+                body(s.body)
+            else:
+                take(s)
+    body(tree.body)
     return out
