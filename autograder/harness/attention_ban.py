@@ -95,7 +95,6 @@ def _block_ops() -> None:
     """Register a refusing kernel for each overload of BANNED_OPS, at every dispatch key it has
     a kernel for, through a dispatcher registration that Python keeps no reference to."""
     import ctypes
-    import torch.library
     registration = torch._C._dispatch_library("IMPL", "aten", "", __file__, 0)
     keys = [k for k in torch._C.DispatchKey.__members__ if k != "Undefined"]
     for name in BANNED_OPS:
@@ -112,7 +111,6 @@ def _block_ops() -> None:
                     continue
                 if has:
                     registration.impl(target, key, _refusing_kernel(name), False)
-                    torch.library._impls.add(f"aten/{target}/{key}")   # Library.impl over it refuses
         _BLOCKED.append(name)
     # one reference leaked on purpose: the registration lives as long as the process, and no
     # Python object (list, finalizer, attribute) holds it, so none can reset or destroy it
