@@ -119,6 +119,7 @@ BUGS = [
     _m("3.7", OP, "cosine to zero, ignoring min_lr", ("lr = self.min_lr + (base - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * s))",
                                                      "lr = base * 0.5 * (1.0 + math.cos(math.pi * s))")),
     _m("3.7", OP, "positions decayed", ('skip = ("pos_embed", "cls_token", "gating_param")', 'skip = ("cls_token", "gating_param")')),
+    _m("3.7", OP, "frozen parameters put in a group", ("        if not param.requires_grad:\n            continue\n", "")),
     # ---- 3.8 augmentation, train step, evaluation -------------------------------------------
     _m("3.8", TR, "gradients never zeroed", ("optimizer.zero_grad(set_to_none=True)", "pass")),
     _m("3.8", TR, "label smoothing ignored", ("loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)",
@@ -157,6 +158,8 @@ BUGS = [
     _m("3.10", VZ, "attention_maps leaves the model in eval mode", ("        model.train(was_training)\n", "")),
     _m("3.10", VZ, "gates read from the first local_layers blocks (a ViT has none)",
        ('for b in model.blocks if hasattr(b.attn, "gating_param")]', "for b in model.blocks[:model.local_layers]]")),
+    _m("3.10", VZ, "gates not detached", ("torch.sigmoid(b.attn.gating_param.detach().float()).cpu()",
+                                         "torch.sigmoid(b.attn.gating_param.float()).cpu()")),
 ]
 
 REWRITES = [

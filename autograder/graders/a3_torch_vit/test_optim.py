@@ -85,9 +85,11 @@ def test_adamw_state_dict_round_trip(student):
                      hint="keep everything the update needs (step count, moments) in self.state")
 
 
-def _expected_groups(model) -> tuple[set, set]:
+def _expected_groups(model, trainable_only: bool = False) -> tuple[set, set]:
     decay, no_decay = set(), set()
     for name, p in model.named_parameters():
+        if trainable_only and not p.requires_grad:
+            continue
         leaf = name.rsplit(".", 1)[-1]
         (no_decay if p.ndim < 2 or leaf in ("pos_embed", "cls_token", "gating_param") else decay).add(name)
     return decay, no_decay
@@ -118,6 +120,28 @@ def test_param_groups(student, model):
     wrong_keep = sorted(n for n in decay if not math.isclose(seen[n], 0.07))
     if wrong_keep:
         raise GradingFailure(f"{wrong_keep[:4]} should be decayed with the given weight_decay")
+
+
+def test_param_groups_leave_out_frozen_parameters(student):
+    """Parameters with requires_grad=False (a frozen patch embedding) are in neither group."""
+    from a3_common import build
+    cfg = cfg_dict(model="vit")
+    model = build(cfg)
+    model.patch_embed.requires_grad_(False)
+    decay, no_decay = _expected_groups(model, trainable_only=True)
+    handle = student.call("models.build_model", student.call("config.Config.from_dict", cfg))
+    student.call(handle, "patch_embed.requires_grad_", False)
+    got = student.call("optim.param_groups", handle, 0.07)
+    if type(got) is not list or any(type(g) is not dict or type(g.get("params")) is not list for g in got):
+        raise GradingFailure("param_groups should return a list of dicts, each with a list of parameters")
+    sizes = sorted(len(g["params"]) for g in got)
+    if sum(sizes) != len(decay) + len(no_decay):
+        raise GradingFailure(f"the groups hold {sum(sizes)} parameters; the model has "
+                             f"{len(decay) + len(no_decay)} trainable ones (the frozen patch embedding is left out)",
+                             hint="skip parameters with requires_grad=False")
+    if any(p.requires_grad is not True for g in got for p in g["params"]):
+        raise GradingFailure("a group holds a parameter with requires_grad=False",
+                             hint="skip parameters with requires_grad=False")
 
 
 def _lr(t, base, warmup, total, min_lr):

@@ -59,7 +59,7 @@ def test_rollout(student, prefix, shapes):
 
 
 def test_gate_values(student):
-    """sigmoid(gating_param) of each GPSA layer, in order; an empty list for a ViT (no GPSA)."""
+    """sigmoid(gating_param) of each GPSA layer, in order, detached; an empty list for a ViT (no GPSA)."""
     cfg = cfg_dict(model="convit", depth=3, local_layers=2)
     state = random_state(build(cfg), seed=104, scale=1.0)
     got = student.call("harness:a3.gate_values", cfg, state)
@@ -68,6 +68,9 @@ def test_gate_values(student):
         raise GradingFailure(f"expected one tensor of gates per GPSA layer ({len(want)})")
     for i, (g, w) in enumerate(zip(got, want)):
         close(g, w, 1e-6, f"gates of GPSA layer {i}", hint="gate = sigmoid(gating_param)")
+        if g.requires_grad:
+            raise GradingFailure(f"the gates of GPSA layer {i} still require grad; they should be detached",
+                                 hint="sigmoid of gating_param.detach()")
     vit = cfg_dict(model="vit", depth=2)
     got = student.call("harness:a3.gate_values", vit, random_state(build(vit), seed=107))
     if type(got) is not list or got:
