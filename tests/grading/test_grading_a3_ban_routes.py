@@ -136,7 +136,7 @@ ROUTES = {
     "sqlite_extension": "import sqlite3\nsqlite3.connect(':memory:').load_extension('/tmp/x.so')",
     "unknown_module": "import antigravity",
     "star_import": "from torch import *",
-    "string_template": "import string\nt = string.Template('$x')",
+    "template_eval": "import string\nt = eval(string.Template('$x').substitute(x='1'))",
 }
 
 

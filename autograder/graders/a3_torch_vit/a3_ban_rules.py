@@ -55,7 +55,8 @@ ALLOWED_MODULES = frozenset({
     "functools", "glob", "gzip", "hashlib", "heapq", "io", "itertools", "json", "logging", "math", "numbers",
     "operator", "os", "pathlib", "platform", "pprint", "queue", "random", "re", "resource", "shutil", "signal", "stat",
     "statistics", "struct", "sys", "tempfile", "textwrap", "threading", "time", "tomllib", "types", "typing",
-    "uuid", "warnings", "zlib",
+    "uuid", "warnings", "zlib", "string", "traceback", "base64", "calendar", "colorsys", "unicodedata",
+    "secrets", "typing_extensions",
     "numpy", "torch", "torchvision", "safetensors", "matplotlib", "PIL", "tqdm", "einops", "pytest",
 })
 # torch is large: only these parts of it (and what is inside them) may be imported.
