@@ -1,12 +1,14 @@
 """Staging submissions through a sandbox (trusted side; unpack.py is the inside).
 
-Trust boundary: the archive is parsed only by unpack.py, in a bubblewrap sandbox with no
+Trust boundary: an archive is parsed only by unpack.py, in a bubblewrap sandbox with no
 network, a read-only view of the system, the archive bound read-only and one writable
 folder, under CPU, memory and file-size limits and a wall-clock limit. What comes back is
 checked here with bounds: one JSON line (size and depth bounded, typed fields, notes cut
 to an excerpt) and a tree of plain files and folders (no links, no devices, within the
 file-count and size limits). Without bubblewrap (allowed by name only) the same script runs
-as a child process under the same limits.
+as a child process under the same limits. A folder is copied here, since copying parses
+nothing (its walk is bounded like an archive's members); a folder that holds one archive
+goes through the sandbox like the archive itself.
 
 `Prestager` runs a few of these at once in threads, ahead of the grading loop, so one
 student's slow archive never holds up the others' grading.
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from autograder.engine import sandbox as sb
 from autograder.engine.staging import MAX_FILES, MAX_TOTAL, SubmissionError
-from autograder.engine.submissions import Submission
+from autograder.engine.submissions import Submission, lone_archive, sniff_kind, stage
 from autograder.engine.untrusted import parse_json
 
 ENGINE_FILES = ("__init__.py", "staging.py", "submissions.py", "unpack.py")
@@ -78,6 +80,11 @@ def stage_in_sandbox(sub: Submission, dest: Path, lib: Path, isolated: bool,
     SubmissionError naming the submission when nothing can be staged."""
     if sub.problem:
         raise SubmissionError(sub.problem)
+    if sub.kind == "folder":     # copying a folder parses nothing: done here, with the same bounds
+        dest, notes = stage(sub, dest, unpack_inner=False)
+        if lone_archive(dest, sniff_kind) is None:
+            return dest, notes
+        shutil.rmtree(dest)      # a folder holding one archive: that archive is opened inside
     work = dest.parent / f".{dest.name}.unpack"
     for old in (work, dest):
         if old.exists():

@@ -154,7 +154,10 @@ def _unlink(path: Path) -> None:
 def copy_tree(src: Path, st: Stager) -> None:
     """A folder's regular files; links and special files are noted and left out."""
     errors: list[OSError] = []
+    seen = 0
     for dirpath, dirnames, filenames in os.walk(src, onerror=errors.append):
+        seen += len(dirnames) + len(filenames)
+        _count_member(st, seen)      # the work on a folder is bounded like an archive's
         rel = Path(dirpath).relative_to(src).parts
         keep = []
         for d in sorted(dirnames):

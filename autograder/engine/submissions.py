@@ -248,9 +248,10 @@ def _nbgrader_inner(entry: Path, folder: str, aid: str) -> Path | None:
     return None
 
 
-def stage(sub: Submission, dest: Path, assignment_folder: str = "") -> tuple[Path, list[str]]:
+def stage(sub: Submission, dest: Path, assignment_folder: str = "", unpack_inner: bool = True) -> tuple[Path, list[str]]:
     """Copy the submission's regular files into `dest` (fresh). Returns (dest, notes on
-    what was left out). Raises SubmissionError when nothing can be staged."""
+    what was left out). Raises SubmissionError when nothing can be staged. With
+    `unpack_inner` False a lone archive inside is left as it is (see lone_archive)."""
     if sub.problem:
         raise SubmissionError(sub.problem)
     if dest.exists():
@@ -259,8 +260,8 @@ def stage(sub: Submission, dest: Path, assignment_folder: str = "") -> tuple[Pat
     st = Stager(dest, sub.name)
     _extract(sub.kind, sub.source, st)
     unwrap(dest)
-    for _ in range(2):     # a zip of the zip (students do that): unpack what it holds, twice at most
-        inner = _lone_archive(dest)
+    for _ in range(2 if unpack_inner else 0):   # a zip of the zip (students do that): twice at most
+        inner = lone_archive(dest)
         if inner is None:
             break
         kind, path = inner
@@ -303,11 +304,13 @@ def _extract(kind: str, source: Path, st: Stager) -> None:
         copy_tree(source, st)
 
 
-def _lone_archive(dest: Path) -> tuple[str, Path] | None:
+def lone_archive(dest: Path, kind_of=archive_kind) -> tuple[str, Path] | None:
+    """(kind, path) when `dest` holds exactly one file and it is an archive. The trusted side
+    passes `sniff_kind` (first bytes only); the unpacker the parsing `archive_kind`."""
     entries = list(dest.iterdir())
     if len(entries) != 1 or not entries[0].is_file():
         return None
-    kind = _kind_by_name(entries[0].name) or archive_kind(entries[0])
+    kind = _kind_by_name(entries[0].name) or kind_of(entries[0])
     return (kind, entries[0]) if kind else None
 
 

@@ -45,6 +45,11 @@ def graded(tmp_path_factory):
     _archive(subs / "bomb.tar.xz", PAX_BOMB)
     _archive(subs / "names.tar.xz", LONG_NAMES)
     (subs / "mallory").write_bytes((subs / "bomb.tar.xz").read_bytes())   # known by its content only
+    (subs / "carol").mkdir()                                                # a folder holding the archive
+    (subs / "carol" / "handin.tar.xz").write_bytes((subs / "bomb.tar.xz").read_bytes())
+    many = subs / "trent"                                                   # a folder of 30,000 empty folders
+    for i in range(30000):
+        (many / f"{i:05d}").mkdir(parents=True)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     summary = grade_tiny(subs, tmp / "out", workers=1)
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
@@ -65,7 +70,12 @@ def test_the_honest_student_is_graded(graded):
 
 def test_every_file_the_grader_writes_is_bounded(graded):
     out = graded[1]
-    for student in ("bomb", "names", "mallory"):
+    for student in ("bomb", "names", "mallory", "carol", "trent"):
         for f in (out / student).rglob("*"):
             if f.is_file():
                 assert f.stat().st_size < 256 << 10, (f, f.stat().st_size)
+
+
+def test_a_folder_of_too_many_entries_is_refused_by_name(graded):
+    assert {r["status"] for r in graded[0]["trent"].values()} == {"missing"}
+    assert "trent: more than 20000 entries" in graded[0]["trent"]["1.1"]["message"]
