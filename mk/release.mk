@@ -35,5 +35,5 @@ check: $(STAMP) ## run public tests on the reference: make check [ASSIGNMENT=a1]
 	  elif [ $$rc != 0 ]; then exit 1; fi; done
 
 .PHONY: nbgrader-course
-nbgrader-course: $(STAMP) ## build/nbgrader/: an nbgrader course of the notebooks only (see nbgrader_config.py)
-	@$(PY) -m autograder.engine.nbcourse
+nbgrader-course: $(STAMP) ## build/nbgrader/ (or VITLAB_NBGRADER_COURSE): every student folder as an nbgrader course, released (docs/instructors/nbgrader.md) [ALLOW_OPEN_GIVEN=1]
+	@$(PY) -m autograder.engine.nbcourse $(if $(call grade_flag,ALLOW_OPEN_GIVEN),--allow-open-given)

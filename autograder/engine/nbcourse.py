@@ -1,13 +1,16 @@
-"""The course as a real nbgrader course, for nbgrader's own workflow (collect, formgrader,
-export) next to `make grade`.
+"""The course as a real nbgrader course, for nbgrader's own workflow (generate, release,
+fetch, submit, collect, autograde, feedback, formgrader, export) next to `make grade`.
 
-    make nbgrader-course        # build/nbgrader/: source/<assignment>/*.ipynb, release/, gradebook.db
+    make nbgrader-course        # build/nbgrader/: source/<assignment>/, release/, gradebook.db
 
-`nbgrader_config.py` at the repository root points nbgrader there. Its `source/` tree holds
-the notebooks only (never a `.py` file: nbgrader copies a source folder verbatim into the
-release and over autograded submissions). When that course exists, `make grade` records
-each student's rebuilt notebook and autograded scores in it, so formgrader can grade the
-written answers, and reads the manual scores back into its own gradebook.
+`nbgrader_config.py` at the repository root points nbgrader there. Each `source/<folder>/`
+is the whole student folder `make release` writes to `assignments/<folder>/` (stubs, public
+tests, data helpers, Makefile), with the instructor's notebooks (solutions, hidden tests)
+in place of the released ones; nbgrader's `generate_assignment` turns it into
+`release/<folder>/`, the same files as `assignments/<folder>/`. No reference module is
+ever in it. When that course exists, `make grade` records each student's rebuilt notebook
+and autograded scores in it, so formgrader can grade the written answers, and reads the
+manual scores back into its own gradebook.
 """
 from __future__ import annotations
 
@@ -30,20 +33,37 @@ def course_root(repo: Path = ROOT) -> Path | None:
     return root if (root / "gradebook.db").is_file() else None
 
 
-def build(course, dest: Path = DEFAULT) -> list[str]:
-    """Write dest/source/<folder>/ with each assignment's task notebooks and release them."""
-    from autograder.engine.notebooks import generate, notebook_tasks
+def build(course, dest: Path = DEFAULT, allow_open_given: bool = False) -> list[str]:
+    """Write dest/source/<folder>/ for every assignment and release it with nbgrader's own
+    generate_assignment; one line per assignment says what was done.
 
-    done = []
+    An assignment that ships the reference of one still open (release order, see
+    vitlab/release/open_given.py) is left out, its old source and release removed, unless
+    `allow_open_given`; one without a notebook too: nbgrader releases no folder without one.
+    """
+    from autograder.engine.notebooks import generate
+    from vitlab.release.build import build_assignment
+    from vitlab.release.open_given import now, still_open
+
+    today, done = now(), []
     for a in course.assignments:
-        nbs = sorted({nb for files in notebook_tasks(a).values() for nb in files})
-        if not nbs:
+        for stale in (dest / "source" / a.folder, dest / "release" / a.folder):
+            if stale.exists():
+                shutil.rmtree(stale)     # a file the release no longer has must not stay
+        why = [] if allow_open_given else still_open(course, a, today)
+        if why:
+            done.append(f"{a.folder}: left out: {'; '.join(why)} (ALLOW_OPEN_GIVEN=1 builds it anyway)")
             continue
         src = dest / "source" / a.folder
-        if src.exists():
-            shutil.rmtree(src)      # a notebook no task lists any more must not stay
-        generate(a.folder, {nb: a.source_dir / nb for nb in nbs}, dest)
-        done.append(f"{a.folder}: {', '.join(nbs)}")
+        src.mkdir(parents=True)
+        _, nbs = build_assignment(course, a, src)
+        if not nbs and not list(src.rglob("*.ipynb")):
+            shutil.rmtree(src)
+            done.append(f"{a.folder}: left out: no notebook, and nbgrader releases no folder without one")
+            continue
+        generate(a.folder, nbs, dest)    # the instructor's notebooks join the folder, then nbgrader releases it
+        done.append(f"{a.folder}: {len(list(src.rglob('*')))} files, notebooks: "
+                    f"{', '.join(sorted(str(p.relative_to(src)) for p in src.rglob('*.ipynb')))}")
     return done
 
 
@@ -119,12 +139,27 @@ def merge_manual(result, manual: dict[str, tuple], marker: str, auto_points: flo
 
 
 def main(argv: list[str]) -> int:
-    from vitlab.course import load_course
+    import argparse
 
-    dest = Path(argv[0]) if argv else DEFAULT
-    for line in build(load_course(ROOT), dest):
+    from vitlab.course import CourseError, load_course
+
+    p = argparse.ArgumentParser(prog="python -m autograder.engine.nbcourse", description=__doc__.split("\n\n")[0])
+    p.add_argument("dest", nargs="?", type=Path, default=None,
+                   help="the course folder (default: $VITLAB_NBGRADER_COURSE, else build/nbgrader)")
+    p.add_argument("--allow-open-given", action="store_true",
+                   help="build folders that ship the reference of an assignment still open")
+    args = p.parse_args(argv)
+    env = os.environ.get("VITLAB_NBGRADER_COURSE")
+    dest = args.dest or (Path(env) if env else DEFAULT)
+    try:
+        lines = build(load_course(ROOT), dest, args.allow_open_given)
+    except CourseError as e:
+        print(f"nbgrader-course: error: {e}", file=sys.stderr)
+        return 2
+    for line in lines:
         print(f"nbgrader-course: {line}")
-    print(f"nbgrader-course: {dest} (nbgrader_config.py points there); the source tree holds notebooks only")
+    print(f"nbgrader-course: {dest} (nbgrader_config.py points there); release/<folder>/ is what "
+          "`nbgrader release_assignment <folder>` hands out")
     return 0
 
 

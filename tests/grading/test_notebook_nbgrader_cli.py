@@ -1,6 +1,7 @@
-"""nbgrader's own commands on the course (nbgrader_config.py): the course tree holds
-notebooks only, and release -> submit -> collect -> autograde -> feedback -> export never
-ships a `.py` reference or puts one over a student's file."""
+"""nbgrader's own commands on the course (nbgrader_config.py): the kit's course holds every
+student folder and releases exactly what `make release` does, with no solution or hidden
+test; on a course of one notebook, release -> submit -> collect -> autograde -> feedback ->
+export keeps the student's own `.py` files and renders student markdown safely."""
 import csv
 import json
 import os
@@ -28,22 +29,27 @@ def nbgrader(course: Path, *args: str, cwd: Path = ROOT) -> str:
     return proc.stderr
 
 
-def test_course_tree_holds_notebooks_only(tmp_path):
+def test_course_tree_is_the_released_student_folders(tmp_path):
     from autograder.engine import nbcourse
     from vitlab.course import load_course
-
-    from autograder.engine.notebooks import notebook_tasks
+    from vitlab.release.leaks import scan
 
     course = load_course(ROOT)
-    if not any(notebook_tasks(a) for a in course.assignments):
-        pytest.skip("this course has no notebook task (the kit's is in a2_numpy_vit)")
     done = nbcourse.build(course, tmp_path)
-    assert done, "no assignment has a notebook task"
-    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "gradebook.db"]
-    assert files and all(p.suffix == ".ipynb" for p in files), [p for p in files if p.suffix != ".ipynb"]
-    for p in (tmp_path / "release").rglob("*.ipynb"):
-        text = p.read_text(encoding="utf-8")
-        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, p
+    assert len(done) == len(course.assignments), done
+    for a in course.assignments:
+        if "left out" in next(line for line in done if line.startswith(f"{a.folder}:")):
+            continue
+        committed = ROOT / "assignments" / a.folder
+        want = {str(p.relative_to(committed)) for p in committed.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+        for stage in ("source", "release"):
+            have = {str(p.relative_to(tmp_path / stage / a.folder)) for p in (tmp_path / stage / a.folder).rglob("*")
+                    if p.is_file()}
+            assert have == want, (stage, a.folder, have ^ want)
+        for p in (tmp_path / "release" / a.folder).rglob("*.ipynb"):
+            text = p.read_text(encoding="utf-8")
+            assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, p
+    assert not scan(course, tmp_path / "release"), [str(leak) for leak in scan(course, tmp_path / "release")]
 
 
 def _answer(folder: Path) -> None:
