@@ -1,6 +1,6 @@
 """The student's whole path through one released folder, typed as docs/students.md says, for
-a1, a2 and a3 (the capstone, a4, is out of scope here: its grade comes from trained checkpoints,
-not from filling in stubs, and its notebook trains).
+a1, a2 and a3 (the capstone, a4, has its own walkthrough in test_capstone_walkthrough.py: its grade
+comes from trained checkpoints, not from filling in stubs).
 
 Each test walks, in order, and times every step (the table is printed at the end, `pytest -s`):
 
