@@ -1,18 +1,19 @@
 """Turn per-test records into per-task statuses and scores.
 
 Statuses: passed, partial, failed, not_implemented, error, timeout, memory, tampered,
-missing, banned. A task scores points x (weight of passed tests / total weight); a task
-marked tampered or banned scores 0.
+missing, banned, review. A task scores points x (weight of passed tests / total weight); a
+task marked tampered, banned or review scores 0 (review: a capstone checkpoint held until the
+instructor decides, in overrides.csv).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 STATUSES = ("passed", "partial", "failed", "not_implemented", "error", "timeout", "memory",
-            "tampered", "missing", "banned")
+            "tampered", "missing", "banned", "review")
 # a failure of one of these kinds speaks for the whole task, in this order
-DOMINANT = ("tampered", "banned", "timeout", "memory")
-ZERO = ("tampered", "banned")
+DOMINANT = ("tampered", "banned", "review", "timeout", "memory")
+ZERO = ("tampered", "banned", "review")
 OUTPUT_SHOWN = 2000  # characters of the student's own output shown per task (head + tail)
 
 
