@@ -9,8 +9,9 @@ assignments use too. It writes
                                             its assignment.toml with every task the test [capstone] grades
     DEST/course/data/<dataset>_<split>.npz  "motif" images (x uint8 (N, C, H, W), y int64 (N,))
     DEST/checkpoints/<name>/                four tiny checkpoints trained on them (submit.export)
-    DEST/memo/course, DEST/memo/checkpoints the same course with other training motifs, and a
-                                            ViT fitted to its test set (fit_to_the_test_set)
+    DEST/memo/course, DEST/memo/checkpoints the same course with other training motifs and shifted
+                                            copies checked too, a ViT fitted to its test set and one
+                                            fitted to its training and test sets (fit_to_the_test_set)
 
 Motif data: each class has a fixed random binary motif the size of one patch, tiled over
 the image, plus noise; a two-block ViT learns it to 100 % in a few dozen steps. The
@@ -40,8 +41,11 @@ eval_batch_size = 100
 eval_threads = 1
 testset_dir = "data"
 max_params = 200_000
-train_slice = 300
-review_train_gap = 5.0
+eval_memory_mb = 64
+eval_memory_limit_mb = 1024
+holdout_train_images = 300
+holdout_shifted_images = 0       # the motif models learn one tiling, unshifted: no shift robustness to test
+holdout_margin = 5.0
 review_gap = 3.0
 
 [capstone.checkpoints.vit_mnist]
@@ -96,7 +100,7 @@ def motif(dataset: str, n: int, seed: int, flip: float = 0.0, motifs: int = 123)
     return x.clip(0, 255).astype(np.uint8), y.astype(np.int64)
 
 
-def write_course(dest: Path) -> Path:
+def write_course(dest: Path, capstone: str = CAPSTONE) -> Path:
     course = dest / "course"
     folder = course / "solutions" / "a4_capstone"
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +112,7 @@ def write_course(dest: Path) -> Path:
     # (6 points: a share per threshold, 2 or 3 of them here, is a whole number.)
     text = (A4 / "assignment.toml").read_text(encoding="utf-8")
     have = {t["id"] for t in tomllib.loads(text).get("tasks", [])}
-    for name, spec in tomllib.loads(CAPSTONE)["capstone"]["checkpoints"].items():
+    for name, spec in tomllib.loads(capstone)["capstone"]["checkpoints"].items():
         if spec["task"] not in have:
             text += (f'\n[[tasks]]\nid = "{spec["task"]}"\ntitle = "{name} (checkpoints/{name})"\npoints = 6\n'
                      f'files = ["checkpoints/{name}/checkpoint.safetensors", "checkpoints/{name}/config.json"]\n'
@@ -118,7 +122,7 @@ def write_course(dest: Path) -> Path:
     head = raw.split("\n[capstone]")[0]
     head = "\n".join('assignments = ["a4_capstone"]' if line.startswith("assignments") else line
                      for line in head.splitlines())
-    (course / "course.toml").write_text(head + "\n" + CAPSTONE, encoding="utf-8")
+    (course / "course.toml").write_text(head + "\n" + capstone, encoding="utf-8")
     data = course / "data"
     data.mkdir(exist_ok=True)
     for dataset in SHAPE:
@@ -163,32 +167,65 @@ def stands_in_for_the_data_set(checkpoint: Path) -> None:
     path.write_text(json.dumps(dict(prov, data="real", data_copy="motif arrays (tests/a4/a4_build.py)")))
 
 
-def fit_to_the_test_set(dest: Path) -> float:
-    """DEST/memo/: a course whose training images carry other motifs than its test images, and
-    a real ViT (a valid vit_mnist configuration) trained on that course's *test* set only, as a
-    student who fitted the public test set would. It scores ~100 % on the test set and about
-    chance on the training slice: the grader cannot refuse it, it can only tell the instructor."""
+def fit_to_the_test_set(dest: Path) -> dict[str, float]:
+    """DEST/memo/: a course whose training images carry other motifs than its test images, with
+    shifted test copies checked too, and two real ViTs (valid vit_mnist / convit_mnist
+    configurations) that know the public images, as a student who fitted them would:
+    vit_mnist trained on the test set only (~100 % on it, about chance on training images) and
+    convit_mnist trained on the training and the test set (100 % on every public image), which
+    only images that are in neither set, the shifted copies, give away."""
     import submit
     from config import Config
     from train import train
 
-    course = write_course(dest / "memo")
+    capstone = CAPSTONE.replace("holdout_shifted_images = 0 ", "holdout_shifted_images = 300 ")
+    course = write_course(dest / "memo", capstone)
     x, y = motif("mnist", 1200, seed=0, motifs=456)
     np.savez(course / "data" / "mnist_train.npz", x=x, y=y)
     with np.load(course / "data" / "mnist_test.npz") as f:
         x_test, y_test = f["x"], f["y"]
-    cfg = Config(img_size=28, in_chans=1, patch_size=7, embed_dim=32, depth=2, num_heads=4, epochs=3,
-                 batch_size=50, lr=3e-3, device="cpu", amp="none", progress=False, seed=0,
-                 out_dir=str(dest / "memo" / "runs" / "vit_mnist"), dataset="mnist", model="vit")
-    result = train(cfg, data=(x_test, y_test, x_test, y_test))
-    stands_in_for_the_data_set(submit.export(dest / "memo" / "runs" / "vit_mnist", "vit_mnist",
-                                             dest / "memo" / "checkpoints"))
-    return result["test_acc"]
+    both = (np.concatenate([x, x_test]), np.concatenate([y, y_test]))
+    accs = {}
+    for name, model, data, epochs in (("vit_mnist", "vit", (x_test, y_test), 3),
+                                      ("convit_mnist", "convit", both, 2)):
+        cfg = Config(img_size=28, in_chans=1, patch_size=7, embed_dim=32, depth=2, num_heads=4, epochs=epochs,
+                     batch_size=50, lr=3e-3, device="cpu", amp="none", progress=False, seed=0,
+                     out_dir=str(dest / "memo" / "runs" / name), dataset="mnist", model=model,
+                     **({"local_layers": 1} if model == "convit" else {}))
+        accs[name] = train(cfg, data=(*data, *data))["test_acc"]
+        stands_in_for_the_data_set(submit.export(dest / "memo" / "runs" / name, name,
+                                                 dest / "memo" / "checkpoints"))
+    return accs
+
+
+def random_checkpoint(dest: Path, name: str, overrides: dict) -> None:
+    """DEST/<name>/: an untrained model of the Config with `overrides`, as submit.py's files
+    (checkpoint.safetensors, config.json); for tests that need an architecture, not accuracy."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from config import Config
+    from models import build_model
+
+    torch.manual_seed(0)
+    cfg = Config(**overrides)
+    (dest / name).mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in build_model(cfg).state_dict().items()},
+              dest / name / "checkpoint.safetensors")
+    (dest / name / "config.json").write_text(json.dumps(cfg.to_dict()), encoding="utf-8")
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--random":      # a4_build.py --random DEST NAME '{"patch_size": 2, ...}'
+        import json
+        sys.path.insert(0, str(A4))
+        random_checkpoint(Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4]))
+        sys.exit(0)
     out = Path(sys.argv[1])
     write_course(out)
     for name, acc in train_checkpoints(out).items():
         print(f"{name} {acc:.4f}")
-    print(f"memo vit_mnist {fit_to_the_test_set(out):.4f}")
+    for name, acc in fit_to_the_test_set(out).items():
+        print(f"memo {name} {acc:.4f}")

@@ -225,13 +225,16 @@ def test_provenance_gaps_go_to_the_instructor_only(graded):
     # grader's test set has 5 % of its labels flipped, so those are flagged, rightly)
     good = (summary.out_dir / "good" / "grader.log").read_text()
     assert "FLAG vit_mnist" not in good and "FLAG convit_mnist" not in good
-    assert "vit_mnist: measured test 100.00%, train slice 100.00%; provenance recipe=vit_mnist" in good
+    assert ("vit_mnist: measured test 100.00%, training images drawn at grading time 100.00% (300); "
+            "provenance recipe=vit_mnist") in good
 
 
-def test_a_vit_fitted_to_the_test_set_is_flagged_to_the_instructor_only(graded):
-    """A real ViT of a valid configuration whose weights were fitted to the public test set
-    (a4_build.fit_to_the_test_set) passes the architecture checks, as it must; the training
-    slice gives it away, in grader.log with both numbers, never in what the student sees."""
+def test_a_model_that_knows_the_public_images_is_held_for_review(graded):
+    """Real ViTs of valid configurations that know the public images (a4_build.fit_to_the_test_set)
+    pass the architecture checks, as they must, but are not scored: vit_mnist, fitted to the test
+    set, fails on training images drawn at grading time; convit_mnist, fitted to the training
+    and the test set, on shifted test copies. Both get status review and 0 points; grader.log
+    and review.txt have the numbers, the student's feedback only that the checkpoint awaits review."""
     import re
 
     base = graded[1].out_dir.parent / "memo"
@@ -242,17 +245,27 @@ def test_a_vit_fitted_to_the_test_set_is_flagged_to_the_instructor_only(graded):
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "grade: 1 student(s) flagged for your review (never shown to them): memo; see review.txt" in run.stdout
-    assert (base / "out" / "review.txt").read_text().startswith("memo: FLAG vit_mnist: test accuracy 100.00%")
     tasks = {t["task"]: t for t in json.loads((base / "out" / "memo" / "results.json").read_text())
              ["extra_data"]["tasks"]}
-    assert tasks["4.1"]["status"] == "passed", tasks["4.1"]["message"]
+    for task, name in (("4.1", "vit_mnist"), ("4.2", "convit_mnist")):
+        t = tasks[task]
+        assert t["status"] == "review" and t["score"] == 0.0, (task, t["status"], t["message"])
+        assert t["message"].startswith(f"{name}: awaiting your instructor's review, 0 points"), t["message"]
     log = (base / "out" / "memo" / "grader.log").read_text()
-    flag = re.search(r"FLAG vit_mnist: test accuracy (\d+\.\d\d)% on 400 images is far above (\d+\.\d\d)% on 300 "
-                     r"official training images", log)
+    flag = re.search(r"FLAG vit_mnist: held for review, 0 points until an override: test accuracy (\d+\.\d\d)% "
+                     r"on 400 images, but (\d+\.\d\d)% on 300 training images drawn at grading time", log)
     assert flag and float(flag[1]) == 100.0 and float(flag[2]) < 50.0, log[-3000:]
+    flag = re.search(r"FLAG convit_mnist: held for review, 0 points until an override: test accuracy (\d+\.\d\d)% "
+                     r"on 400 images, but (\d+\.\d\d)% on 300 shifted test copies", log)
+    assert flag and float(flag[1]) == 100.0 and float(flag[2]) < 80.0, log[-3000:]
+    assert not re.search(r"FLAG convit_mnist: [^\n]*training images drawn", log), log[-3000:]
+    review = (base / "out" / "review.txt").read_text()
+    assert review.startswith("memo: FLAG ") and "FLAG vit_mnist: held for review" in review
     for name in ("memo/feedback.md", "memo/results.json", "gradebook.csv"):
         shown = (base / "out" / name).read_text()
-        assert "FLAG" not in shown and "training images" not in shown and "train slice" not in shown, name
+        assert "FLAG" not in shown and "training images" not in shown and "shifted" not in shown, name
+        assert "100.00%" not in shown and "margin" not in shown, name
+    assert "awaiting your instructor's review" in (base / "out" / "memo" / "feedback.md").read_text()
     from autograder.engine.cli import review_flags      # what `make grade` lists in review.txt
     names = ["vit_mnist", "convit_mnist", "vit_cifar10", "convit_cifar10"]
     assert list(review_flags(base / "out", ["memo"], names)) == ["memo"]

@@ -79,31 +79,36 @@ def test_a_bad_safetensors_file_is_named(raw, words):
     assert "checkpoints/x/checkpoint.safetensors" in e.value.message
 
 
-CAP = {"review_gap": 3.0, "review_train_gap": 5.0}
+CAP = {"review_gap": 3.0}
 PROV = {"data": "real", "test_acc": 0.98, "recipe": "vit_mnist_gpu", "dataset": "mnist", "epochs": 12,
         "wall_s": 60.0, "device": "cuda", "data_copy": "MNIST"}
+TRAIN, SHIFTED = "training images drawn at grading time", "shifted test copies"
 
 
-def _notes(test, train, prov):
-    return "\n".join(a4_eval.review_notes("vit_mnist", {"test": test, "train": train, "n_test": 10000,
-                                                        "n_train": 2000}, prov, CAP))
+def _notes(test, train, prov, disagree=()):
+    held = {TRAIN: (train, 2000, 2.0), SHIFTED: (test - 1.0, 2000, 5.0)}
+    return "\n".join(a4_eval.review_notes("vit_mnist", {"test": test, "held": held, "n_test": 10000,
+                                                        "disagree": list(disagree)}, prov, CAP))
 
 
 def test_an_honest_checkpoint_raises_no_flag():
     text = _notes(98.1, 99.4, PROV)
-    assert "FLAG" not in text and "measured test 98.10%, train slice 99.40%" in text and "recipe=vit_mnist_gpu" in text
+    assert "FLAG" not in text and "recipe=vit_mnist_gpu" in text
+    assert f"measured test 98.10%, {TRAIN} 99.40% (2,000), {SHIFTED} 97.10% (2,000)" in text
 
 
-@pytest.mark.parametrize("test,train,prov,words", [
-    (99.5, 60.0, PROV, "test accuracy 99.50% on 10,000 images is far above 60.00% on 2,000 official training"),
-    (98.0, 99.0, {**PROV, "test_acc": 0.80}, "recorded 80.00% test accuracy, the grader measured 98.00%"),
-    (98.0, 99.0, {**PROV, "data": "synthetic"}, "data = 'synthetic'"),
-    (98.0, 99.0, {**PROV, "test_acc": "high"}, "records no test accuracy"),
-    (98.0, 99.0, None, "no provenance.json"),
-    (98.0, 99.0, {"unreadable": "JSON nested 9 deep"}, "provenance.json unreadable"),
+@pytest.mark.parametrize("test,train,prov,disagree,words", [
+    (99.5, 60.0, PROV, [f"60.00% on 2,000 {TRAIN} (margin 2)"],
+     f"held for review, 0 points until an override: test accuracy 99.50% on 10,000 images, but 60.00% on "
+     f"2,000 {TRAIN} (margin 2)"),
+    (98.0, 99.0, {**PROV, "test_acc": 0.80}, [], "recorded 80.00% test accuracy, the grader measured 98.00%"),
+    (98.0, 99.0, {**PROV, "data": "synthetic"}, [], "data = 'synthetic'"),
+    (98.0, 99.0, {**PROV, "test_acc": "high"}, [], "records no test accuracy"),
+    (98.0, 99.0, None, [], "no provenance.json"),
+    (98.0, 99.0, {"unreadable": "JSON nested 9 deep"}, [], "provenance.json unreadable"),
 ])
-def test_suspicious_checkpoints_are_flagged(test, train, prov, words):
-    text = _notes(test, train, prov)
+def test_suspicious_checkpoints_are_flagged(test, train, prov, disagree, words):
+    text = _notes(test, train, prov, disagree)
     assert "FLAG vit_mnist" in text and words in text
 
 

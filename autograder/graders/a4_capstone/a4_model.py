@@ -119,9 +119,15 @@ def build(cfg, tensors: dict, where: str, reference, max_params: int):
     return model.eval()
 
 
+def device_kind() -> str:
+    """"cuda" when the grading machine has a GPU, else "cpu": where checkpoints are evaluated."""
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _device():
     import torch
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device_kind())
 
 
 def threads_for(cap: dict, job) -> int:
