@@ -8,7 +8,7 @@ any student's results are written.
 What is declared, and so required:
 - the capstone's checkpoint graders evaluate on the dataset of each of the assignment's
   [capstone.checkpoints.*] tables in course.toml: either the arrays in [capstone]
-  `testset_dir` (`<dataset>_test.npz`, and `<dataset>_train.npz` when `train_slice` > 0),
+  `testset_dir` (`<dataset>_test.npz`, and `<dataset>_train.npz` when `holdout_train_images` > 0),
   or, with testset_dir = "", the vitdata cache, looked up exactly as a4_eval.load_split does.
 
 Not required: a2's graders train on an MNIST subset but fall back to synthetic digits when
@@ -54,7 +54,7 @@ def missing(course, a) -> list[str]:
 def _missing_arrays(root: Path, cap: dict, names: list[str]) -> list[str]:
     """[capstone] testset_dir holds the instructor's own arrays: no command makes them."""
     folder = root / cap["testset_dir"]
-    splits = ["test", "train"] if int(cap.get("train_slice", 0)) > 0 else ["test"]
+    splits = ["test", "train"] if int(cap.get("holdout_train_images", 0)) > 0 else ["test"]
     return [f"{folder / f'{name}_{split}.npz'} does not exist (course.toml [capstone] testset_dir = "
             f"{cap['testset_dir']!r}; put the {name} {split} arrays there, or set testset_dir = \"\" "
             f"to grade on the cached official data)"
