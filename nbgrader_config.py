@@ -9,7 +9,7 @@
     make grade ASSIGNMENT=a2 SUBMISSIONS=build/nbgrader   # the .py tasks (and the notebook, trusted side)
     .venv/bin/jupyter lab                         # menu Nbgrader > Formgrader (or `jupyter server`, then
                                                   # /formgrader); nbgrader 0.9 has no `nbgrader formgrader`
-    nbgrader export                               # nbgrader's own grades.csv
+    nbgrader export                               # nbgrader's own grades.csv, beside gradebook.db
 
 Autograde keeps every file a student submitted (only a file missing from the submission
 comes from source/), so the notebook runs against the student's own modules. `nbgrader
@@ -36,9 +36,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Exchange.root = os.path.join(ROOT, "exchange")
 c.Exchange.path_includes_course = True
 c.CourseDirectory.course_id = "vitlab"
+# a student record: kept beside gradebook.db (build/, never committed), not in the folder it runs in
+c.ExportPlugin.to = os.path.join(ROOT, "grades.csv")
 sys.path.insert(0, HERE)
-from autograder.engine.nbfeedback import safe_markdown  # noqa: E402
-from autograder.engine.nbhidden import HideHiddenTests, ReleasedCells  # noqa: E402
+from autograder.engine.notebooks.feedback import safe_markdown  # noqa: E402
+from autograder.engine.notebooks.hidden import HideHiddenTests, ReleasedCells  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades,  # noqa: E402
                                     OverwriteKernelspec)
@@ -57,7 +59,7 @@ def student_files(source: str) -> dict:
 
 c.Autograde.exclude_overwriting = student_files(os.path.join(ROOT, "source"))
 # nbgrader's own list with OverwriteCells replaced: an untouched test cell is restored
-# with its hidden tests without a spurious checksum warning (autograder/engine/nbhidden.py)
+# with its hidden tests without a spurious checksum warning (autograder/engine/notebooks/hidden.py)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, ReleasedCells,
                                       CheckCellMetadata]
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -34,13 +34,13 @@ def _check(args) -> int:
 
 def _gradescope(args) -> int:
     from autograder.engine.cli import usage_errors
-    from autograder.engine.gradescope import build_command
+    from autograder.engine.gradescope.build import build_command
     return usage_errors(build_command)(args)
 
 
 def _gradescope_run(args) -> int:
     from autograder.engine.cli import usage_errors
-    from autograder.engine.gradescope import run_command
+    from autograder.engine.gradescope.build import run_command
     return usage_errors(run_command)(args)
 
 

@@ -36,4 +36,4 @@ check: $(STAMP) ## run public tests on the reference: make check [ASSIGNMENT=a1]
 
 .PHONY: nbgrader-course
 nbgrader-course: $(STAMP) ## build/nbgrader/ (or VITLAB_NBGRADER_COURSE): every student folder as an nbgrader course, released (docs/instructors/nbgrader.md) [ALLOW_OPEN_GIVEN=1]
-	@$(PY) -m autograder.engine.nbcourse $(if $(call grade_flag,ALLOW_OPEN_GIVEN),--allow-open-given)
+	@$(PY) -m autograder.engine.notebooks.course $(if $(call grade_flag,ALLOW_OPEN_GIVEN),--allow-open-given)

@@ -271,8 +271,8 @@ def gradescope_rows(dest: Path) -> None:
     """The Gradescope settings table (in the manual's Gradescope page), one row per
     assignment of the course, from the course's own settings (the kit's rows name the kit's
     assignments, budgets and data sets)."""
-    from autograder.engine.gradescope import settings
-    from autograder.engine.gradescope_data import grading_datasets
+    from autograder.engine.gradescope.build import settings
+    from autograder.engine.gradescope.data import grading_datasets
     from vitlab.course import load_course
 
     course = load_course(dest)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from autograder.engine.wire import Handle
+from autograder.engine.inside.wire import Handle
 
 
 class GradingFailure(AssertionError):

@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.engine.gradescope_data import checkpoint_datasets
+from autograder.engine.gradescope.data import checkpoint_datasets
 from vitlab.course import CourseError
 
 ROOT = Path(__file__).resolve().parents[2]

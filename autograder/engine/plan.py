@@ -20,8 +20,9 @@ from pathlib import Path
 from vitlab.course import Assignment, Course, load_course
 from vitlab.release import fences, sources
 
-from autograder.engine import notebooks, scan
-from autograder.engine.notebooks import NotebookPlan
+from autograder.engine import scan
+from autograder.engine.notebooks.cells import NotebookPlan, notebook_tasks
+from autograder.engine.notebooks.prepare import prepare as prepare_notebooks
 from autograder.engine.sandbox import Limits, gpu_devices, probe_bwrap, stage_grader_lib
 from autograder.engine.session import Job, TaskInfo
 
@@ -80,8 +81,8 @@ def make_plan(assignment: str, work: Path, course_root: Path | None = None,
         plan.limits.address_space = int(float(a.extra["memory_limit_gb"]) * (1 << 30))
     if a.extra.get("gpu"):   # assignment.toml `gpu = true`: its sandboxes may use this machine's GPU
         plan.limits.devices = gpu_devices()
-    plan.notebooks = notebooks.prepare(a, work)
-    py_tasks = [t for t in a.tasks if t.id not in notebooks.notebook_tasks(a)]
+    plan.notebooks = prepare_notebooks(a, work)
+    py_tasks = [t for t in a.tasks if t.id not in notebook_tasks(a)]
     if py_tasks and not plan.graders_dir.is_dir():
         raise FileNotFoundError(f"no hidden graders for {a.folder}: {plan.graders_dir} does not exist")
     modules = _fenced_modules(a)

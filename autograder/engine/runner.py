@@ -114,7 +114,7 @@ def _notebooks(job: Job, session: GradingSession):
     """The notebook tasks: the kernel in the sandbox, the hidden notebook graders here."""
     import tempfile
 
-    from autograder.engine import notebooks
+    from autograder.engine.notebooks import run as notebooks
 
     out = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="vitlab-nb-") as tmp, warnings.catch_warnings(), \

@@ -33,8 +33,7 @@ from autograder.engine.zygote_host import ForkedWorker, OutputTail, WorkerDied, 
 __all__ = ["ForkedWorker", "OutputTail", "WorkerDied", "ZygoteDied"]   # re-exported: callers know them from here
 
 ENGINE_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("__init__.py", "wire.py", "worker.py", "seccomp.py", "kernel.py", "zygote.py", "doubles.py",
-                "freshns.py")
+INSIDE_DIR = ENGINE_DIR / "inside"   # all the engine code a sandbox ever sees
 GRADER_LIB = "/opt/grader"       # engine + harness, inside the sandbox
 SUBMISSION = "/submission"       # the student's files, read-only
 SCRATCH = ("/tmp", "/dev/shm")   # writable inside the sandbox; a new tmpfs for every task's worker
@@ -126,8 +125,8 @@ def probe_bwrap() -> str | None:
         if reason is None:   # the zygote's per-task namespaces need the same kernel features
             binds = [a for p in python_prefixes() for a in ("--ro-bind", p, p)]
             script = f"{GRADER_LIB}/freshns.py"
-            reason = _run_probe([path, *_namespaces(), *_system_binds(), *binds, "--tmpfs", "/tmp",
-                                 "--ro-bind", str(ENGINE_DIR / "freshns.py"), script, *ZYGOTE_CAPS,
+            reason = _run_probe([path, *_namespaces(), *_system_binds(), "--tmpfs", "/tmp", *binds,
+                                 "--ro-bind", str(INSIDE_DIR / "freshns.py"), script, *ZYGOTE_CAPS,
                                  sys.executable, "-I", script], "a task cannot get fresh namespaces here")
     _PROBE["r"] = reason
     return reason
@@ -156,13 +155,20 @@ def _system_binds() -> list[str]:
     return args
 
 
+def copy_inside(dest: Path) -> Path:
+    """`dest/autograder/engine/inside/`: the engine's inside package and nothing else of it."""
+    engine = dest / "autograder" / "engine"
+    engine.mkdir(parents=True, exist_ok=True)
+    for init in (dest / "autograder" / "__init__.py", engine / "__init__.py"):
+        init.write_text("")
+    shutil.copytree(INSIDE_DIR, engine / "inside", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
 def stage_grader_lib(dest: Path, harness_dir: Path) -> Path:
     """Copy what the worker may see (engine wire/worker, harness) into `dest/autograder`."""
-    lib = dest / "autograder"
-    (lib / "engine").mkdir(parents=True, exist_ok=True)
-    (lib / "__init__.py").write_text("")
-    for name in WORKER_FILES:
-        shutil.copy2(ENGINE_DIR / name, lib / "engine" / name)
+    lib = copy_inside(dest) / "autograder"
     if harness_dir.is_dir():
         shutil.copytree(harness_dir, lib / "harness", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -249,12 +255,12 @@ class Sandbox:
         """argv and cwd of the zygote for `submission`."""
         preload = json.dumps(["numpy", *self.preload])
         if not self.isolated:
-            script = str(self.grader_lib / "autograder" / "engine" / "zygote.py")
+            script = str(self.grader_lib / "autograder" / "engine" / "inside" / "zygote.py")
             scratch = str(self.scratch_dir())
             places = {"scratch": [scratch], "fresh_namespaces": False, "tmp_size": 0}
             return [self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(places)], scratch
         args = bwrap_args(self.limits, self.grader_lib, [("ro-bind", str(submission), SUBMISSION)], self.env())
-        script = f"{GRADER_LIB}/autograder/engine/zygote.py"
+        script = f"{GRADER_LIB}/autograder/engine/inside/zygote.py"
         places = {"scratch": list(SCRATCH), "fresh_namespaces": True, "tmp_size": self.limits.tmp_size}
         return [*args, *ZYGOTE_CAPS, self.python, *PY_FLAGS, script, str(ctl_fd), preload, json.dumps(places)], "/"
 

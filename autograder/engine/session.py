@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine import doubles
+from autograder.engine.inside import doubles
 from autograder.engine.checks import GradingFailure
 from autograder.engine.scoring import check_text
 from autograder.engine.sandbox import Limits, Sandbox
@@ -75,6 +75,7 @@ class TestRecord:
     internal: str = ""                  # for the instructor's log only
     check: str = ""                     # "name: docstring" of the test (trusted grader text)
     credit: float = 0.0                 # share of a failed sweep's cases that passed (checks.sweep)
+    property: bool = False              # marked property: counts only when a value check of its task earns
 
 
 class GradingSession:
@@ -98,6 +99,8 @@ class GradingSession:
             config.addinivalue_line("markers", f"{marker}: a course task")
         config.addinivalue_line("markers", "weight(w): relative weight of a test within its task")
         config.addinivalue_line("markers", "hint(text): the common cause of this check's failure, shown with it")
+        config.addinivalue_line("markers", "property: a property of working code, scored only when one of the "
+                                "task's value checks earns credit (scoring.py)")
         sys.path.insert(0, self.job.solutions_dir)
         _hypothesis_profile()
 
@@ -217,7 +220,8 @@ def _described(item) -> dict:
     h = item.get_closest_marker("hint")
     params = getattr(getattr(item, "callspec", None), "params", None)
     return {"hint": str(h.args[0]) if h and h.args else None,
-            "check": check_text(item.name, getattr(item, "obj", None), params)}
+            "check": check_text(item.name, getattr(item, "obj", None), params),
+            "property": item.get_closest_marker("property") is not None}
 
 
 def _first(exc: BaseException) -> BaseException:

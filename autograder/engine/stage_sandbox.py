@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.engine import sandbox as sb
-from autograder.engine.staging import MAX_FILES, MAX_TOTAL, SubmissionError
-from autograder.engine.submissions import Submission, lone_archive, sniff_kind, stage
+from autograder.engine.inside.staging import MAX_FILES, MAX_TOTAL, SubmissionError
+from autograder.engine.inside.staging import lone_archive
+from autograder.engine.submissions import Submission, sniff_kind, stage
 from autograder.engine.untrusted import parse_json
 
-ENGINE_FILES = ("__init__.py", "staging.py", "submissions.py", "unpack.py")
 REPLY_BYTES = 64 << 10
 NOTE_CHARS = 300
 
@@ -47,13 +47,10 @@ class UnpackLimits:
 
 
 def _lib(root: Path) -> Path:
-    """The unpacker's code, alone in a folder: the sandbox sees nothing else of the kit."""
+    """The unpacker's code, alone in a folder: the sandbox sees the inside package only."""
     lib = root / "unpack-lib"
-    if not (lib / "autograder" / "engine" / "unpack.py").is_file():
-        (lib / "autograder" / "engine").mkdir(parents=True, exist_ok=True)
-        (lib / "autograder" / "__init__.py").write_text("")
-        for name in ENGINE_FILES:
-            shutil.copy2(sb.ENGINE_DIR / name, lib / "autograder" / "engine" / name)
+    if not (lib / "autograder" / "engine" / "inside" / "unpack.py").is_file():
+        sb.copy_inside(lib)
     return lib
 
 
@@ -61,7 +58,7 @@ def _command(sub: Submission, work: Path, lib: Path, limits: UnpackLimits, isola
     request = {"kind": sub.kind, "name": sub.name, "expected": list(sub.expected), "limits": limits.rlimits()}
     if not isolated:
         request.update(source=str(sub.source), out=str(work), lib=str(lib))
-        return [sys.executable, *sb.PY_FLAGS, str(lib / "autograder" / "engine" / "unpack.py"), json.dumps(request)]
+        return [sys.executable, *sb.PY_FLAGS, str(lib / "autograder" / "engine" / "inside" / "unpack.py"), json.dumps(request)]
     source = "/in/" + ("submission" if sub.kind == "folder" else "archive")
     request.update(source=source, out="/out", lib=sb.GRADER_LIB)
     args = [sb.bwrap_path(), *sb._namespaces(), *sb._system_binds(), "--tmpfs", "/tmp"]
@@ -71,7 +68,7 @@ def _command(sub: Submission, work: Path, lib: Path, limits: UnpackLimits, isola
              "--bind", str(work), "/out", "--chdir", "/tmp", "--clearenv", *sb.READ_ONLY]
     for k, v in sb.ENV.items():
         args += ["--setenv", k, v]
-    return [*args, sys.executable, *sb.PY_FLAGS, f"{sb.GRADER_LIB}/autograder/engine/unpack.py", json.dumps(request)]
+    return [*args, sys.executable, *sb.PY_FLAGS, f"{sb.GRADER_LIB}/autograder/engine/inside/unpack.py", json.dumps(request)]
 
 
 def stage_in_sandbox(sub: Submission, dest: Path, lib: Path, isolated: bool,

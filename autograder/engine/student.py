@@ -15,9 +15,9 @@ import signal
 import time
 from pathlib import Path
 
-from autograder.engine import wire
+from autograder.engine.inside import wire
 from autograder.engine.sandbox import ForkedWorker, Sandbox, WorkerDied
-from autograder.engine.wire import Handle
+from autograder.engine.inside.wire import Handle
 
 # statuses a StudentError can carry; the engine's task status is derived from them
 KINDS = ("error", "not_implemented", "missing", "memory", "timeout", "tampered", "banned")

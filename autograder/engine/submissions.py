@@ -22,10 +22,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.engine.staging import (MAX_FILE, MAX_FILES, MAX_TOTAL, SubmissionError, Stager,  # noqa: F401
-                                       archive_kind, copy_tree, extract_tar, extract_zip, junk, unwrap)
+from autograder.engine.inside.staging import (ARCHIVE_SUFFIXES, MAX_FILE, MAX_FILES, MAX_TOTAL,  # noqa: F401
+                                              SubmissionError, kind_by_name, junk, lone_archive, stage_files)
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".zip")
 # files grade_all writes at the top of OUT: no student folder may take their names. Any id
 # ending in an extension the grader writes is suffixed too, so an output file added later
 # (leaderboard.html, report.html ...) can never meet a student's folder either; `.lock`
@@ -96,14 +95,6 @@ def _stem(name: str) -> str:
         if low.endswith(suffix) and len(name) > len(suffix):
             return name[:-len(suffix)]
     return name
-
-
-def _kind_by_name(name: str) -> str | None:
-    """What the name promises (any case); a broken `.zip` is then reported as a broken zip."""
-    low = name.lower()
-    if low.endswith(".zip"):
-        return "zip"
-    return "tar" if low.endswith(ARCHIVE_SUFFIXES) else None
 
 
 # the first bytes of each archive format accepted; a tar may be compressed (gzip, bzip2, xz)
@@ -227,7 +218,7 @@ def _classify(entry: Path, folder: str, aid: str) -> Submission:
         if entry.is_dir():
             sub.source = _nbgrader_inner(entry, folder, aid) or entry
         elif entry.is_file():
-            sub.kind = _kind_by_name(entry.name) or sniff_kind(entry) or "file"
+            sub.kind = kind_by_name(entry.name) or sniff_kind(entry) or "file"
             if sub.kind == "file":
                 sub.problem = (f"{entry.name}: not a folder or a readable archive "
                                "(accepted: a folder, .zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)")
@@ -248,70 +239,11 @@ def _nbgrader_inner(entry: Path, folder: str, aid: str) -> Path | None:
     return None
 
 
-def stage(sub: Submission, dest: Path, assignment_folder: str = "", unpack_inner: bool = True) -> tuple[Path, list[str]]:
-    """Copy the submission's regular files into `dest` (fresh). Returns (dest, notes on
-    what was left out). Raises SubmissionError when nothing can be staged. With
-    `unpack_inner` False a lone archive inside is left as it is (see lone_archive)."""
+def stage(sub: Submission, dest: Path, unpack_inner: bool = True) -> tuple[Path, list[str]]:
+    """`stage_files` for a Submission (its problem, if any, raised as SubmissionError)."""
     if sub.problem:
         raise SubmissionError(sub.problem)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    st = Stager(dest, sub.name)
-    _extract(sub.kind, sub.source, st)
-    unwrap(dest)
-    for _ in range(2 if unpack_inner else 0):   # a zip of the zip (students do that): twice at most
-        inner = lone_archive(dest)
-        if inner is None:
-            break
-        kind, path = inner
-        st.label = f"{sub.name} (inside: {path.name})"
-        packed = dest.parent / f".{dest.name}.inner"
-        path.rename(packed)
-        try:
-            _extract(kind, packed, st)
-        finally:
-            packed.unlink()
-        unwrap(dest)
-    notes = st.all_notes()
-    if not any(p.is_file() for p in dest.rglob("*")):
-        left = f" (left out: {'; '.join(notes[:3])})" if notes else ""
-        raise SubmissionError(f"{sub.name}: holds no files to grade{left}")
-    return dest, notes + misplaced(dest, sub.expected)
-
-
-def misplaced(dest: Path, expected: tuple[str, ...], limit: int = 5) -> list[str]:
-    """Notes for task files that are not where the graders look but are somewhere else in the
-    submission (an extra folder level, a renamed folder): the student is told where."""
-    notes = []
-    for rel in expected:
-        if len(notes) >= limit or (dest / rel).exists():
-            continue
-        found = sorted(p for p in dest.rglob(Path(rel).name)
-                       if p.is_file() and p.relative_to(dest).as_posix().endswith("/" + rel))
-        if found:
-            notes.append(f"{rel}: not where the graders look (the released folder's layout); found at "
-                         f"{found[0].relative_to(dest).as_posix()}")
-    return notes
-
-
-def _extract(kind: str, source: Path, st: Stager) -> None:
-    if kind == "zip":
-        extract_zip(source, st)
-    elif kind == "tar":
-        extract_tar(source, st)
-    else:
-        copy_tree(source, st)
-
-
-def lone_archive(dest: Path, kind_of=archive_kind) -> tuple[str, Path] | None:
-    """(kind, path) when `dest` holds exactly one file and it is an archive. The trusted side
-    passes `sniff_kind` (first bytes only); the unpacker the parsing `archive_kind`."""
-    entries = list(dest.iterdir())
-    if len(entries) != 1 or not entries[0].is_file():
-        return None
-    kind = _kind_by_name(entries[0].name) or kind_of(entries[0])
-    return (kind, entries[0]) if kind else None
+    return stage_files(sub.kind, sub.source, sub.name, sub.expected, dest, unpack_inner)
 
 
 def content_hash(staged: Path, notes: list[str] = ()) -> str:

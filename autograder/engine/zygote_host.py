@@ -15,15 +15,10 @@ import signal
 import socket
 import subprocess
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from autograder.engine import wire
+from autograder.engine.inside import wire
 from autograder.engine.pids import close_process
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from autograder.engine.sandbox import Sandbox
 
 
 class OutputTail(threading.Thread):
@@ -79,7 +74,7 @@ class Zygote:
 
     CTL_TIMEOUT = 15.0
 
-    def __init__(self, sandbox: Sandbox, submission: Path):
+    def __init__(self, sandbox, submission: Path):   # sandbox.Sandbox (which imports this module)
         self.sandbox = sandbox
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         out_r, out_w = os.pipe()

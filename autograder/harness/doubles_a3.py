@@ -1,4 +1,4 @@
-"""Test doubles of Assignment 3 (see autograder/engine/doubles.py).
+"""Test doubles of Assignment 3 (see autograder/engine/inside/doubles.py).
 
 While task T is graded, every other task's methods are replaced by these stand-ins, in the
 sandbox and in the trusted reference alike. Each uses the module's own submodules and

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.engine.checks import GradingFailure
-from autograder.engine.wire import Handle
+from autograder.engine.inside.wire import Handle
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADERS = ROOT / "autograder" / "graders" / "a1_numpy_layers"

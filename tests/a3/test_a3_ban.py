@@ -206,7 +206,7 @@ def test_undoing_the_runtime_guard_is_seen_by_the_tamper_check():
         sys.path.insert(0, %r)
         import autograder.harness.a3
         from autograder.harness import attention_ban as ban
-        from autograder.engine.worker import _changed, _snapshot
+        from autograder.engine.inside.worker import _changed, _snapshot
         undo = {
             "cleared": lambda: ban.BANNED_FUNCTIONS.clear(),
             "rebound": lambda: setattr(ban, "check_ban", lambda: None),

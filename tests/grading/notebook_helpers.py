@@ -19,7 +19,7 @@ SOLVED = {"task2_1_impl": "def double(x):\n    return 2 * x\n", "task2_2_impl": 
 @functools.lru_cache(maxsize=1)
 def released() -> str:
     """The fixture notebook as nbgrader's generate_assignment releases it."""
-    from autograder.engine import notebooks
+    from autograder.engine.notebooks import prepare as notebooks
 
     with tempfile.TemporaryDirectory() as tmp:
         notebooks.generate("a2_nb", {"tiny.ipynb": SOURCE}, Path(tmp))

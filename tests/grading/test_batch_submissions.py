@@ -295,7 +295,7 @@ def test_a_compressed_tar_bomb_stops_at_the_unpacked_limit(tmp_path, monkeypatch
     member is too large to stage, and skipping it is bounded too (tarfile reads through it)."""
     import importlib
 
-    from autograder.engine import staging
+    from autograder.engine.inside import staging
 
     monkeypatch.setattr(staging, "MAX_UNPACKED", 8 << 20)
     mod = importlib.import_module(codec)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine import doubles
+from autograder.engine.inside import doubles
 from autograder.engine.examples import write_base
-from autograder.engine.notebooks import notebook_tasks
+from autograder.engine.notebooks.cells import notebook_tasks
 from autograder.engine.plan import _fenced_modules
 from vitlab.course import load_course
 from vitlab.release import leaks, sources

@@ -1,7 +1,7 @@
-"""The test-double mechanism itself (autograder/engine/doubles.py), on throwaway modules."""
+"""The test-double mechanism itself (autograder/engine/inside/doubles.py), on throwaway modules."""
 import types
 
-from autograder.engine import doubles
+from autograder.engine.inside import doubles
 
 
 def _modules():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine import doubles
+from autograder.engine.inside import doubles
 from autograder.engine.examples import write_base
 from vitlab.course import load_course
 

@@ -10,9 +10,10 @@ import zipfile
 
 import pytest
 
-from autograder.engine import examples, gradescope
-from autograder.engine import gradescope_requirements as gr
-from autograder.engine.gradescope_scripts import TORCH_CPU_INDEX
+from autograder.engine import examples
+from autograder.engine.gradescope import build as gradescope
+from autograder.engine.gradescope import requirements as gr
+from autograder.engine.gradescope.scripts import TORCH_CPU_INDEX
 from gradescope_helpers import ROOT, submit, unpack
 from vitlab.course import load_course
 from vitlab.release.generated import _key, _pins

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine import examples, gradescope
+from autograder.engine import examples
+from autograder.engine.gradescope import build as gradescope
 from autograder.engine.sandbox import python_prefixes, reachable_by_others
 from gradescope_helpers import submit, unpack
 from vitlab.course import load_course

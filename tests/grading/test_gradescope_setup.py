@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.engine import gradescope
-from autograder.engine.gradescope_data import fetch_and_verify, grading_datasets
-from autograder.engine.gradescope_scripts import BASE_IMAGE, PYTHON_VERSION, run_autograder, setup_sh
+from autograder.engine.gradescope import build as gradescope
+from autograder.engine.gradescope.data import fetch_and_verify, grading_datasets
+from autograder.engine.gradescope.scripts import BASE_IMAGE, PYTHON_VERSION, run_autograder, setup_sh
 from gradescope_helpers import unpack
 from vitlab.course import CourseError, load_course
 
@@ -98,7 +98,7 @@ def test_a_bad_dataset_setting_is_one_clear_line(table, words):
 
 def test_setup_fetches_where_run_autograder_reads():
     for a in COURSE.assignments:
-        assert f'gradescope_data \\\n  -a {a.id} --data-dir "$SRC/datasets/data"' in setup_sh(a.id)
+        assert f'gradescope.data \\\n  -a {a.id} --data-dir "$SRC/datasets/data"' in setup_sh(a.id)
         assert 'VITLAB_DATA="$AUTOGRADER_ROOT/source/datasets/data"' in run_autograder(a.id)
 
 

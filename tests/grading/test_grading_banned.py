@@ -17,7 +17,7 @@ def _in_add(code: str) -> str:
 FAKE_KIND = '''
 def _forge():   # a reply written straight to the reply pipe (fd 4), then gone before the worker's own
     import os
-    from autograder.engine import wire
+    from autograder.engine.inside import wire
     wire.send(4, {{"ok": False, "error": {{"type": "Timeout", "kind": "{kind}", "message": "fake", "traceback": ""}}}})
     os._exit(0)
 '''

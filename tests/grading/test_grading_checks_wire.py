@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.engine import wire
+from autograder.engine.inside import wire
 from autograder.engine.checks import GradingFailure, expect_array, expect_close, expect_equal, expect_handle
-from autograder.engine.wire import Handle
+from autograder.engine.inside.wire import Handle
 
 
 def fails(fn, *args, **kw) -> str:

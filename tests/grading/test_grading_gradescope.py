@@ -15,8 +15,9 @@ import zipfile
 
 import pytest
 
-from autograder.engine import examples, gradescope
-from autograder.engine.gradescope_data import grading_datasets
+from autograder.engine import examples
+from autograder.engine.gradescope import build as gradescope
+from autograder.engine.gradescope.data import grading_datasets
 from autograder.engine.leaderboard import checkpoints
 from gradescope_helpers import A4_BUILD, ROOT, submit, tiny_data, unpack
 from vitlab.course import load_course
@@ -42,7 +43,7 @@ def test_zip_is_gradescopes_layout(built, aid):
     z = zipfile.ZipFile(built[aid])
     names = set(z.namelist())
     assert {"setup.sh", "run_autograder", "requirements.txt", "course.toml", "autograder/__main__.py",
-            "autograder/engine/worker.py", "vitlab/course.py", "datasets/vitdata/__init__.py"} <= names
+            "autograder/engine/inside/worker.py", "vitlab/course.py", "datasets/vitdata/__init__.py"} <= names
     assert not any(n.startswith("source/") for n in names)
     for script in ("setup.sh", "run_autograder"):
         assert (z.getinfo(script).external_attr >> 16) & stat.S_IXUSR, script

@@ -228,7 +228,7 @@ def _i386_syscall(nr: int) -> int:
 def test_seccomp_refuses_other_processes_but_not_our_own():
     """The filter itself, in a child process: signals, limits and priorities of the process
     itself and its threads are allowed, of any other process refused."""
-    from autograder.engine import seccomp
+    from autograder.engine.inside import seccomp
     if not seccomp.supported():
         pytest.skip("no seccomp filter for this architecture")
     parent = os.getpid()

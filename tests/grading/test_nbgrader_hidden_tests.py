@@ -11,7 +11,7 @@ from notebook_helpers import SOURCE, released
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    from autograder.engine import notebooks
+    from autograder.engine.notebooks import prepare as notebooks
 
     root = tmp_path_factory.mktemp("nbcourse")
     notebooks.generate("a2_nb", {"tiny.ipynb": SOURCE}, root)
@@ -38,7 +38,7 @@ def test_stock_overwrite_cells_warns_for_an_untouched_release(course, caplog):
 
 
 def test_released_cells_restore_hidden_tests_quietly(course, caplog):
-    from autograder.engine.nbhidden import ReleasedCells
+    from autograder.engine.notebooks.hidden import ReleasedCells
 
     nb, warned = sanitize(course, ReleasedCells, nbformat.reads(released(), as_version=4), caplog)
     assert warned == []
@@ -47,7 +47,7 @@ def test_released_cells_restore_hidden_tests_quietly(course, caplog):
 
 
 def test_an_edited_test_cell_is_still_reported(course, caplog):
-    from autograder.engine.nbhidden import ReleasedCells
+    from autograder.engine.notebooks.hidden import ReleasedCells
 
     nb = nbformat.reads(released(), as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "task2_1_tests")
@@ -58,7 +58,7 @@ def test_an_edited_test_cell_is_still_reported(course, caplog):
 
 
 def test_feedback_cuts_hidden_tests_and_their_tracebacks():
-    from autograder.engine.nbhidden import HideHiddenTests
+    from autograder.engine.notebooks.hidden import HideHiddenTests
 
     nb = nbformat.read(SOURCE, as_version=4)
     test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "task2_1_tests")

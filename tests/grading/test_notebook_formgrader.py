@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_manual_grades_merge_into_make_grade(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 
-    from autograder.engine import notebooks
+    from autograder.engine.notebooks import prepare as notebooks
 
     course = tmp_path / "course"
     notebooks.generate("a2_nb", {"tiny.ipynb": SOURCE}, course)

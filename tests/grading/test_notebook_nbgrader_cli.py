@@ -30,7 +30,7 @@ def nbgrader(course: Path, *args: str, cwd: Path = ROOT) -> str:
 
 
 def test_course_tree_is_the_released_student_folders(tmp_path):
-    from autograder.engine import nbcourse
+    from autograder.engine.notebooks import course as nbcourse
     from vitlab.course import load_course
     from vitlab.release.leaks import scan
 
@@ -70,7 +70,7 @@ def _answer(folder: Path) -> None:
 
 @pytest.mark.slow
 def test_nbgrader_workflow_keeps_the_students_files(tmp_path):
-    from autograder.engine import notebooks
+    from autograder.engine.notebooks import prepare as notebooks
 
     course = tmp_path / "course"
     notebooks.generate("a2_nb", {"tiny.ipynb": SOURCE}, course)

@@ -157,7 +157,7 @@ def test_feedback_shows_student_text_as_text(graded):
 
 
 def test_bounds_on_what_the_trusted_side_keeps(tmp_path):
-    from autograder.engine import nbexec, notebooks
+    from autograder.engine.notebooks import cells as notebooks, kernel_host as nbexec
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1") for _ in range(notebooks.MAX_CELLS + 1)])
     (tmp_path / "many.ipynb").write_text(nbformat.writes(nb))

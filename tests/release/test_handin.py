@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine import staging
+from autograder.engine.inside import staging
 from tests.release.student_copies import ROOT, student_copy
 from vitlab.course import load_course
 from vitlab.release import handin

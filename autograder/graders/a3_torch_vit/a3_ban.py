@@ -118,7 +118,7 @@ def _owned(owner: str | None, owned: dict[str, str]) -> str | None:
 
 def _doubled() -> set[str]:
     try:
-        from autograder.engine.doubles import table
+        from autograder.engine.inside.doubles import table
         return set(table(HARNESS, "a3"))
     except Exception:  # noqa: BLE001 - no doubles: every finding costs every task
         return set()

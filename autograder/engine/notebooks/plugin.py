@@ -30,10 +30,10 @@ import pytest
 
 from autograder.engine import scoring
 from autograder.engine.checks import GradingFailure
-from autograder.engine.nbexec import CallError, KernelError
-from autograder.engine.wire import Handle
+from autograder.engine.notebooks.kernel_host import CallError, KernelError
+from autograder.engine.inside.wire import Handle
 
-INI = Path(__file__).resolve().parent / "grading.ini"
+INI = Path(__file__).resolve().parents[1] / "grading.ini"
 
 
 @dataclass
@@ -171,7 +171,7 @@ def _cell_facts(plan) -> tuple[dict[str, set[str]], dict[str, float]]:
     """{task: names its test cells export}, {grade_id: points} from the source notebooks."""
     import nbformat
 
-    from autograder.engine.notebooks import exports, is_test, nbmeta, owned
+    from autograder.engine.notebooks.cells import exports, is_test, nbmeta, owned
 
     names: dict[str, set[str]] = {t: set() for t in plan.tasks}
     points: dict[str, float] = {}
@@ -247,7 +247,7 @@ def run_tests(plan, job, runs: dict):
     if files:
         folder = files[0].parent
         args = [*map(str, files), "-c", str(INI), "-o", "python_files=nbtest_*.py", "--rootdir",
-                str(folder.parent.parent), "--confcutdir", str(folder), "-p", "autograder.engine.nbplugin",
+                str(folder.parent.parent), "--confcutdir", str(folder), "-p", "autograder.engine.notebooks.plugin",
                 "-p", "no:cacheprovider", "-p", "no:randomly", "--strict-markers", "-q", "--no-header",
                 "-rN", "--tb=short", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):

@@ -2,11 +2,11 @@
 
 The zip is Gradescope's layout (https://gradescope-autograders.readthedocs.io/en/latest/specs/):
 everything at its root, because Gradescope unpacks it into /autograder/source. It holds
-`setup.sh` and `run_autograder` (gradescope_scripts.py) and exactly what grading needs: the
+`setup.sh` and `run_autograder` (scripts.py) and exactly what grading needs: the
 engine, this assignment's hidden graders and harness, its reference solution (trusted side
 only; symlinked given code such as `vitdata/` resolved to files), every assignment.toml (task
 ids are course-wide), the course registry, `datasets/vitdata` and `requirements.txt`: what grading
-this assignment imports, pinned from the kit's requirements.lock (gradescope_requirements.py).
+this assignment imports, pinned from the kit's requirements.lock (requirements.py).
 
 `run_autograder` calls `python -m autograder gradescope-run`, which grades the one submission
 with the same engine as `make grade` and writes /autograder/results/results.json. Where the
@@ -27,13 +27,13 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from autograder.engine import gradescope_requirements
-from autograder.engine.gradescope_scripts import BASE_IMAGE, run_autograder, setup_sh
+from autograder.engine.gradescope import requirements as gradescope_requirements
+from autograder.engine.gradescope.scripts import BASE_IMAGE, run_autograder, setup_sh
 from vitlab.course import load_course
 from vitlab.io import atomic_path, atomic_write_json
 from vitlab.release.open_given import refuse_open
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SKIP = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "data", "runs", "checkpoints"}
 STAFF_LOG_CHARS = 200_000     # Gradescope keeps stdout for staff; bound it all the same
 KIT_FILES = ("course.toml", "vitlab", "autograder/__init__.py", "autograder/__main__.py",

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from autograder.engine import wire
+from autograder.engine.inside import wire
 from autograder.engine.pids import close_process
 from autograder.engine.student import REPLY_KINDS
 from autograder.engine.sandbox import GRADER_LIB, PY_FLAGS, SUBMISSION, OutputTail, Sandbox, bwrap_args
@@ -48,12 +48,12 @@ class CallError(Exception):
 def command(sandbox: Sandbox, submission: Path, rfd: int, wfd: int) -> tuple[list[str], str]:
     limits = json.dumps(sandbox.limits.rlimits())
     if not sandbox.isolated:   # as the unprivileged user, in the student's private scratch folder
-        script = str(sandbox.grader_lib / "autograder" / "engine" / "kernel.py")
+        script = str(sandbox.grader_lib / "autograder" / "engine" / "inside" / "kernel.py")
         return [sandbox.python, *PY_FLAGS, script, limits, str(submission), str(rfd), str(wfd)], \
             str(sandbox.scratch_dir())
     args = bwrap_args(sandbox.limits, sandbox.grader_lib, [("ro-bind", str(submission), SUBMISSION)],
                       {**sandbox.env(), "IPYTHONDIR": "/tmp/.ipython"})
-    return [*args, sandbox.python, *PY_FLAGS, f"{GRADER_LIB}/autograder/engine/kernel.py", limits, SUBMISSION,
+    return [*args, sandbox.python, *PY_FLAGS, f"{GRADER_LIB}/autograder/engine/inside/kernel.py", limits, SUBMISSION,
             str(rfd), str(wfd)], "/"
 
 

@@ -1,6 +1,6 @@
 """The datasets a Gradescope autograder grades on: which ones, fetched and verified once.
 
-`setup.sh` runs `python -m autograder.engine.gradescope_data -a <assignment> --data-dir DIR`
+`setup.sh` runs `python -m autograder.engine.gradescope.data -a <assignment> --data-dir DIR`
 while Gradescope builds the image. It fetches exactly the datasets this assignment's graders
 load (no more: the image stays small, the build fast) with vitdata, which checks the md5 of
 every official file before decoding it, then re-hashes the decoded cache (sha256) and fails
@@ -81,7 +81,7 @@ def fetch_and_verify(names: list[str], data_dir: Path, mirror: Path | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.engine.gradescope_data",
+    p = argparse.ArgumentParser(prog="python -m autograder.engine.gradescope.data",
                                 description="fetch and verify the datasets an assignment grades on")
     p.add_argument("-a", "--assignment", required=True)
     p.add_argument("--data-dir", type=Path, required=True, help="the cache run_autograder reads (VITLAB_DATA)")

@@ -28,12 +28,10 @@ def _confine(limits: dict) -> None:
 
 
 def main(request: dict) -> dict:
-    from autograder.engine.submissions import Submission, stage   # after the limits are set
-    from autograder.engine.staging import SubmissionError
-    sub = Submission(student="student", source=Path(request["source"]), name=str(request["name"]),
-                     kind=str(request["kind"]), expected=tuple(request["expected"]))
+    from autograder.engine.inside.staging import SubmissionError, stage_files   # after the limits are set
     try:
-        _, notes = stage(sub, Path(request["out"]) / "files")
+        _, notes = stage_files(str(request["kind"]), Path(request["source"]), str(request["name"]),
+                               tuple(request["expected"]), Path(request["out"]) / "files")
     except SubmissionError as e:
         return {"ok": False, "error": str(e)[:2 * NOTE_CHARS]}
     return {"ok": True, "notes": [n[:NOTE_CHARS] for n in notes[:40]]}

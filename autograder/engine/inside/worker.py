@@ -17,12 +17,12 @@ import os
 import sys
 import traceback
 
-GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, GRADER_LIB)
 
 import numpy as np  # noqa: E402  (preloaded before any student code)
 
-from autograder.engine import doubles, wire  # noqa: E402
+from autograder.engine.inside import doubles, wire  # noqa: E402
 
 # modules whose public names student code may not rebind (the tamper check): what graders and
 # the harness compute with, and what the harness observes files through (os.listdir, os.replace)
@@ -63,7 +63,7 @@ class Worker:
 
     def isolate(self) -> None:
         """Given code goes back to its released version, and the code of this assignment's
-        other tasks is replaced by the harness's test doubles (engine/doubles.py)."""
+        other tasks is replaced by the harness's test doubles (engine/inside/doubles.py)."""
         replaced: dict[int, tuple[object, object]] = {}   # id(old) -> (old, new); old kept alive so ids stay unique
         for mod, source in self.given.items():
             student = sys.modules.get(mod)
@@ -339,7 +339,7 @@ def confine(init: dict) -> None:
     for name, value in init.get("rlimits", {}).items():
         resource.setrlimit(getattr(resource, name), (value, value))
     if init.get("seccomp", True):  # the zygote that forked us had to keep fork
-        from autograder.engine import seccomp
+        from autograder.engine.inside import seccomp
         if seccomp.supported():
             seccomp.install()
 

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import traceback
 
-GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TEXT_KEEP = 32 << 10          # characters of one cell's stdout/stderr kept (head + tail)
 IMAGE_KEEP = 512 << 10        # bytes of one PNG figure
 MAX_OUTPUTS = 20
@@ -39,7 +39,7 @@ def confine(limits: dict) -> None:
     for name, value in limits.items():
         resource.setrlimit(getattr(resource, name), (value, value))
     sys.path.insert(0, GRADER_LIB)
-    from autograder.engine import seccomp
+    from autograder.engine.inside import seccomp
     if seccomp.supported():
         seccomp.install()
 
@@ -124,7 +124,7 @@ class Kernel:
         return self.shell.user_ns[t]
 
     def call(self, msg: dict, blobs: list[bytes]):
-        from autograder.engine import wire
+        from autograder.engine.inside import wire
 
         fn = self.target(msg["target"])
         if msg["op"] == "getattr":
@@ -140,7 +140,7 @@ class Kernel:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     def serve(self, rfd: int, wfd: int) -> None:
-        from autograder.engine import wire
+        from autograder.engine.inside import wire
 
         wire.send(wfd, {"ready": True})
         while True:

@@ -336,3 +336,79 @@ def unwrap(dest: Path, levels: int = MAX_DEPTH) -> None:
         entries[0].rename(tmp)
         dest.rmdir()
         tmp.rename(dest)
+
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".zip")
+
+
+def kind_by_name(name: str) -> str | None:
+    """What the name promises (any case); a broken `.zip` is then reported as a broken zip."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        return "zip"
+    return "tar" if low.endswith(ARCHIVE_SUFFIXES) else None
+
+
+def stage_files(kind: str, source: Path, name: str, expected: tuple[str, ...], dest: Path,
+                unpack_inner: bool = True) -> tuple[Path, list[str]]:
+    """Copy the submission's regular files into `dest` (fresh). Returns (dest, notes on
+    what was left out). Raises SubmissionError when nothing can be staged. With
+    `unpack_inner` False a lone archive inside is left as it is (see lone_archive)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    st = Stager(dest, name)
+    _extract(kind, source, st)
+    unwrap(dest)
+    for _ in range(2 if unpack_inner else 0):   # a zip of the zip (students do that): twice at most
+        inner = lone_archive(dest)
+        if inner is None:
+            break
+        kind, path = inner
+        st.label = f"{name} (inside: {path.name})"
+        packed = dest.parent / f".{dest.name}.inner"
+        path.rename(packed)
+        try:
+            _extract(kind, packed, st)
+        finally:
+            packed.unlink()
+        unwrap(dest)
+    notes = st.all_notes()
+    if not any(p.is_file() for p in dest.rglob("*")):
+        left = f" (left out: {'; '.join(notes[:3])})" if notes else ""
+        raise SubmissionError(f"{name}: holds no files to grade{left}")
+    return dest, notes + misplaced(dest, expected)
+
+
+def misplaced(dest: Path, expected: tuple[str, ...], limit: int = 5) -> list[str]:
+    """Notes for task files that are not where the graders look but are somewhere else in the
+    submission (an extra folder level, a renamed folder): the student is told where."""
+    notes = []
+    for rel in expected:
+        if len(notes) >= limit or (dest / rel).exists():
+            continue
+        found = sorted(p for p in dest.rglob(Path(rel).name)
+                       if p.is_file() and p.relative_to(dest).as_posix().endswith("/" + rel))
+        if found:
+            notes.append(f"{rel}: not where the graders look (the released folder's layout); found at "
+                         f"{found[0].relative_to(dest).as_posix()}")
+    return notes
+
+
+def _extract(kind: str, source: Path, st: Stager) -> None:
+    if kind == "zip":
+        extract_zip(source, st)
+    elif kind == "tar":
+        extract_tar(source, st)
+    else:
+        copy_tree(source, st)
+
+
+def lone_archive(dest: Path, kind_of=archive_kind) -> tuple[str, Path] | None:
+    """(kind, path) when `dest` holds exactly one file and it is an archive. The trusted side
+    passes `sniff_kind` (first bytes only); the unpacker the parsing `archive_kind`."""
+    entries = list(dest.iterdir())
+    if len(entries) != 1 or not entries[0].is_file():
+        return None
+    kind = kind_by_name(entries[0].name) or kind_of(entries[0])
+    return (kind, entries[0]) if kind else None

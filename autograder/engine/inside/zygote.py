@@ -49,7 +49,7 @@ import socket
 import sys
 import time
 
-GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GRADER_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 SCRATCH = ("/tmp", "/dev/shm")   # the places a worker can write inside bubblewrap
@@ -75,7 +75,7 @@ def _child(ctl: socket.socket, fds: list[int], places: dict) -> None:
     rfd, wfd = 3, 4
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from autograder.engine import worker
+    from autograder.engine.inside import worker
     code = 0
     try:
         worker.run(rfd, wfd)
@@ -86,7 +86,7 @@ def _child(ctl: socket.socket, fds: list[int], places: dict) -> None:
 
 def _enter_fresh(places: dict) -> None:
     """New namespaces and scratch tmpfs for this task, or exit before any task code runs."""
-    from autograder.engine import freshns
+    from autograder.engine.inside import freshns
     try:
         freshns.enter(places["scratch"], int(places["tmp_size"]))
     except OSError as e:
@@ -298,7 +298,7 @@ def main(argv: list[str]) -> None:
     ctl = socket.socket(fileno=int(argv[1]))
     for name in json.loads(argv[2]):
         importlib.import_module(name)
-    from autograder.engine import wire, worker  # noqa: F401  (imported once, before forking)
+    from autograder.engine.inside import wire, worker  # noqa: F401  (imported once, before forking)
     places = json.loads(argv[3])
     _self_check(places)
     ctl.send(json.dumps({"ready": True}).encode())

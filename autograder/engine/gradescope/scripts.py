@@ -61,7 +61,7 @@ fi
 
 # exactly the datasets {assignment} grades on, official md5s checked (run_autograder reads them here)
 cd "$SRC"
-PYTHONPATH="$SRC:$SRC/datasets" "$ROOT/venv/bin/python" -m autograder.engine.gradescope_data \
+PYTHONPATH="$SRC:$SRC/datasets" "$ROOT/venv/bin/python" -m autograder.engine.gradescope.data \
   -a {assignment} --data-dir "$SRC/datasets/data"
 
 # Where no namespace sandbox can run, student code runs as the user nobody: the graders, the

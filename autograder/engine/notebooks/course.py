@@ -21,17 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT = ROOT / "build" / "nbgrader"
-
-
-def course_root(repo: Path = ROOT) -> Path | None:
-    """The nbgrader course make grade reports to: $VITLAB_NBGRADER_COURSE, else build/nbgrader
-    of the kit, if its gradebook exists."""
-    env = os.environ.get("VITLAB_NBGRADER_COURSE")
-    root = Path(env) if env else repo / "build" / "nbgrader"
-    return root if (root / "gradebook.db").is_file() else None
-
+from autograder.engine.notebooks.cells import DEFAULT, ROOT
 
 def build(course, dest: Path = DEFAULT, allow_open_given: bool = False) -> list[str]:
     """Write dest/source/<folder>/ for every assignment and release it with nbgrader's own
@@ -41,7 +31,7 @@ def build(course, dest: Path = DEFAULT, allow_open_given: bool = False) -> list[
     vitlab/release/open_given.py) is left out, its old source and release removed, unless
     `allow_open_given`; one without a notebook too: nbgrader releases no folder without one.
     """
-    from autograder.engine.notebooks import generate
+    from autograder.engine.notebooks.prepare import generate
     from vitlab.release.build import build_assignment
     from vitlab.release.open_given import now, still_open
 
@@ -143,7 +133,7 @@ def main(argv: list[str]) -> int:
 
     from vitlab.course import CourseError, load_course
 
-    p = argparse.ArgumentParser(prog="python -m autograder.engine.nbcourse", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m autograder.engine.notebooks.course", description=__doc__.split("\n\n")[0])
     p.add_argument("dest", nargs="?", type=Path, default=None,
                    help="the course folder (default: $VITLAB_NBGRADER_COURSE, else build/nbgrader)")
     p.add_argument("--allow-open-given", action="store_true",

@@ -1,6 +1,6 @@
 """The executed notebook, rebuilt on the trusted side, and nbgrader's feedback HTML for it.
 
-The kernel's outputs arrive as bounded plain data (nbexec.clean_outputs); here they are
+The kernel's outputs arrive as bounded plain data (kernel_host.clean_outputs); here they are
 put back into the trusted copy of the submitted notebook, test cells get their released
 source (hidden tests already removed) and, as output, what the hidden graders found, and
 the result is validated with nbformat. The scores go into a private copy of the course's
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.engine.notebooks import cell_name, config, is_test, nbmeta, released_cells, venv_on_path
+from autograder.engine.notebooks.cells import cell_name, config, is_test, nbmeta, released_cells, venv_on_path
 
 
 def cell_scores(plan, runs: dict, records: list, results: dict) -> dict[str, float]:
     """grade_id -> autograded score: the cell's points x the weight of its passed tests."""
-    from autograder.engine.nbplugin import _cell_facts, owned_by
+    from autograder.engine.notebooks.plugin import _cell_facts, owned_by
 
     _, points = _cell_facts(plan)
     zero = {plan.markers[t] for t, r in results.items() if r.status in ("tampered", "banned")}
