@@ -3,7 +3,10 @@
 Statuses: passed, partial, failed, not_implemented, error, timeout, memory, tampered,
 missing, banned, review. A task scores points x (weight of passed tests / total weight); a
 task marked tampered, banned or review scores 0 (review: a capstone checkpoint held until the
-instructor decides, in overrides.csv).
+instructor decides, in overrides.csv). A test marked `property` (a property of working code:
+inputs left alone, a temporary file beside its target) earns its weight only when one of
+its task's value checks earned something: code that keeps its inputs but computes the wrong
+thing has not done the task.
 """
 from __future__ import annotations
 
@@ -48,7 +51,9 @@ def score_task(task, records: list, outputs: list[tuple[int, str]]) -> TaskResul
         res.message = "no hidden tests ran for this task (reported to the instructor)"
         return res
     total = sum(r.weight for r in recs)
-    won = sum(r.weight * (1.0 if r.status == "passed" else _credit(r)) for r in recs)
+    values = [r for r in recs if not getattr(r, "property", False)]
+    working = not values or any(_earned(r) > 0 for r in values)
+    won = sum(r.weight * _earned(r) for r in (recs if working else values))
     res.passed, res.total = sum(r.status == "passed" for r in recs), len(recs)
     res.failed = res.total - res.passed
     res.score = round(task.points * won / total, 4) if total > 0 else 0.0
@@ -89,6 +94,10 @@ def check_text(name: str, func=None, params: dict | None = None) -> str:
     if doc:
         text += f": {doc}"
     return text if len(text) <= CHECK_TEXT else text[:CHECK_TEXT - 3].rstrip() + "..."
+
+
+def _earned(r) -> float:
+    return 1.0 if r.status == "passed" else _credit(r)
 
 
 def _credit(r) -> float:

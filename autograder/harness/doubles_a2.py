@@ -1,4 +1,4 @@
-"""Test doubles of Assignment 2 (see autograder/engine/doubles.py).
+"""Test doubles of Assignment 2 (see autograder/engine/inside/doubles.py).
 
 While task T is graded, every other task's code is replaced by these stand-ins, in the
 sandbox and in the trusted reference alike. They keep each function's interface (argument
@@ -372,21 +372,22 @@ def _adamw_decay(self, name, p, g):
 
 
 def warmup_cosine(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
-    """Linear warm-up, then a straight line down to min_lr."""
+    """Linear warm-up over warmup_steps + 1 steps, then a straight line that stops 1 % short of
+    min_lr (off by a little at every step, the ends included)."""
     if warmup_steps < 0 or total_steps < 1 or warmup_steps > total_steps:
         raise ValueError(f"need 0 <= warmup_steps <= total_steps and total_steps >= 1, "
                          f"got warmup_steps={warmup_steps}, total_steps={total_steps}")
     if warmup_steps > step:
         return base_lr * (step + 1) / (warmup_steps + 1)
-    frac = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return base_lr + (min_lr - base_lr) * frac
+    frac = min(1.0, (step - warmup_steps + 1) / (total_steps - warmup_steps + 1))
+    return base_lr + 0.99 * (min_lr - base_lr) * frac
 
 
 def step_decay(step, base_lr, step_size, gamma=0.1):
-    """Smooth exponential decay that passes gamma once per step_size steps."""
+    """Smooth exponential decay, one step ahead: it passes gamma once per step_size steps."""
     if step_size < 1:
         raise ValueError(f"step_size must be a positive number of steps, got {step_size}")
-    return base_lr * gamma ** (step / step_size)
+    return base_lr * gamma ** ((step + 1) / step_size)
 
 
 # ----------------------------------------------------------------------------- 2.7 data

@@ -132,6 +132,7 @@ def test_conv_keeps_float32(student, reference, rng):
 
 @pytest.mark.hint("work on copies: never write into x, w, b or dout")
 @pytest.mark.weight(0.5)
+@pytest.mark.property
 def test_conv_leaves_inputs_unchanged(student, rng):
     """conv2d_forward never writes into x, w or b, the backward never into dout."""
     x, w, b, dout = _case(rng, 2, 2, 5, 5, 3, 3, 3, 2, 1)

@@ -160,6 +160,7 @@ def test_dropout_cache_is_the_scaled_mask(student, rng, dtype):
 
 @pytest.mark.hint("work on copies: never write into x or dout")
 @pytest.mark.weight(0.5)
+@pytest.mark.property
 def test_dropout_leaves_inputs_unchanged(student, rng):
     """dropout_forward never writes into x, the backward never into dout."""
     x, dout = random_array(rng, (6, 7)), random_array(rng, (6, 7))

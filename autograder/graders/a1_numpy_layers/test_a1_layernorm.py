@@ -142,6 +142,7 @@ def test_layernorm_keeps_float32(student, reference, rng):
 
 @pytest.mark.hint("work on copies: never write into x, gamma, beta or dout")
 @pytest.mark.weight(0.5)
+@pytest.mark.property
 def test_layernorm_leaves_inputs_unchanged(student, rng):
     """layernorm_forward never writes into x, gamma or beta, the backward never into dout."""
     x, gamma, beta, dout = _case(rng, (2, 3), 6, offset=2.0)

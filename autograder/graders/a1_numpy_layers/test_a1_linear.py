@@ -95,6 +95,7 @@ def test_linear_keeps_float32(student, reference, rng):
 
 @pytest.mark.hint("work on copies: never write into x, w, b or dout")
 @pytest.mark.weight(0.5)
+@pytest.mark.property
 def test_linear_leaves_inputs_unchanged(student, rng):
     """linear_forward and linear_backward never write into x, w, b or dout."""
     x, w, b, dout = _case(rng, (2, 3), 4, 5)

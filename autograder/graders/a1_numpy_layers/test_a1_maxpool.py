@@ -133,6 +133,7 @@ def test_maxpool_keeps_float32(student, reference, rng):
 
 @pytest.mark.hint("work on copies: never write into x or dout")
 @pytest.mark.weight(0.5)
+@pytest.mark.property
 def test_maxpool_leaves_inputs_unchanged(student, rng):
     """maxpool2d_forward never writes into x, the backward never into dout."""
     x = _distinct(rng, (2, 2, 6, 5))

@@ -152,6 +152,7 @@ def test_save_without_optimizer_or_progress(student):
         raise GradingFailure(f"saving left extra files behind: {listing_excerpt(r['listing'])}")
 
 
+@pytest.mark.property
 def test_save_writes_its_temporary_file_beside_the_target(student):
     """The temporary file is made in the checkpoint's own folder, so renaming it into place never
     crosses file systems (a rename from /tmp to another disk fails)."""

@@ -123,6 +123,7 @@ def test_random_crop_keeps_dtype(student, rng):
     sweep([{"dtype": d} for d in ("uint8", "float32", "float64")], check)
 
 
+@pytest.mark.property
 def test_augmentation_leaves_its_input_alone(student, rng):
     """random_crop and random_flip return new images: the batch passed in is not changed in place."""
     x = rng.integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)

@@ -94,6 +94,7 @@ def test_adamw_with_schedule(student, rng):
     _compare(got, expected, "AdamW with a schedule")
 
 
+@pytest.mark.property
 def test_optimizers_update_in_place_and_leave_gradients_alone(student, rng):
     """Every optimiser updates the caller's parameter arrays in place (model.params changes) and keeps its
     own state: the gradient arrays handed to step() are never changed, even after later steps."""
