@@ -1,6 +1,6 @@
-"""Every shell command of README.md and docs/ is run as typed by a test (RUN of
-tests/docs/test_term_by_make.py and test_designer_by_make.py) or carries the marker that says why not
-(docs/contributing/testing.md, "Commands in the manual"). Fast: it reads Markdown only."""
+"""Every shell command of README.md and docs/ is run as typed by a test (the RUN of each
+module in RUNNERS) or carries the marker that says why not (docs/contributing/testing.md,
+"Commands in the manual"). Fast: it reads Markdown only."""
 from __future__ import annotations
 
 import importlib
@@ -16,7 +16,8 @@ if not (ROOT / "template" / "course").is_dir():
 
 # The test modules that run documented commands as typed, each listing them in its RUN (a test
 # elsewhere that reads its commands from the docs joins here).
-RUNNERS = ("tests.docs.test_term_by_make", "tests.docs.test_designer_by_make")
+RUNNERS = ("tests.docs.test_term_by_make", "tests.docs.test_designer_by_make",
+           "tests.grading.test_nbgrader_course_cli")
 RUN = tuple(c for name in RUNNERS for c in importlib.import_module(name).RUN)
 
 
