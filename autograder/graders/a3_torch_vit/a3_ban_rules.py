@@ -103,6 +103,10 @@ REFUSED_ATTRS = {
         "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "gi_frame", "gi_code",
         "cr_frame", "cr_code", "ag_frame", "co_consts", "co_names", "co_code", "settrace", "setprofile",
         "_getframe", "_current_frames", "walk_stack", "walk_tb")},
+    # string.Formatter follows "0.nn.functional.name" fields to the object itself (str.format only
+    # ever returns text): the string module is allowed, its field lookup is not
+    **{n: f"string.Formatter.{n} (reads attributes by names in strings: {REACHES})" for n in (
+        "Formatter", "get_field")},
 }
 # Dunders that only name or call what plain code does; every other one is reflection.
 DUNDERS = frozenset({
