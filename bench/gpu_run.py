@@ -215,7 +215,9 @@ def write_dry_course(out: Path) -> Path:
     head = "\n".join('assignments = ["a4_capstone"]' if line.startswith("assignments") else line
                      for line in head.splitlines())
     cap = ['[capstone]', 'checkpoint_dir = "checkpoints"', 'eval_batch_size = 100', 'eval_threads = 1',
-           'testset_dir = "data"', 'max_params = 10_000_000', 'train_slice = 200']
+           'testset_dir = "data"', 'max_params = 10_000_000',
+           # motif arrays have no training split to draw from: the dry run checks the pipeline, not generalisation
+           'holdout_train_images = 0', 'holdout_shifted_images = 0']
     for recipe, name in RECIPES.items():
         dataset = name.split("_")[1]
         models = '["vit"]' if name.startswith("vit") else '["convit", "convit_hybrid"]'

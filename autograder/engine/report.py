@@ -21,7 +21,7 @@ STATUS_TEXT = {
     "passed": "passed", "partial": "partly passed", "failed": "failed",
     "not_implemented": "not implemented", "error": "error", "timeout": "timed out",
     "memory": "ran out of memory", "tampered": "tampering detected", "missing": "missing",
-    "banned": "used a banned library call",
+    "banned": "used a banned library call", "review": "held for the instructor's review",
 }
 UNSANDBOXED = "UNSANDBOXED (bubblewrap unavailable: {}); "
 GRADEBOOK_COLUMNS = ("student", "assignment", "task", "score", "max_score", "status", "message")

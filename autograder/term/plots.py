@@ -7,7 +7,7 @@ import math
 
 STATUS_COLORS = {"passed": "#2ca02c", "partial": "#bcbd22", "failed": "#d62728", "not_implemented": "#7f7f7f",
                  "error": "#9467bd", "timeout": "#ff7f0e", "memory": "#8c564b", "tampered": "#e377c2",
-                 "missing": "#c7c7c7", "banned": "#17becf"}
+                 "missing": "#c7c7c7", "banned": "#17becf", "review": "#1f77b4"}
 
 
 def _png(fig) -> str:

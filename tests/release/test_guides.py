@@ -13,7 +13,9 @@ GOLDEN = Path(__file__).parent / "golden"
 CAPSTONE = """
 [capstone]
 max_params = 5_000_000
-train_slice = 1000
+holdout_train_images = 1000
+holdout_shifted_images = 500
+holdout_margin = 4.0
 
 [capstone.checkpoints.vit_cifar10]
 task = "4.1"
@@ -29,6 +31,7 @@ dataset = "cifar10"
 models = ["convit", "convit_hybrid"]
 thresholds = [45.0, 50.0, 55.0]
 budget_s = 600
+shifted_margin = 9.0
 
 """
 TASKS = "".join(f'\n[[tasks]]\nid = "{i}"\ntitle = "{t}"\npoints = {p}\n' for i, t, p in [
@@ -108,3 +111,22 @@ def test_a_retrain_table_is_refused(capstone_course):
     course = load_course(capstone_course)
     with pytest.raises(CourseError, match=r"\[capstone\.retrain\] is not graded any more"):
         render(course, course.assignment("a4"), GUIDE)
+
+
+@pytest.mark.parametrize("old", ["train_slice = 1000", "review_train_gap = 5.0"])
+def test_an_old_training_slice_setting_is_refused(capstone_course, old):
+    """The fixed training slice gave way to images drawn at grading time: a course.toml that still
+    sets it is told so, rather than getting a guide that describes a check nothing runs."""
+    toml = capstone_course / "course.toml"
+    toml.write_text(toml.read_text().replace("[capstone]\n", f"[capstone]\n{old}\n"))
+    course = load_course(capstone_course)
+    with pytest.raises(CourseError, match=rf"{old.split()[0]} is not used any more"):
+        render(course, course.assignment("a4"), GUIDE)
+
+
+def test_the_guide_describes_the_held_out_check(capstone_course):
+    course = load_course(capstone_course)
+    text = " ".join(render(course, course.assignment("a4"), GUIDE).split())
+    assert "1,000 random images of the official training set and 500 random test images" in text
+    assert "`vit_cifar10` 4 and 5 points; `convit_cifar10` 4 and 9 points" in text
+    assert "first 1,000 images" not in text and "`review`" in text

@@ -21,6 +21,11 @@ def _capstone(course: Course) -> dict:
     if "retrain" in cap:
         raise CourseError(f"{course.root / 'course.toml'}: [capstone.retrain] is not graded any more (the "
                           "capstone grades checkpoints only); remove the table and its task")
+    for old in ("train_slice", "review_train_gap"):
+        if old in cap:
+            raise CourseError(f"{course.root / 'course.toml'}: [capstone] {old} is not used any more: images drawn "
+                              "at grading time decide (holdout_train_images, holdout_shifted_images, "
+                              "holdout_margin, shifted_margin; docs/capstone.md)")
     return cap
 
 
@@ -68,16 +73,45 @@ def thresholds_table(course: Course, a: Assignment) -> str:
     return "\n".join(rows)
 
 
+def _margins(course: Course, a: Assignment) -> str:
+    """'`vit_mnist` 2 and 5 points, ...': each checkpoint's two margins (its own, else the course's)."""
+    cap = _capstone(course)
+    parts = []
+    for name, spec in _checkpoints(course, a).items():
+        train = float(spec.get("holdout_margin", cap.get("holdout_margin", 3.0)))
+        shifted = float(spec.get("shifted_margin", cap.get("shifted_margin", 5.0)))
+        parts.append(f"`{name}` {train:g} and {shifted:g} points")
+    return "; ".join(parts)
+
+
+def _holdout_text(course: Course, a: Assignment) -> str:
+    """What the held-out check measures, and what happens when a checkpoint fails it."""
+    cap = _capstone(course)
+    n_train, n_shift = int(cap.get("holdout_train_images", 0)), int(cap.get("holdout_shifted_images", 0))
+    sets = []
+    if n_train > 0:
+        sets.append(f"{n_train:,} random images of the official training set")
+    if n_shift > 0:
+        sets.append(f"{n_shift:,} random test images, each shifted by up to "
+                    f"{int(cap.get('holdout_max_shift', 2))} pixels")
+    if not sets:
+        return ""
+    return (f"Before a checkpoint is scored, the grader measures it on images drawn afresh at every grading "
+            f"({' and '.join(sets)}), so nobody can know them in advance. When its test accuracy is "
+            "higher than its accuracy there by more than the checkpoint's margins (training images, "
+            f"then shifted images: {_margins(course, a)}), its status is `review`: 0 points until "
+            "your instructor has looked at it. A model that learned the task stays well inside the "
+            "margins; one fitted to the test set does not. ")
+
+
 def review_text(course: Course, a: Assignment) -> str:
     """The paragraph on the grader's limits and what it reports to the instructor."""
     cap = _capstone(course)
     params = int(cap.get("max_params", 10_000_000))
     size = int(cap.get("max_checkpoint_mb", 64))
     text = (f"A graded model has at most {params:,} parameters and its checkpoint file at most {size} MB. "
-            f"The grader also evaluates your model on the first {int(cap.get('train_slice', 0)):,} images of "
-            "the official training set and compares what it measures with what `submit.py export` recorded "
-            "in provenance.json. A test accuracy more than "
-            f"{float(cap.get('review_train_gap', 5.0)):g} points above that training-slice accuracy, or more "
-            f"than {float(cap.get('review_gap', 3.0)):g} points away from the recorded one, is reported to "
-            "your instructor; it does not change the score.")
+            + _holdout_text(course, a)
+            + "The grader also compares the test accuracy it measures with the one `submit.py export` "
+            f"recorded in provenance.json: a gap of more than {float(cap.get('review_gap', 3.0)):g} points "
+            "is reported to your instructor and does not change the score.")
     return textwrap.fill(text, width=92, break_on_hyphens=False)
