@@ -34,14 +34,15 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, seed=0):
 def random_crop(x, padding, rng=None):
     """Pad every image with `padding` zeros on each side, then cut a random H x W window.
 
-    x: (N, C, H, W), any dtype. Each image gets its own offset (dy, dx), each uniform in
-    0..2*padding. Returns an array of the same shape and dtype. padding=0 returns x unchanged
-    (and draws nothing).
+    x: (N, C, H, W), any dtype, left unchanged. Each image gets its own offset (dy, dx), dy
+    and dx drawn independently, each uniform in 0..2*padding. Returns an array of the same
+    shape and dtype. padding=0 returns x unchanged (and draws nothing).
     Offsets come from np.random.default_rng(rng). The reference draws them in one call,
     rng.integers(0, 2*padding + 1, size=(N, 2)) (column 0 dy, column 1 dx); any other
     order of draws from rng is accepted: the tests check that every output is a window of
-    its padded image, that offsets vary per image over the whole range, and that a seed
-    repeats the result, never which offset a given image got.
+    its padded image, that offsets vary per image over the whole range, that over many seeds
+    the (dy, dx) pairs spread evenly over all the windows, and that a seed repeats the result,
+    never which offset a given image got.
     """
     if x.ndim != 4:
         raise ValueError(f"random_crop expects images (N, C, H, W), got shape {x.shape}")
@@ -53,7 +54,8 @@ def random_crop(x, padding, rng=None):
 
 
 def random_flip(x, rng=None, p=0.5):
-    """Flip each image left-right with probability p. x: (N, C, H, W); returns the same shape.
+    """Flip each image left-right with probability p. x: (N, C, H, W), left unchanged; returns a
+    new array of the same shape.
 
     The reference flips image i where rng.random(N)[i] < p (one draw per image); as with
     random_crop, any per-image draw from rng is accepted (tests check properties and seeding).

@@ -1,7 +1,8 @@
 """Task 2.6: optimisers and learning-rate schedules.
 
 Every optimiser updates a dict of parameter arrays *in place* from a dict of gradients with
-the same keys, and follows torch.optim's update rules exactly, so the two can be compared
+the same keys (the gradient arrays are left unchanged: state such as a momentum buffer is the
+optimiser's own copy), and follows torch.optim's update rules exactly, so the two can be compared
 step by step:
 
     opt = AdamW(model.params, lr=1e-3, weight_decay=0.05)

@@ -45,7 +45,8 @@ class GPSA(nn.Module):
     x (B, N, D) -> (B, N, D). Per head: content attention softmax(q k^T / sqrt(d)) from `qk`,
     positional attention softmax(pos_proj(rel_indices)) shared by every sample, mixed as
     (1 - sigmoid(g)) * content + sigmoid(g) * positional with g = `gating_param` (h,),
-    renormalised over keys, passed through `attn_drop`, then applied to `v` and `proj`.
+    renormalised over keys, passed through `attn_drop` (what it returns is what weights `v`,
+    in train and eval mode alike), then applied to `v` and `proj`.
     """
 
     def __init__(self, dim: int, num_heads: int = 4, qkv_bias: bool = False, attn_drop: float = 0.0,

@@ -11,7 +11,13 @@ attributes by a computed name (`getattr(obj, name)` with a name that is not a li
 `vars()`, `__dict__`), use reflection (frames, `__globals__`, `gc`, `inspect`, `ctypes`,
 `sys.modules`) or load code dynamically (`eval`, `exec`, `__import__`, unpickling). Every
 .py file you hand in counts, your own tests/ included (a released file you left unchanged
-is not scanned), so keep library attention out of your own tests as well.
+is not scanned), so keep library attention out of your own tests as well. Imports: the
+standard library's everyday modules (math, random, collections, dataclasses, functools,
+itertools, typing, pathlib, json, time, ...), numpy, torch's public parts (torch, nn,
+nn.functional, optim, utils.data, linalg, autograd, cuda, ...), torchvision (not its
+models), safetensors, matplotlib, einops (not its layers) and tqdm; a file that imports
+anything else, or that Python would read differently from the scan (a source encoding
+other than UTF-8, bytecode, archives, .pth files), is refused with a message naming it.
 
 Shapes: B batch, C channels, H x W image, P patch size, N tokens, D embed dim,
 h heads, d = D / h head dim, K classes.
@@ -78,7 +84,8 @@ class Attention(nn.Module):
 
     x (B, N, D) -> (B, N, D). One linear `qkv` makes queries, keys and values for all h heads;
     each head attends with softmax(q k^T / sqrt(d)); `attn_drop` drops attention weights
-    (a forward hook on it sees the (B, h, N, N) attention map); `proj` mixes the heads.
+    (a forward hook on it sees the (B, h, N, N) attention map) and what it returns weights
+    the values, in train and eval mode alike; `proj` mixes the heads.
     """
 
     def __init__(self, dim: int, num_heads: int = 4, qkv_bias: bool = True, attn_drop: float = 0.0,
