@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Protocol
 
 from autograder.engine.inside import wire
 from autograder.engine.sandbox import ForkedWorker, Sandbox, WorkerDied
@@ -193,31 +194,41 @@ def _died(e: WorkerDied, doing: str) -> StudentError:
                         "process in graded code", "error", target=doing)
 
 
-class Student:
-    """What a hidden grader receives as `student`."""
+class Channel(Protocol):
+    """Where a Student's calls go: a task's sandboxed worker (TaskWorker) or its notebook
+    kernel (notebooks.plugin.KernelChannel). Both check a handle's origin before use."""
+    task_id: str
 
-    def __init__(self, task: TaskWorker):
-        self._task = task
+    def check_handle(self, h: Handle) -> None: ...
+
+    def call(self, op: str, target, args: tuple, kwargs: dict): ...
+
+
+class Student:
+    """What a hidden grader receives as `student`, for a .py task and a notebook task alike."""
+
+    def __init__(self, channel: Channel):
+        self._channel = channel
 
     def call(self, target, /, *args, **kwargs):
         """`call("module.function", *args)`, `call(handle, "method", *args)` or
-        `call("harness:module.function", *args)`."""
+        `call("harness:module.function", *args)` (a notebook task: `call("exported_name", *args)`)."""
         if isinstance(target, Handle):
             if not args or not isinstance(args[0], str):
                 raise TypeError("student.call(handle, 'method', *args): give the method name")
             method, args = args[0], args[1:]
-            self._task.check_handle(target)
-            return self._task.call("call", self._handle_target(target, method), args, kwargs)
+            self._channel.check_handle(target)
+            return self._channel.call("call", self._handle_target(target, method), args, kwargs)
         if not isinstance(target, str):
             raise TypeError(f"student.call: target must be a 'module.name' string or a Handle, got {target!r}")
-        return self._task.call("call", target, args, kwargs)
+        return self._channel.call("call", target, args, kwargs)
 
     def getattr(self, target, name: str | None = None):
         """Read an attribute: `getattr(handle, "weight")` or `getattr("layers.EPS")`."""
         if isinstance(target, Handle):
-            self._task.check_handle(target)
-            return self._task.call("getattr", self._handle_target(target, name), (), {})
-        return self._task.call("getattr", target if name is None else f"{target}.{name}", (), {})
+            self._channel.check_handle(target)
+            return self._channel.call("getattr", self._handle_target(target, name), (), {})
+        return self._channel.call("getattr", target if name is None else f"{target}.{name}", (), {})
 
     @staticmethod
     def _handle_target(h: Handle, attr: str) -> dict:
@@ -225,4 +236,4 @@ class Student:
 
     @property
     def task(self) -> str:
-        return self._task.task_id
+        return self._channel.task_id

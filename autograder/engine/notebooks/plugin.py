@@ -32,6 +32,7 @@ from autograder.engine import scoring
 from autograder.engine.checks import GradingFailure
 from autograder.engine.notebooks.kernel_host import CallError, KernelError
 from autograder.engine.inside.wire import Handle
+from autograder.engine.student import Student
 
 INI = Path(__file__).resolve().parents[1] / "grading.ini"
 
@@ -50,28 +51,19 @@ class Record:
     internal: str = ""
 
 
-class Student:
-    """What a notebook grader receives as `student`: the task's kernel, exported names only."""
+class KernelChannel:
+    """A notebook task's side of `student` (engine/student.py's Student): calls go to the
+    kernel that ran the task's notebook, each under the task's deadline."""
 
     def __init__(self, session: "NotebookSession", task: str):
-        self._session, self._task = session, task
+        self._session, self.task_id = session, task
 
-    def call(self, target, /, *args, **kwargs):
-        if isinstance(target, Handle):
-            if not args or not isinstance(args[0], str):
-                raise TypeError("student.call(handle, 'method', *args): give the method name")
-            return self._session.call(self._task, "call", {"handle": target.id, "attr": args[0]},
-                                      args[1:], kwargs, target)
-        return self._session.call(self._task, "call", target, args, kwargs)
+    def check_handle(self, h: Handle) -> None:
+        if h.origin != id(self._session.kernel(self.task_id, None)):
+            raise CallError("LostObject", f"{h!r} came from another kernel", "error")
 
-    def getattr(self, target, name: str | None = None):
-        if isinstance(target, Handle):
-            return self._session.call(self._task, "getattr", {"handle": target.id, "attr": name}, (), {}, target)
-        return self._session.call(self._task, "getattr", target, (), {})
-
-    @property
-    def task(self) -> str:
-        return self._task
+    def call(self, op: str, target, args: tuple, kwargs: dict):
+        return self._session.call(self.task_id, op, target, args, kwargs)
 
 
 class NotebookSession:
@@ -136,18 +128,19 @@ class NotebookSession:
             rec.internal = rep.longreprtext[-6000:]
 
     # -- what the fixtures use -------------------------------------------------------------
-    def call(self, task: str, op: str, target, args, kwargs, handle: Handle | None = None):
+    def call(self, task: str, op: str, target, args, kwargs):
+        """target: a name a test cell exports, or {"handle", "attr", "type"} (a handle checked
+        by KernelChannel.check_handle)."""
         if task not in self.infos:
             raise pytest.UsageError(f"task {task} is not a notebook task")
-        if handle is not None and handle.origin != id(self.kernel(task, None)):
-            raise CallError("LostObject", f"{handle!r} came from another kernel", "error")
-        if handle is None and target != "@namespace" and target not in self.exports.get(task, ()):
+        by_name = isinstance(target, str)
+        if by_name and target != "@namespace" and target not in self.exports.get(task, ()):
             raise pytest.UsageError(f"{target!r} is not exported by a test cell of task {task} "
                                     "(metadata.vitlab.exports)")
-        kernel = self.kernel(task, target if handle is None else None)
+        kernel = self.kernel(task, target if by_name else None)
         if task not in self.deadlines:
             self.deadlines[task] = time.monotonic() + self.infos[task].timeout_s
-        name = target if isinstance(target, str) else f"{handle.type_name}.{target['attr']}"
+        name = target if by_name else f"{target.get('type', 'object')}.{target['attr']}"
         return kernel.call(op, target, tuple(args), dict(kwargs), self.deadlines[task], f"calling {name}")
 
     def kernel(self, task: str, name):
@@ -219,7 +212,7 @@ def student(request) -> Student:
     task = session.task_of(request.node)
     if task is None:
         raise pytest.UsageError(f"{request.node.nodeid}: a test using `student` needs a task marker")
-    return Student(session, task)
+    return Student(KernelChannel(session, task))
 
 
 @pytest.fixture
