@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from autograder.engine import scan, scoring
+from autograder.engine.parse_sandbox import ParseFailed
 from autograder.engine.session import GradingSession, Job, internal_log
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -98,7 +99,10 @@ def _refused(job: Job) -> str | None:
         return (f"{_quote(hidden[0])} is a module without source ({len(hidden)} such file(s)); "
                 "only .py source is graded: remove compiled files and submit again")
     if job.numpy_only:
-        found = scan.autograd_imports(staged, job.given_files)
+        try:
+            found = scan.autograd_imports(staged, job.given_files, job.isolated)
+        except ParseFailed as e:
+            return f"{e}: refused (a file that cannot be scanned is not graded as importing nothing)"
         if found:
             rel, lib = next(iter(found.items()))
             return (f"{_quote(rel)} imports {lib}: this assignment is NumPy only (hand-written backprop), "

@@ -8,11 +8,11 @@ Two rules no sandbox state can undo, because they are read from the files themse
   `banned`. The sandbox also hides those packages (Limits.hidden_packages), so a computed
   import fails too. A file is exempt by identity only: its bytes are the file the release
   shipped at the same path (a2's given vitdata downloads with torchvision where it is
-  installed); an edited copy is the student's file and is scanned like one.
+  installed); an edited copy is the student's file and is scanned like one. The files are
+  parsed inside a sandbox (inside/importscan.py), never here.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import os
@@ -21,7 +21,6 @@ from pathlib import Path
 SOURCELESS = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll")
 AUTOGRAD = ("torch", "functorch", "torchgen", "torchvision", "triton", "jax", "jaxlib", "autograd",
             "tensorflow", "keras", "mxnet", "tinygrad", "cupy", "mlx", "paddle", "chainer", "theano")
-MAX_SCAN = 4 << 20   # bytes of one source file that are parsed (larger files are not graded sources)
 
 
 def sourceless(staged: Path) -> list[str]:
@@ -36,40 +35,22 @@ def digest(source: bytes) -> str:
     return hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()
 
 
-def autograd_imports(staged: Path, given: dict[str, str] | None = None) -> dict[str, str]:
+def autograd_imports(staged: Path, given: dict[str, str] | None = None, isolated: bool | None = None) -> dict[str, str]:
     """{relative .py path: the autograd library it imports} for every such file, except the
     files that are, byte for byte, the file released at that path (`given`: relative path ->
-    digest of the released text, plan.released_given)."""
-    found = {}
-    for p in sorted(staged.rglob("*.py")):
-        if not p.is_file() or p.stat().st_size > MAX_SCAN:
-            continue
-        rel, source = p.relative_to(staged).as_posix(), p.read_bytes()
-        if given and given.get(rel) == digest(source):
-            continue
-        lib = _imported(source)
-        if lib is not None:
-            found[rel] = lib
+    digest of the released text, plan.released_given). The files are parsed inside a sandbox
+    (inside/importscan.py); `isolated`: bubblewrap (default: where it is installed). Raises
+    ParseFailed when the scan does not finish or replies out of bounds: the caller refuses."""
+    from autograder.engine.parse_sandbox import SUBMISSION, ParseFailed, parse
+    from autograder.engine.sandbox import bwrap_path
+    isolated = bwrap_path() is not None if isolated is None else isolated
+    args = {"staged": SUBMISSION, "libraries": list(AUTOGRAD), "given": dict(given or {})}
+    found = parse((), "autograder.engine.inside.importscan", "autograd_imports", args, Path(staged), isolated,
+                  "the NumPy-only scan of the submission")
+    if not isinstance(found, dict) or len(found) > 10_000 or not all(
+            isinstance(k, str) and len(k) <= 4096 and v in AUTOGRAD for k, v in found.items()):
+        raise ParseFailed("malformed", "the NumPy-only scan of the submission: malformed report")
     return found
-
-
-def _imported(source: bytes) -> str | None:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None   # it will not import either; the graders say so
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names = [node.value]   # importlib.import_module("torch"), __import__("jax") ...
-        for name in names:
-            if name.split(".")[0] in AUTOGRAD:
-                return name.split(".")[0]
-    return None
 
 
 def installed_autograd_packages() -> tuple[str, ...]:

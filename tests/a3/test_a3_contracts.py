@@ -78,8 +78,8 @@ def test_untouched_stubs_are_found_in_the_release_and_not_in_the_reference(scan,
     every = {f"{m}.{q}" for m, quals in owners.items() for q in quals}
     write_base(A3, tmp_path / "release", "release")
     write_base(A3, tmp_path / "reference", "reference")
-    assert scan.untouched(str(tmp_path / "release"), str(A3.source_dir), owners) == every
-    assert scan.untouched(str(tmp_path / "reference"), str(A3.source_dir), owners) == frozenset()
+    assert scan.untouched(scan.submitted(str(tmp_path / "release"), sorted(owners)), str(A3.source_dir), owners) == every
+    assert scan.untouched(scan.submitted(str(tmp_path / "reference"), sorted(owners)), str(A3.source_dir), owners) == frozenset()
 
 
 def test_rerouting_a_stub_at_run_time_leaves_it_untouched(scan, tmp_path):
@@ -100,7 +100,7 @@ def test_rerouting_a_stub_at_run_time_leaves_it_untouched(scan, tmp_path):
     assert stub in released
     convit.write_text(released.replace(stub, "return torch.zeros(grid_size ** 2, grid_size ** 2, 3)\n    " + stub),
                       encoding="utf-8")
-    found = scan.untouched(str(sub), str(A3.source_dir), owners)
+    found = scan.untouched(scan.submitted(str(sub), sorted(owners)), str(A3.source_dir), owners)
     assert {"optim.AdamW.step", "optim.WarmupCosine.lr_at", "optim.param_groups"} <= found
     assert "convit.rel_indices" not in found and "convit.GPSA.forward" in found
 

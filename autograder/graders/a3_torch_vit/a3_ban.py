@@ -1,4 +1,4 @@
-"""Static scan for library attention in a submission (runs in the trusted process).
+"""Static scan for library attention in a submission (runs inside a sandbox: a3_parse.py).
 
 Reads every file of the submission (never imports one) and reports, as Findings naming the
 file, line and call, each use of library attention (`F.scaled_dot_product_attention`,
@@ -16,6 +16,8 @@ zipimport reads whatever their name).
 Given code (released, unchanged) is exempt by identity only: a file whose bytes are a version
 of it the course ships (the reference, its release, handin.py), or a definition whose code is
 the course's unchanged definition of the same name in the same file. Nothing is keyed on lines.
+The trusted side reads the course's files and hands the scan only their digests
+(`identity`), so the sandbox that parses student files holds no solution.
 
 Whose points a finding costs (`findings_for_task`): while task T is graded, every other task's
 definitions that have a test double are replaced, so a finding inside one of them costs that
@@ -66,29 +68,65 @@ class Finding:
 def scan_file(path: Path, rel: str, reference: Path | None = None, local: set[str] | None = None) -> list[Finding]:
     """Findings in one .py file. `reference`: the course's own version of it (if any): the file
     as released is exempt whole, and its unchanged given definitions are exempt."""
-    return _scan(Path(path), str(rel), reference, local)[0]
+    ident = identity(None)
+    if reference is not None:
+        _add_identity(ident, Path(reference), str(rel))
+    return _scan(Path(path), str(rel), ident, local)[0]
 
 
-def scan_submission(folder: str | Path, reference_dir: str | Path | None = None) -> list[Finding]:
-    """Every finding in the submission. `reference_dir`: the course's own files (solutions)."""
+def scan_submission(folder: str | Path, reference_dir: str | Path | None = None,
+                    ident: dict | None = None) -> list[Finding]:
+    """Every finding in the submission. `ident`: digests of the course's own files (see
+    `identity`), or computed here from `reference_dir` (the solutions folder)."""
     folder = Path(folder)
-    ref_dir = Path(reference_dir) if reference_dir is not None else None
+    ident = ident if ident is not None else identity(reference_dir)
     local = _local_names(folder)
     found: list[Finding] = []
     import_time: set[str] = set()
-    for path, rel in _files(folder, ref_dir, found):
+    for path, rel in _files(folder, ident.get("real", {}), found):
         refused = _refused_file(path, rel)
         if refused is not None:
             found.append(Finding(rel, 1, refused, None, True))
         elif path.suffix == ".py":
-            ref = ref_dir / rel if ref_dir is not None and (ref_dir / rel).is_file() else None
-            got, refs = _scan(path, rel, ref, local)
+            got, refs = _scan(path, rel, ident, local)
             found += got
             import_time |= refs
     # an owned definition named by code that runs at import (`_keep = [Attention.forward]`) keeps
     # the student's own version past the doubles: it can run while any task is graded
     return [replace(f, everywhere=True) if f.owner and f.owner.rpartition(".")[2] in import_time else f
             for f in found]
+
+
+def identity(reference_dir: str | Path | None) -> dict:
+    """What the scan needs of the course's own files, and nothing more (trusted side): the
+    digests of each .py file's shipped versions, of its given definitions, and each file's
+    real path (a link to it from the same place is the course's own file)."""
+    ident: dict = {"real": {}, "files": {}, "given": {}}
+    if HANDIN.is_file():
+        ident["files"]["handin.py"] = [_digest(HANDIN.read_bytes())]
+    if reference_dir is None:
+        return ident
+    ref = Path(reference_dir)
+    # the course's folders may link to shared code (vitdata): followed, as Python would
+    walk = os.walk(ref, followlinks=True)
+    for path in sorted(Path(d) / n for d, dirs, files in walk for n in dirs + files):
+        if "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(ref).as_posix()
+        ident["real"][rel] = os.path.realpath(path)
+        if path.suffix == ".py" and path.is_file():
+            _add_identity(ident, path, rel)
+    return ident
+
+
+def _add_identity(ident: dict, path: Path, rel: str) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    versions = [text.encode()] + [r.encode() for r in _renders(text, str(path))]
+    ident["files"].setdefault(rel, []).extend(_digest(v) for v in versions)
+    ident["given"][rel] = _given_digests(text)
 
 
 def findings_for_task(findings: list[Finding], task: str, owners: dict[str, dict[str, str]],
@@ -125,12 +163,12 @@ def _doubled() -> set[str]:
 
 
 # -- reading files exactly as Python would ------------------------------------------------
-def _scan(path: Path, rel: str, reference: Path | None, local: set[str] | None) -> tuple[list[Finding], set[str]]:
+def _scan(path: Path, rel: str, ident: dict, local: set[str] | None) -> tuple[list[Finding], set[str]]:
     try:
         source = path.read_bytes()
     except OSError as e:
         return [Finding(rel, 1, f"cannot be read ({e.strerror or e}): refused, not graded as nothing found", None, True)], set()
-    if _released(source, rel, reference):
+    if _digest(source) in set(ident["files"].get(rel, ())):
         return [], set()
     tree, why = _parse(source, rel)
     if tree is None:
@@ -140,7 +178,8 @@ def _scan(path: Path, rel: str, reference: Path | None, local: set[str] | None) 
     defs = _def_nodes(tree)
     spans = [(q, n.lineno, n.end_lineno) for q, n in defs.items()]
     whole = [(q, min([n.lineno] + [d.lineno for d in n.decorator_list]), n.end_lineno) for q, n in defs.items()]
-    exempt = _given_unchanged(tree, reference)
+    given = ident["given"].get(rel, {})
+    exempt = {q for q, n in defs.items() if given.get(q) == _digest(ast.dump(n).encode())}
     wrapped = {q for q, n in defs.items() if any(_dotted(d) not in SAFE_DECORATORS for d in n.decorator_list)}
     found = []
     for node, what in check_tree(tree, local, Path(rel).parts[0] != "tests"):
@@ -221,16 +260,16 @@ def _is_code_archive(path: Path) -> bool:
         return True
 
 
-def _files(folder: Path, ref_dir: Path | None, found: list[Finding]):
-    """(path, relative path) of every file; a link is followed only where it is the reference's own."""
+def _files(folder: Path, real: dict[str, str], found: list[Finding]):
+    """(path, relative path) of every file; a link is followed only where it is the reference's
+    own (`real`: relative path -> the real path of the course's file there)."""
     stack = [folder]
     while stack:
         here = stack.pop()
         for entry in sorted(here.iterdir()):
             rel = entry.relative_to(folder).as_posix()
             if entry.is_symlink():
-                ref = ref_dir / rel if ref_dir is not None else None
-                if ref is None or os.path.realpath(entry) != os.path.realpath(ref):
+                if real.get(rel) is None or os.path.realpath(entry) != real[rel]:
                     found.append(Finding(rel, 1, f"{rel} is a symbolic link: what Python reads through it can "
                                                  "change after the scan: refused", None, True))
                     continue
@@ -252,22 +291,6 @@ def _digest(source: bytes) -> str:
     return hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()
 
 
-def _released(source: bytes, rel: str, reference: Path | None) -> bool:
-    """The file is, byte for byte (line endings aside), a version of it the course ships."""
-    versions: list[bytes] = []
-    if rel == "handin.py" and HANDIN.is_file():
-        versions.append(HANDIN.read_bytes())
-    if reference is not None:
-        try:
-            text = reference.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = None
-        if text is not None:
-            versions.append(text.encode())
-            versions += [r.encode() for r in _renders(text, str(reference))]
-    return _digest(source) in {_digest(v) for v in versions}
-
-
 def _renders(text: str, where: str) -> list[str]:
     from vitlab.release import fences
     try:
@@ -276,20 +299,16 @@ def _renders(text: str, where: str) -> list[str]:
         return []
 
 
-def _given_unchanged(tree, reference: Path | None) -> set[str]:
-    """Qualnames of the definitions the course gives whole (no solution fence in its version)
-    that are, as code (ast), exactly the course's definition of the same name."""
-    if reference is None:
-        return set()
+def _given_digests(ref_text: str) -> dict[str, str]:
+    """qualname -> digest of the code (ast) of each definition the course gives whole (no
+    solution fence in its version)."""
     try:
-        ref_text = reference.read_text(encoding="utf-8")
         ref = ast.parse(ref_text)
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
     lines = ref_text.splitlines()
-    given = {q: ast.dump(n) for q, n in _def_nodes(ref).items()
-             if not any("BEGIN SOLUTION" in line for line in lines[n.lineno - 1:n.end_lineno])}
-    return {q for q, n in _def_nodes(tree).items() if given.get(q) == ast.dump(n)}
+    return {q: _digest(ast.dump(n).encode()) for q, n in _def_nodes(ref).items()
+            if not any("BEGIN SOLUTION" in line for line in lines[n.lineno - 1:n.end_lineno])}
 
 
 def _def_nodes(tree) -> dict:

@@ -1,7 +1,7 @@
 """Assignment 3 graders: the ban on library attention, checked twice.
 
-Static: before a task's first test, the submission's files are scanned (a3_ban.py, in this
-trusted process, never importing them). A finding that counts against the task fails each
+Static: before a task's first test, the submission's files are scanned (a3_ban.py, inside a
+sandbox of its own started by a3_parse.py, never importing them). A finding that counts against the task fails each
 of its tests with status `banned`, naming the call, file and line.
 
 At run time: the `student` fixture below wraps the engine's; before each test it switches on
@@ -22,6 +22,7 @@ import pytest
 import torch
 
 import a3_ban
+import a3_parse
 import a3_stubs
 from autograder.engine.student import StudentError
 
@@ -39,6 +40,14 @@ def _task_files(solutions_dir: str) -> dict[str, list[str]]:
     return {str(t["id"]): list(t.get("files", [])) for t in raw.get("tasks", [])}
 
 
+def _parsed(job) -> tuple[list, dict]:
+    """The submission's findings and definitions, parsed once, inside a sandbox."""
+    if ("parsed", job.submission) not in _CACHE:
+        _CACHE[("parsed", job.submission)] = a3_parse.scan(job.submission, job.solutions_dir, job.owners,
+                                                           bool(getattr(job, "isolated", True)))
+    return _CACHE[("parsed", job.submission)]
+
+
 @pytest.fixture(autouse=True)
 def no_library_attention(request):
     session = _session(request.config)
@@ -48,10 +57,7 @@ def no_library_attention(request):
     job = session.job
     key = (job.submission, task)
     if key not in _CACHE:
-        if job.submission not in _CACHE:
-            _CACHE[job.submission] = a3_ban.scan_submission(job.submission, job.solutions_dir)
-        _CACHE[key] = a3_ban.findings_for_task(_CACHE[job.submission], task, job.owners,
-                                               _task_files(job.solutions_dir))
+        _CACHE[key] = a3_ban.findings_for_task(_parsed(job)[0], task, job.owners, _task_files(job.solutions_dir))
     found = _CACHE[key]
     if found:
         calls = "; ".join(str(f) for f in found[:3])
@@ -69,7 +75,7 @@ def no_untouched_stub(request, no_library_attention):
     job = session.job
     key = ("untouched", job.submission)
     if key not in _CACHE:
-        _CACHE[key] = a3_stubs.untouched(job.submission, job.solutions_dir, job.owners)
+        _CACHE[key] = a3_stubs.untouched(_parsed(job)[1], job.solutions_dir, job.owners)
     own = {f"{mod}.{q}" for mod, quals in job.owners.items() for q, t in quals.items() if t == task}
     left = sorted(a3_stubs.needs().get(request.node.originalname, frozenset()) & own & _CACHE[key])
     if left:
