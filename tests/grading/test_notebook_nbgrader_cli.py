@@ -15,8 +15,10 @@ from notebook_helpers import SOURCE
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
-HOSTILE_ANSWER = "<script>alert('answer')</script> [c](javascript:alert(1)) never negative"
-SCRIPT = re.compile(r"<script[^>]*>\s*alert|href=\"javascript:", re.I)
+HOSTILE_ANSWER = ("<script>alert('answer')</script> [c](javascript:alert(1)) <img src=x onerror=alert(3)> "
+                  "<svg onload=alert(4)></svg> <a href=x onmouseover=alert(5)>m</a> never negative")
+# a live payload: a script element, a javascript: link, or an on* event attribute of a tag
+SCRIPT = re.compile(r"<script[^>]*>\s*alert|href=\"javascript:|<[a-z]+[^<>]*\son[a-z]+\s*=\s*[\"']?alert\(", re.I)
 STUDENT_PY = "# the student's own models.py\ndef double(x):\n    return 2 * x\n"
 
 
