@@ -8,7 +8,19 @@ from grading_helpers import by_student, grade_tiny, make_submission, tiny_source
 
 PORT = 47123
 PROBE = f'''
-import os, socket, stat
+import os, socket, stat, sys
+
+# a Python installed under /tmp (a checkout in /tmp) is bound there read-only: the folders
+# on its path are the sandbox's, not an earlier task's
+_PREFIXES = {{p for q in (sys.prefix, sys.base_prefix) for p in (q, os.path.realpath(q))}}
+_ON_PATH = {{"/".join(p.split("/")[:i]) for p in _PREFIXES for i in range(2, len(p.split("/")) + 1)}}
+
+def _stray(root):
+    for here, dirs, files in os.walk(root):
+        if any(os.path.join(here, n) not in _ON_PATH for n in dirs + files):
+            return True
+        dirs[:] = [d for d in dirs if os.path.join(here, d) not in _PREFIXES]
+    return False
 
 def _seen():
     marks = []
@@ -21,7 +33,8 @@ def _seen():
         except OSError:
             pass
         try:
-            if os.listdir(root): marks.append(root + " files")
+            os.listdir(root)
+            if _stray(root): marks.append(root + " files")
         except OSError:
             marks.append(root + " unreadable")
     s = socket.socket()

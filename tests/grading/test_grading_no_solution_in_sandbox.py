@@ -5,7 +5,9 @@ sandbox for any line of a solution fence or a hidden grader, finds none."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -92,9 +94,27 @@ if not _os.environ.get("VITLAB_PROBED"):   # once per worker: at the first task 
 '''
 
 
+def _public_lines() -> set[str]:
+    """Lines of the third-party files the probe reads in the sandbox (the venv outside
+    site-packages: scripts such as bin/jsonpointer): a solution line that is also there
+    (`except UnicodeDecodeError as e:`) says nothing about where the solution went."""
+    out = set()
+    for root, dirs, files in os.walk(sys.prefix):
+        dirs[:] = [d for d in dirs if d != "site-packages"]
+        for f in files:
+            try:
+                with open(os.path.join(root, f), "rb") as fh:
+                    text = fh.read(1 << 20).decode("utf-8", "replace")
+            except OSError:
+                continue
+            out |= {" ".join(line.split()) for line in text.splitlines()}
+    return out
+
+
 def _submission(root, a, secrets):
+    public = _public_lines()
     hashes = {hashlib.sha256(s.encode()).hexdigest()[:16] for s, (pos, _) in secrets.items()
-              if pos >= COURSE.assignments.index(a)}
+              if pos >= COURSE.assignments.index(a) and " ".join(s.split()) not in public}
     dest = root / a.folder
     write_base(a, dest, "release")
     for rel in {f for t in a.tasks for f in t.files if f.endswith(".py")}:
@@ -122,9 +142,11 @@ class _Graded(dict):
 
 
 def _graders_without_static_scan(root: Path, a) -> Path | None:
-    """a3's static scan refuses the probe (gc, frames) before it can run; this test asks what
-    the sandbox holds, so it grades with a copy of the graders whose scan finds nothing (the
-    scan's own tests are tests/a3/test_a3_ban.py and test_grading_a3_ban_more.py)."""
+    """a3's static scan refuses the probe (gc, frames) before it can run, and its stub check
+    fails every check of a released stub before the task's code is imported; this test asks
+    what the sandbox holds, so it grades with a copy of the graders whose scan finds nothing
+    and whose stubs count as written (their own tests: tests/a3/test_a3_ban.py,
+    test_grading_a3_ban_more.py and test_a3_contracts.py)."""
     src = COURSE.root / "autograder" / "graders"
     if not (src / a.folder / "a3_ban.py").is_file():
         return None
@@ -133,6 +155,9 @@ def _graders_without_static_scan(root: Path, a) -> Path | None:
     ban = dest / a.folder / "a3_ban.py"
     ban.write_text(ban.read_text(encoding="utf-8") + "\n\ndef scan_submission(*_args, **_kw):\n    return []\n",
                    encoding="utf-8")
+    stubs = dest / a.folder / "a3_stubs.py"
+    stubs.write_text(stubs.read_text(encoding="utf-8") + "\n\ndef untouched(*_args, **_kw):\n    return frozenset()\n",
+                     encoding="utf-8")
     return dest
 
 
