@@ -196,7 +196,7 @@ def test_no_student_code_runs_for_a_checkpoint(graded):
     ("bad", "4.4", "missing", ["convit_cifar10.pt", "safetensors"]),
     ("worse", "4.1", "failed", ["do not fit", "blocks.2"]),
     ("worse", "4.2", "failed", ["not a safetensors file"]),
-    ("worse", "4.3", "timeout", ["time budget", "test images"]),
+    ("worse", "4.3", "timeout", ["time budget", "stopped after"]),   # in the test set or the held-out draw
     ("worse", "4.4", "failed", ["'mnist'", "'cifar10'"]),
     ("hostile", "4.1", "failed", ["config.json", "nested 30001 deep"]),
     ("hostile", "4.2", "failed", ["checkpoint.safetensors", "not a safetensors file"]),
