@@ -10,9 +10,11 @@ PORT = 47123
 PROBE = f'''
 import os, socket, stat, sys
 
-# a Python installed under /tmp (a checkout in /tmp) is bound there read-only: the folders
-# on its path are the sandbox's, not an earlier task's
-_PREFIXES = {{p for q in (sys.prefix, sys.base_prefix) for p in (q, os.path.realpath(q))}}
+# a Python installed under /tmp (a checkout in /tmp, or a course whose .venv links to one)
+# is bound there read-only: the mount points under a scratch root, and the folders on their
+# path, are the sandbox's, not an earlier task's
+_PREFIXES = {{line.split()[4] for line in open("/proc/self/mountinfo")
+              if line.split()[4].startswith(("/tmp/", "/dev/shm/"))}}
 _ON_PATH = {{"/".join(p.split("/")[:i]) for p in _PREFIXES for i in range(2, len(p.split("/")) + 1)}}
 
 def _stray(root):
