@@ -65,21 +65,30 @@ def parser_lib(files: tuple[Path, ...]) -> Path:
     return _LIBS[key]
 
 
+def bwrap_prefix(lib: Path, ro: list[tuple[str, str]], rw: list[tuple[str, str]] = ()) -> list[str]:
+    """bubblewrap's arguments for a parsing sandbox, up to the command: no network, a
+    read-only system and Python, a private /tmp, `lib` at GRADER_LIB, each (host, inside) of
+    `ro` read-only and of `rw` writable, a minimal environment."""
+    args = [sb.bwrap_path(), *sb._namespaces(), *sb._system_binds(), "--tmpfs", "/tmp"]
+    for p in sb.python_prefixes():
+        args += ["--ro-bind", p, p]
+    args += ["--ro-bind", str(lib), sb.GRADER_LIB]
+    for host, inside in ro:
+        args += ["--ro-bind", host, inside]
+    for host, inside in rw:
+        args += ["--bind", host, inside]
+    args += ["--chdir", "/tmp", "--clearenv", *sb.READ_ONLY]
+    for k, v in sb.ENV.items():
+        args += ["--setenv", k, v]
+    return args
+
+
 def command(lib: Path, binds: list[tuple[str, str]], isolated: bool, script: str = SCRIPT) -> list[str]:
     """The command that runs `script` of `lib` (its request comes on stdin), each (host,
     inside) of `binds` read-only; not isolated: a child process under the same rlimits."""
     if not isolated:
         return [sys.executable, *sb.PY_FLAGS, str(lib / script), "-"]
-    args = [sb.bwrap_path(), *sb._namespaces(), *sb._system_binds(), "--tmpfs", "/tmp"]
-    for p in sb.python_prefixes():
-        args += ["--ro-bind", p, p]
-    args += ["--ro-bind", str(lib), sb.GRADER_LIB]
-    for host, inside in binds:
-        args += ["--ro-bind", host, inside]
-    args += ["--chdir", "/tmp", "--clearenv", *sb.READ_ONLY]
-    for k, v in sb.ENV.items():
-        args += ["--setenv", k, v]
-    return [*args, sys.executable, *sb.PY_FLAGS, f"{sb.GRADER_LIB}/{script}", "-"]
+    return [*bwrap_prefix(lib, binds), sys.executable, *sb.PY_FLAGS, f"{sb.GRADER_LIB}/{script}", "-"]
 
 
 def _to_host(value, inside: dict[str, str], lib: Path):

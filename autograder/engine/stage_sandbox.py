@@ -28,6 +28,7 @@ from pathlib import Path
 from autograder.engine import sandbox as sb
 from autograder.engine.inside.staging import MAX_FILES, MAX_TOTAL, SubmissionError
 from autograder.engine.inside.staging import lone_archive
+from autograder.engine.parse_sandbox import bwrap_prefix
 from autograder.engine.submissions import Submission, sniff_kind, stage
 from autograder.engine.untrusted import parse_json
 
@@ -61,13 +62,7 @@ def _command(sub: Submission, work: Path, lib: Path, limits: UnpackLimits, isola
         return [sys.executable, *sb.PY_FLAGS, str(lib / "autograder" / "engine" / "inside" / "unpack.py"), json.dumps(request)]
     source = "/in/" + ("submission" if sub.kind == "folder" else "archive")
     request.update(source=source, out="/out", lib=sb.GRADER_LIB)
-    args = [sb.bwrap_path(), *sb._namespaces(), *sb._system_binds(), "--tmpfs", "/tmp"]
-    for p in sb.python_prefixes():
-        args += ["--ro-bind", p, p]
-    args += ["--ro-bind", str(lib), sb.GRADER_LIB, "--ro-bind", str(sub.source), source,
-             "--bind", str(work), "/out", "--chdir", "/tmp", "--clearenv", *sb.READ_ONLY]
-    for k, v in sb.ENV.items():
-        args += ["--setenv", k, v]
+    args = bwrap_prefix(lib, [(str(sub.source), source)], [(str(work), "/out")])
     return [*args, sys.executable, *sb.PY_FLAGS, f"{sb.GRADER_LIB}/autograder/engine/inside/unpack.py", json.dumps(request)]
 
 
